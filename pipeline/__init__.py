@@ -1,0 +1,1 @@
+"""Assembling, configuring and running the provsieve Beam pipeline (and its CLI)."""

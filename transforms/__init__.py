@@ -1,0 +1,1 @@
+"""provsieve's PTransforms and the pure functions under them."""
