@@ -1,0 +1,354 @@
+"""AI-written text detection with a shipped fastText classifier.
+
+Pure functions first (normalisation, chunking, score combination, threshold
+calibration), then :class:`AIDetector` (model loading and batched scoring),
+then the Beam pieces: :class:`TagAIText` fills ``ai_score``, ``ai_model`` and
+``ai_confident`` of every :class:`~provsieve.transforms.document.Document`
+(it only tags; the pipeline decides), :class:`CalibrateThreshold` turns a
+PCollection of provably-human scores into a threshold side input.
+
+fastText 0.9.3's ``model.predict(str)`` calls ``np.array(..., copy=False)``,
+which raises under NumPy 2. Its list form (``multilinePredict``) returns plain
+Python lists and never touches that line, so this module only ever calls
+``predict(list_of_str, k=-1)``; that works with the official wheel on NumPy 1
+and 2 alike, with no patched build needed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from provsieve.transforms.document import Document
+
+# --------------------------------------------------------------------------
+# Constants
+# --------------------------------------------------------------------------
+
+MODEL_PACKAGE = "provsieve.transforms"
+MODEL_RESOURCE = "models/ai_detector.ftz"
+METADATA_RESOURCE = "models/ai_detector.json"
+
+LABEL_AI = "__label__ai"
+LABEL_HUMAN = "__label__human"
+
+CHUNK_TOKENS = 160
+"""Chunk length in preprocessed tokens (words and punctuation marks, ~120 words).
+
+Training examples are cut with the same :func:`chunk_tokens`, so the model
+only ever sees windows of this size: document length is no signal."""
+
+MAX_CHUNKS = 32
+"""Very long documents are scored on at most this many evenly spaced chunks."""
+
+MIN_WORDS = 20
+"""Below this many words (alphanumeric tokens after :func:`preprocess`) a
+document is ``ai_confident=False``. Its score is still computed (it is the
+model's output on what there is); only a text with no token at all gets
+``ai_score=None``. Dev texts under 20 words are right far less often."""
+
+_FALLBACK_THRESHOLD = 0.5
+
+
+# --------------------------------------------------------------------------
+# Normalisation: THE function used by training and scoring
+# --------------------------------------------------------------------------
+
+_CHAR_MAP = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "`": "'", "\u00b4": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2015": "-", "\u2212": "-",
+        "\u2022": "*", "\u00b7": "*", "\u25cf": "*",
+        "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None,
+        "\ufeff": None,
+    }
+)
+_PUNCT = re.compile(r"([^\w\s])")
+_DIGIT = re.compile(r"\d")
+_NT = re.compile(r"(\w) n ' t\b")  # PTB "do n't" -> "don't" (after punct split)
+_REPEAT = re.compile(r"(\S)( \1){3,}")  # "! ! ! ! ! !" -> "! ! ! !"
+_WORD = re.compile(r"\w")
+
+
+def preprocess(text: str) -> str:
+    """Normalise a text to one line of space-separated tokens.
+
+    Removes cues that tell the data sets apart rather than the writers:
+    Unicode compatibility forms and exotic spaces (NFKC: U+00A0 becomes a
+    space), typographic quotes and dashes, casing (lower-cased), all
+    whitespace and newlines (one space), and spacing around punctuation
+    (every punctuation mark becomes its own token, so the tokenised
+    ``it 's`` / ``word ,`` of some corpora equals ``it's`` / ``word,``).
+    Digits become ``0`` (numbers are topical, not stylistic).
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).lower()
+    text = _PUNCT.sub(r" \1 ", text)
+    text = _DIGIT.sub("0", text)
+    text = " ".join(text.split())
+    text = _NT.sub(r"\1n ' t", text)
+    return _REPEAT.sub(r"\1 \1 \1 \1", text)
+
+
+def count_words(tokens: Sequence[str]) -> int:
+    """Number of word tokens (those with a letter or digit) among ``tokens``."""
+    return sum(1 for t in tokens if _WORD.search(t))
+
+
+# --------------------------------------------------------------------------
+# Chunking and combination
+# --------------------------------------------------------------------------
+
+
+def chunk_tokens(
+    tokens: Sequence[str], size: int = CHUNK_TOKENS, max_chunks: Optional[int] = None
+) -> list[list[str]]:
+    """Cut tokens into consecutive windows of ``size``.
+
+    A remainder shorter than half a window is merged into the previous chunk
+    (so no chunk is a tiny tail), hence chunks hold between ``size // 2`` and
+    ``1.5 * size`` tokens except for a short document's single chunk. With
+    ``max_chunks``, that many chunks evenly spaced over the document are kept.
+    """
+    tokens = list(tokens)
+    if not tokens:
+        return []
+    bounds = list(range(0, len(tokens), size))
+    if len(bounds) > 1 and len(tokens) - bounds[-1] < size // 2:
+        bounds.pop()
+    chunks = [
+        tokens[start : (bounds[i + 1] if i + 1 < len(bounds) else len(tokens))]
+        for i, start in enumerate(bounds)
+    ]
+    if max_chunks is not None and len(chunks) > max_chunks:
+        picks = np.linspace(0, len(chunks) - 1, max_chunks).round().astype(int)
+        chunks = [chunks[i] for i in sorted(set(picks.tolist()))]
+    return chunks
+
+
+def combine_chunk_scores(scores: Sequence[float], weights: Sequence[float]) -> Optional[float]:
+    """Document score = mean of the chunk probabilities weighted by chunk length.
+
+    The result reads as the expected AI probability of a random token of the
+    document, so a page that is half machine text scores about half way.
+    The mean (not the max) keeps long human pages with one odd chunk (a menu,
+    a boilerplate footer) from being flagged: the FPR on real web pages is
+    the constraint that matters most. Returns None for no chunks.
+    """
+    if len(scores) == 0:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    return float(np.dot(np.asarray(scores, dtype=np.float64), w) / w.sum())
+
+
+# --------------------------------------------------------------------------
+# Threshold calibration
+# --------------------------------------------------------------------------
+
+
+def calibrated_threshold(scores: Sequence[float], fpr: float) -> float:
+    """Threshold at which a fraction ``fpr`` of provably-human docs is rejected.
+
+    Documents are rejected when ``ai_score >= threshold``, so the threshold is
+    the (1 - fpr) quantile of the human scores (fpr=0.01: the 99th
+    percentile; a higher fpr gives a lower threshold). Exactly: with
+    ``m = floor(fpr * n)`` the threshold lies just above the (m+1)-th highest
+    score, so at most ``m`` of these ``n`` docs (a fraction <= fpr) score at
+    or above it. ``fpr=0`` gives a threshold above every human score.
+    None/NaN scores are ignored; no score at all is an error.
+    """
+    if not 0.0 <= fpr <= 1.0:
+        raise ValueError(f"fpr must be in [0, 1], got {fpr}")
+    values = np.sort(np.asarray([s for s in scores if s is not None and not math.isnan(s)], dtype=np.float64))[::-1]
+    if values.size == 0:
+        raise ValueError("no scores to calibrate on")
+    m = int(math.floor(fpr * values.size + 1e-9))
+    if m >= values.size:
+        return float(values[-1])
+    return float(np.nextafter(values[m], np.inf))
+
+
+# --------------------------------------------------------------------------
+# Model metadata and loading
+# --------------------------------------------------------------------------
+
+
+def _read_metadata(model_path: Optional[str] = None) -> dict[str, Any]:
+    """The JSON next to a model (``X.ftz`` -> ``X.json``), or the shipped one."""
+    try:
+        if model_path is None:
+            return json.loads(resources.files(MODEL_PACKAGE).joinpath(METADATA_RESOURCE).read_text("utf-8"))
+        meta = Path(model_path).with_suffix(".json")
+        return json.loads(meta.read_text("utf-8")) if meta.exists() else {}
+    except (FileNotFoundError, ModuleNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+_SHIPPED_METADATA = _read_metadata()
+MODEL_VERSION: str = _SHIPPED_METADATA.get("version", "ai_detector-unversioned")
+DEFAULT_THRESHOLD: float = float(_SHIPPED_METADATA.get("threshold", _FALLBACK_THRESHOLD))
+"""Chosen on dev for <= 1% FPR on human text; see models/ai_detector.json."""
+
+
+class AIDetector:
+    """A loaded fastText detector; ``score_texts`` is batched."""
+
+    def __init__(self, model_path: Optional[str] = None, batch_chunks: int = 512, *, model: Any = None) -> None:
+        """Load ``model_path`` (None: the shipped model), or wrap an in-memory ``model``."""
+        import fasttext  # deferred: Beam pickles the DoFn before setup()
+
+        fasttext.FastText.eprint = lambda *a, **k: None  # silence load warning
+        self.metadata = _read_metadata(model_path)
+        self.version: str = self.metadata.get("version") or (
+            Path(model_path).stem if model_path else MODEL_VERSION
+        )
+        self.threshold: float = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
+        self.batch_chunks = batch_chunks
+        if model is not None:
+            self.model = model
+        elif model_path is None:
+            with resources.as_file(resources.files(MODEL_PACKAGE).joinpath(MODEL_RESOURCE)) as path:
+                self.model = fasttext.load_model(str(path))
+        else:
+            self.model = fasttext.load_model(str(model_path))
+
+    def predict_lines(self, lines: Sequence[str]) -> np.ndarray:
+        """P(ai) for preprocessed one-line texts (list-form predict only, see module doc)."""
+        out = np.empty(len(lines), dtype=np.float64)
+        for start in range(0, len(lines), self.batch_chunks):
+            batch = list(lines[start : start + self.batch_chunks])
+            labels, probs = self.model.predict(batch, k=-1)
+            for i, (labs, ps) in enumerate(zip(labels, probs)):
+                d = dict(zip(labs, ps))
+                out[start + i] = min(1.0, max(0.0, float(d.get(LABEL_AI, 1.0 - d.get(LABEL_HUMAN, 0.5)))))
+        return out
+
+    def score_texts(self, texts: list[str]) -> list[tuple[Optional[float], bool]]:
+        """(ai_score, confident) per raw text, all chunks predicted in one batch."""
+        per_doc: list[list[list[str]]] = []
+        lines: list[str] = []
+        for text in texts:
+            chunks = chunk_tokens(preprocess(text).split(), max_chunks=MAX_CHUNKS)
+            per_doc.append(chunks)
+            lines.extend(" ".join(c) for c in chunks)
+        probs = self.predict_lines(lines)
+        results: list[tuple[Optional[float], bool]] = []
+        pos = 0
+        for chunks in per_doc:
+            n = len(chunks)
+            score = combine_chunk_scores(probs[pos : pos + n], [len(c) for c in chunks])
+            pos += n
+            words = sum(count_words(c) for c in chunks)
+            results.append((score, score is not None and words >= MIN_WORDS))
+        return results
+
+
+# --------------------------------------------------------------------------
+# Beam
+# --------------------------------------------------------------------------
+
+
+class _TagAITextFn(beam.DoFn):
+    """Loads the model once per worker; buffers documents and scores in batches."""
+
+    def __init__(self, model_path: Optional[str], batch_size: int = 256) -> None:
+        self._model_path = model_path
+        self._batch_size = batch_size
+        ns = "ai_detector"
+        self._scored = beam.metrics.Metrics.counter(ns, "scored")
+        self._not_confident = beam.metrics.Metrics.counter(ns, "not_confident")
+        self._no_text = beam.metrics.Metrics.counter(ns, "no_text")
+        self._above_default = beam.metrics.Metrics.counter(ns, "above_default_threshold")
+        self._batches = beam.metrics.Metrics.counter(ns, "batches")
+
+    def setup(self) -> None:
+        self._detector = AIDetector(self._model_path)
+
+    def start_bundle(self) -> None:
+        self._buffer: list[tuple[Document, Any, Any]] = []
+
+    def process(
+        self, doc: Document, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam
+    ) -> Iterator[WindowedValue]:
+        # Emitting WindowedValues keeps every buffered doc in its own window.
+        self._buffer.append((doc, window, timestamp))
+        if len(self._buffer) >= self._batch_size:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterable[WindowedValue]:
+        yield from self._flush()
+
+    def _flush(self) -> list[WindowedValue]:
+        if not self._buffer:
+            return []
+        buffer, self._buffer = self._buffer, []
+        results = self._detector.score_texts([d.text for d, _, _ in buffer])
+        self._batches.inc()
+        out = []
+        for (doc, window, ts), (score, confident) in zip(buffer, results):
+            self._scored.inc()
+            if score is None:
+                self._no_text.inc()
+            if not confident:
+                self._not_confident.inc()
+            elif score >= self._detector.threshold:
+                self._above_default.inc()
+            tagged = doc._replace(ai_score=score, ai_model=self._detector.version, ai_confident=confident)
+            out.append(WindowedValue(tagged, ts, [window if window is not None else GlobalWindow()]))
+        return out
+
+
+class TagAIText(beam.PTransform):
+    """PCollection[Document] -> same, with ai_score / ai_model / ai_confident set.
+
+    ``model_path=None`` uses the model shipped in the package. Only tags; the
+    pipeline decides what to reject.
+    """
+
+    def __init__(self, model_path: Optional[str] = None, batch_size: int = 256) -> None:
+        super().__init__()
+        self._model_path = model_path
+        self._batch_size = batch_size
+
+    def expand(self, pcoll):
+        return pcoll | "ScoreAIText" >> beam.ParDo(_TagAITextFn(self._model_path, self._batch_size)).with_output_types(
+            Document
+        )
+
+
+class CalibrateThreshold(beam.PTransform):
+    """PCollection[float] of provably-human scores -> singleton [threshold].
+
+    The (1 - fpr) quantile via :func:`calibrated_threshold` (exact: one list
+    of floats per run is small); ``default`` (DEFAULT_THRESHOLD) when the
+    input is empty. Use with ``beam.pvalue.AsSingleton``.
+    """
+
+    def __init__(self, fpr: float, default: Optional[float] = None) -> None:
+        super().__init__()
+        if not 0.0 <= fpr <= 1.0:
+            raise ValueError(f"fpr must be in [0, 1], got {fpr}")
+        self._fpr = fpr
+        self._default = DEFAULT_THRESHOLD if default is None else default
+
+    def expand(self, pcoll):
+        fpr, default = self._fpr, self._default
+        return (
+            pcoll
+            | "DropNone" >> beam.Filter(lambda s: s is not None and not math.isnan(s))
+            | "ToList" >> beam.combiners.ToList()
+            | "Quantile" >> beam.Map(lambda xs: calibrated_threshold(xs, fpr) if xs else default)
+        )
