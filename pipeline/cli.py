@@ -1,0 +1,58 @@
+"""The ``provsieve`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+from provsieve.pipeline import detector_cli
+from provsieve.pipeline.options import add_run_arguments, config_from_args
+from provsieve.pipeline.summary import format_summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="provsieve",
+        description="Provenance and filtering of crawl dumps: keep human-written, de-duplicated documents "
+                    "with the evidence attached.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print the summary and errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run", help="run the pipeline",
+        description="Run the pipeline. Flags not listed here are passed to Apache Beam unchanged "
+                    "(e.g. --runner=DataflowRunner --project=... --temp_location=gs://...).")
+    add_run_arguments(run)
+    run.set_defaults(func=_run)
+    detector_cli.register(sub)
+    return parser
+
+
+def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from provsieve.pipeline.run import run
+
+    config = config_from_args(args)
+    try:
+        manifest = run(config, beam_args)
+    except (FileNotFoundError, FileExistsError) as err:
+        print(f"provsieve: error: {err}", file=sys.stderr)
+        return 2
+    print(format_summary(manifest))
+    return 0 if manifest["counters"]["balanced"] else 1
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("provsieve").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    if args.command == "run":
+        return args.func(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

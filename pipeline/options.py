@@ -1,0 +1,142 @@
+"""Configuration of a provsieve run: the ``provsieve run`` flags and the Beam options behind them."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+from importlib import resources
+from typing import Optional
+
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+DEFAULT_CUTOFF = "2022-11-30"
+"""ChatGPT's public release: text provably older than this was not written by an LLM."""
+TRUST_LEVELS = ("captured", "claimed", "none")
+
+
+def bundled_sample() -> str:
+    """Path of the small sample crawl shipped inside the package."""
+    return str(resources.files("provsieve.pipeline") / "sample" / "sample.warc.gz")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    inputs: tuple[str, ...]
+    output: str
+    overwrite: bool = False
+    mode: str = "filter"
+    workers: int = 1
+    text_field: str = "text"
+    max_doc_bytes: int = 10 * 1024 * 1024
+    rows_per_shard: int = 100_000
+    dedup: bool = True
+    dedup_threshold: float = 0.72
+    num_perm: int = 112
+    ngram: int = 5
+    cutoff: str = DEFAULT_CUTOFF
+    trust: str = "captured"
+    ai: bool = True
+    ai_threshold: Optional[float] = None
+    calibrate_fpr: Optional[float] = None
+    report: bool = True
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return number
+
+
+def _date(value: str) -> str:
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a YYYY-MM-DD date") from err
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    io = parser.add_argument_group("input and output")
+    io.add_argument("--input", action="append", dest="inputs", metavar="GLOB",
+                    help="input files (WARC, ARC, WET, JSONL, Parquet; plain, gzip or zstd) on any Beam filesystem; "
+                         "repeatable. Default: the bundled sample crawl")
+    io.add_argument("--output", required=True, metavar="DIR", help="output directory (local or gs://, s3://, ...)")
+    io.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+    io.add_argument("--mode", choices=("filter", "tag"), default="filter",
+                    help="filter: keep human, de-duplicated documents (default); "
+                         "tag: keep every readable document with all tags and its would-be reject_reason")
+    io.add_argument("--workers", type=int, default=1, help="worker processes for the embedded runner (default 1)")
+    io.add_argument("--text-field", default="text", help="JSONL key / Parquet column holding the text (default text)")
+    io.add_argument("--max-doc-bytes", type=int, default=RunConfig.max_doc_bytes,
+                    help="reject larger payloads as too_large (default 10 MiB)")
+    io.add_argument("--rows-per-shard", type=int, default=RunConfig.rows_per_shard,
+                    help="target rows per output shard (default 100000)")
+    io.add_argument("--no-report", dest="report", action="store_false", help="do not write report.html")
+    dedup = parser.add_argument_group("de-duplication")
+    dedup.add_argument("--no-dedup", dest="dedup", action="store_false", help="skip exact and near de-duplication")
+    dedup.add_argument("--dedup-threshold", type=_fraction, default=RunConfig.dedup_threshold,
+                       help="Jaccard similarity above which documents are near-duplicates (default 0.72)")
+    dedup.add_argument("--num-perm", type=int, default=RunConfig.num_perm, help="MinHash permutations (default 112)")
+    dedup.add_argument("--ngram", type=int, default=RunConfig.ngram, help="word n-gram shingle size (default 5)")
+    dates = parser.add_argument_group("timestamps")
+    dates.add_argument("--cutoff", type=_date, default=DEFAULT_CUTOFF,
+                       help=f"documents provably older than this date are human (default {DEFAULT_CUTOFF})")
+    dates.add_argument("--trust", choices=TRUST_LEVELS, default="captured",
+                       help="which pre-cutoff evidence exempts a document from the AI filter: captured (default: "
+                            "the crawl captured it before the cutoff), claimed (also the page's own dates), none")
+    ai = parser.add_argument_group("AI-text detection")
+    ai.add_argument("--no-ai", dest="ai", action="store_false", help="skip AI-text tagging")
+    threshold = ai.add_mutually_exclusive_group()
+    threshold.add_argument("--ai-threshold", type=_fraction, default=None,
+                           help="reject documents with ai_score >= this (default: the shipped model's threshold)")
+    threshold.add_argument("--calibrate-fpr", type=_fraction, default=None, metavar="F",
+                           help="set the threshold so that a fraction F of this run's provably human "
+                                "(captured before the cutoff) documents would be rejected")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(
+        inputs=tuple(args.inputs or [bundled_sample()]),
+        output=args.output.rstrip("/") or "/",
+        overwrite=args.overwrite,
+        mode=args.mode,
+        workers=args.workers,
+        text_field=args.text_field,
+        max_doc_bytes=args.max_doc_bytes,
+        rows_per_shard=args.rows_per_shard,
+        dedup=args.dedup,
+        dedup_threshold=args.dedup_threshold,
+        num_perm=args.num_perm,
+        ngram=args.ngram,
+        cutoff=args.cutoff,
+        trust=args.trust,
+        ai=args.ai,
+        ai_threshold=args.ai_threshold,
+        calibrate_fpr=args.calibrate_fpr,
+        report=args.report,
+    )
+
+
+def uses_embedded_runner(beam_args: list[str]) -> bool:
+    return not any(a == "--runner" or a.startswith("--runner=") for a in beam_args)
+
+
+def pipeline_options(beam_args: list[str], workers: int) -> PipelineOptions:
+    """Beam options: the user's, passed through unchanged; for the embedded runner, its worker settings."""
+    options = PipelineOptions(beam_args)
+    if uses_embedded_runner(beam_args):
+        direct = options.view_as(DirectOptions)
+        direct.direct_num_workers = workers
+        direct.direct_running_mode = "multi_processing" if workers > 1 else "in_memory"
+    options.view_as(StandardOptions)  # validate early
+    return options

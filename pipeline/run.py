@@ -1,0 +1,137 @@
+"""The provsieve pipeline: the order of the steps, and running it.
+
+    read -> timestamps -> exact dedup -> near dedup -> AI tagging -> AI decision -> write
+
+Every step marks the documents it rejects (``reject_reason``); after each step
+the rejected ones are split off, so later steps only see live documents. All
+of them meet again in the writer: kept documents in ``human/``, the others in
+``rejected/``. In ``--mode tag`` nothing readable is filtered: every document
+is written to ``human/`` with its tags and the reason it *would* be rejected.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from provsieve.pipeline import manifest as manifest_lib
+from provsieve.pipeline.options import RunConfig, pipeline_options, uses_embedded_runner
+from provsieve.transforms.ai_detector import DEFAULT_THRESHOLD, CalibrateThreshold, TagAIText
+from provsieve.transforms.decide import ai_verdict
+from provsieve.transforms.document import Document
+from provsieve.transforms.exact_dedup import ExactDedup
+from provsieve.transforms.near_dedup import NearDedup
+from provsieve.transforms.read import ReaderOptions, ReadDocuments, expand_inputs
+from provsieve.transforms.timestamps import TagTimestamps
+from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
+
+LOG = logging.getLogger("provsieve")
+
+def _is_live(doc: Document) -> bool:
+    return doc.reject_reason is None
+
+
+def split_rejected(docs, label: str):
+    """(live, rejected) halves of a PCollection of Documents."""
+    live, rejected = docs | label >> beam.Partition(lambda d, _: 0 if _is_live(d) else 1, 2)
+    return live, rejected
+
+
+def _kept_fact(doc: Document) -> tuple[tuple[str, str, str], int]:
+    return ("final", doc.source_uri, "kept"), 1
+
+
+def _rejected_fact(doc: Document) -> tuple[tuple[str, str, str], int]:
+    return ("final", doc.source_uri, doc.reject_reason), 1
+
+
+def _evidence_facts(doc: Document):
+    yield ("tier", "", doc.pre_cutoff_evidence or "none"), 1
+    yield ("created_source", "", doc.created_source or "none"), 1
+
+
+def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str) -> None:
+    """Assemble the steps of ``config`` on ``p``."""
+    reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes)
+    docs = p | "Read" >> ReadDocuments(list(config.inputs), reader)
+    read_counts = docs | "Count read" >> beam.Map(lambda d: (("read", d.source_uri, "input_records"), 1))
+    docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)
+    facts = [read_counts, docs | "Evidence facts" >> beam.FlatMap(_evidence_facts)]
+    live, unreadable = split_rejected(docs, "Split unreadable")
+    rejected = [unreadable]
+    tag_mode = config.mode == "tag"
+
+    if config.dedup:
+        live = live | "Exact dedup" >> ExactDedup()
+        if not tag_mode:
+            live, exact_dups = split_rejected(live, "Split exact duplicates")
+            rejected.append(exact_dups)
+        live = live | "Near dedup" >> NearDedup(threshold=config.dedup_threshold, num_perm=config.num_perm,
+                                                ngram=config.ngram)
+        if not tag_mode:
+            live, near_dups = split_rejected(live, "Split near duplicates")
+            rejected.append(near_dups)
+
+    if config.ai:
+        live = live | "AI tagging" >> TagAIText()
+        threshold, how = _ai_threshold(live, config)
+        facts.append(threshold | "Threshold fact" >> beam.Map(lambda t, how=how: (("ai_threshold", how, ""), t)))
+        live = live | "AI decision" >> beam.Map(ai_verdict, beam.pvalue.AsSingleton(threshold), config.trust)
+        if not tag_mode:
+            live, ai_rejects = split_rejected(live, "Split AI text")
+            rejected.append(ai_rejects)
+
+    rejected_all = rejected | "All rejected" >> beam.Flatten()
+    human_shards = live | "Write human" >> WriteShards(staging_dir, "human", config.rows_per_shard,
+                                                          with_verdict=tag_mode)
+    rejected_shards = rejected_all | "Write rejected" >> WriteShards(staging_dir, "rejected", config.rows_per_shard)
+    facts += [
+        live | "Kept facts" >> beam.Map(_kept_fact),
+        rejected_all | "Rejected facts" >> beam.Map(_rejected_fact),
+    ]
+    summed = (
+        facts
+        | "All facts" >> beam.Flatten()
+        | "Sum facts" >> beam.CombinePerKey(sum)
+    )
+    shards = (human_shards, rejected_shards) | "All shards" >> beam.Flatten()
+    (shards, summed) | "Publish" >> PublishOutput(
+        config.output, staging_dir, functools.partial(manifest_lib.build_manifest, config))
+
+
+def _ai_threshold(live, config: RunConfig):
+    """Singleton PCollection with the AI threshold of this run, and how it was chosen."""
+    if config.calibrate_fpr is not None:
+        scores = (
+            live
+            | "Provably human" >> beam.Filter(lambda d: d.pre_cutoff_evidence == "captured" and bool(d.ai_confident))
+            | "Their scores" >> beam.Map(lambda d: d.ai_score)
+        )
+        how = f"calibrated: {config.calibrate_fpr:g}-FPR quantile of captured-before-cutoff documents' scores"
+        return scores | "Calibrate" >> CalibrateThreshold(config.calibrate_fpr), how
+    if config.ai_threshold is not None:
+        return live.pipeline | "Given threshold" >> beam.Create([config.ai_threshold]), "--ai-threshold"
+    return live.pipeline | "Default threshold" >> beam.Create([DEFAULT_THRESHOLD]), "shipped model default"
+
+
+def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]:
+    """Run the pipeline to completion and return the manifest it wrote."""
+    beam_args = list(beam_args or [])
+    expand_inputs(list(config.inputs))
+    problem = empty_output_check(config.output, config.overwrite)
+    if problem:
+        raise FileExistsError(problem)
+    options: PipelineOptions = pipeline_options(beam_args, config.workers)
+    runner = FnApiRunner() if uses_embedded_runner(beam_args) else None
+    started = time.monotonic()
+    with beam.Pipeline(runner=runner, options=options) as p:
+        build_pipeline(p, config, staging_dir_for(config.output))
+    manifest = manifest_lib.read_manifest(config.output)
+    manifest["wall_seconds"] = time.monotonic() - started
+    return manifest

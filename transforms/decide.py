@@ -1,0 +1,25 @@
+"""The AI-text decision: which tagged documents are rejected as machine-written.
+
+Kept apart from the detector (which only scores) and from the timestamp step
+(which only weighs evidence): the decision combines both under the run's policy.
+"""
+
+from __future__ import annotations
+
+from provsieve.transforms.document import Document
+from provsieve.transforms.timestamps import is_trusted_human
+
+
+def ai_verdict(doc: Document, threshold: float, trust: str) -> Document:
+    """Mark ``doc`` ``ai_generated`` when its score reaches ``threshold``.
+
+    Documents the trust policy holds as provably human (e.g. captured before
+    the cutoff) and documents too short to judge (``ai_confident`` false) are
+    never rejected: their score stays in the row as evidence.
+    """
+    if doc.reject_reason or doc.ai_score is None or not doc.ai_confident:
+        return doc
+    if doc.ai_score < threshold or is_trusted_human(doc, trust):
+        return doc
+    return doc._replace(reject_reason="ai_generated",
+                        reject_detail=f"ai_score {doc.ai_score:.3f} >= threshold {threshold:.3f}")

@@ -1,0 +1,54 @@
+"""Exact de-duplication: documents whose normalized text is identical.
+
+Only ``(text hash, keep key, doc_id)`` goes through the shuffle, never the
+texts. Each group of identical texts keeps the document that
+:func:`~provsieve.transforms.near_dedup.keep_key` orders first (oldest
+evidence of existence, then smallest ``doc_id``), so the choice is the same on
+every run and every runner. The losers, and only they, are looked up from a
+side input: its size is the number of duplicates, not of documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from provsieve.transforms.document import Document, normalize_text
+from provsieve.transforms.near_dedup import keep_key
+
+
+def exact_key(text: str) -> str:
+    """Hash of the normalized text (NFKC, lowercase, punctuation and whitespace folded)."""
+    return hashlib.sha1(normalize_text(text).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def duplicates_of_group(members: Iterable[tuple[tuple, str]]) -> Iterator[tuple[str, str]]:
+    """``(keep key, doc_id)`` pairs of one text -> ``(loser doc_id, kept doc_id)`` for every loser."""
+    ordered = sorted(members)
+    kept = ordered[0][1]
+    for _, doc_id in ordered[1:]:
+        yield doc_id, kept
+
+
+def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
+    kept = duplicates.get(doc.doc_id)
+    if kept is None:
+        return doc
+    Metrics.counter("exact_dedup", "duplicates").inc()
+    return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept)
+
+
+class ExactDedup(beam.PTransform):
+    """Documents -> the same documents, the non-kept copies of identical texts marked ``exact_duplicate``."""
+
+    def expand(self, docs):
+        duplicates = (
+            docs
+            | "Key by text" >> beam.Map(lambda d: (exact_key(d.text), (keep_key(d), d.doc_id)))
+            | "Group copies" >> beam.GroupByKey()
+            | "Losers" >> beam.FlatMap(lambda kv: duplicates_of_group(kv[1]))
+        )
+        return docs | "Mark copies" >> beam.Map(mark_duplicate, beam.pvalue.AsDict(duplicates))
