@@ -535,6 +535,44 @@ def _structured_dates(tree: Any) -> list[tuple[str, str]]:
     return out
 
 
+_ISO_DAY = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(?![0-9])")
+_SCAN_LIMIT = 4_000_000
+
+
+def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
+    """The latest ISO ``YYYY-MM-DD`` anywhere in the raw HTML, not after the capture.
+
+    ``<time datetime>``, ``<meta content>``, JSON-LD and the JSON state of
+    JavaScript sites (``"updatedAt":"2023-08-29T..."``) all spell dates this
+    way. htmldate's "modified" answer is the *first* good candidate, not the
+    latest; a page that shows any date after the cutoff anywhere (an update, a
+    comment, a sidebar of recent posts) is not a page whose text is all older,
+    so the claim rule needs the maximum. Values after the capture (event dates,
+    cookie expiries) are ignored, not counted as bad: they are not offered as
+    the page's date.
+    """
+    if isinstance(html, (bytes, bytearray)):
+        html = bytes(html[:_SCAN_LIMIT]).decode("utf-8", "replace")
+    elif not isinstance(html, str):
+        try:
+            from lxml.html import tostring
+
+            html = tostring(html, encoding="unicode")
+        except Exception:  # noqa: BLE001
+            return None
+    limit = (_reference(capture) + _FUTURE_SLACK).strftime("%Y-%m-%d")
+    best: Optional[str] = None
+    for m in _ISO_DAY.finditer(html, 0, _SCAN_LIMIT):
+        day = m.group(0)
+        if "1995-01-01" <= day <= limit and (best is None or day > best):
+            try:
+                datetime.strptime(day, "%Y-%m-%d")
+            except ValueError:  # 2019-02-30
+                continue
+            best = day
+    return None if best is None else best + "T00:00:00Z"
+
+
 def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
                        extensive_search: bool = True,
                        dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
@@ -547,10 +585,11 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     not candidates (``max_date = capture``) where htmldate alone would allow up
     to today.
 
-    ``modified_date``: ``find_date(original_date=False)`` with the URL
-    *withheld* (htmldate returns a URL date before looking at the page, which
-    would hide a later update), i.e. the latest date the page's markup/text
-    shows: ``article:modified_time``, JSON-LD ``dateModified``, ...
+    ``modified_date``: the latest date the page shows: the later of
+    ``find_date(original_date=False)`` with the URL *withheld* (htmldate returns
+    a URL date before looking at the page, which would hide a later update) --
+    ``article:modified_time``, JSON-LD ``dateModified``, ... -- and
+    :func:`latest_page_date` (any ISO date in the markup).
 
     ``html`` may be a str, bytes or an already parsed lxml ``HtmlElement``
     (parsed once and shared by both calls). ``extensive_search=True`` is
@@ -576,7 +615,10 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
         modified = _htmldate(tree, url="", original=False,
                              extensive=extensive_search, max_date=max_date)
         result["published_date"] = _day(parse_date(published, now=max_date))
-        result["modified_date"] = _day(parse_date(modified, now=max_date))
+        modified_iso = _day(parse_date(modified, now=max_date))
+        scanned = latest_page_date(html, capture)
+        candidates = [d for d in (modified_iso, scanned) if d is not None]
+        result["modified_date"] = max(candidates) if candidates else None
     except Exception as err:  # noqa: BLE001 - never crash a reader on one page
         LOGGER.debug("html date evidence failed for %s", url, exc_info=True)
         if dropped is not None:
@@ -710,10 +752,13 @@ def assign_created(doc: Document, cutoff: str = DEFAULT_CUTOFF, *,
     A claim needs a strong source, or ``published_date`` *and* a stale
     ``Last-Modified``, before ``cutoff - claim_margin_days`` (the margin absorbs
     time zones and day-precision dates). And it must not be contradicted: no
-    ``modified_date``, ``published_date``, ``url_date``, input ``created`` or
-    stale ``Last-Modified`` on or after the cutoff. Pages that carry many dates
-    are covered by ``modified_date`` being the page's *latest* date: if any
-    recent date shows through, the page does not get the claim.
+    ``modified_date``, ``published_date``, ``url_date`` or input ``created`` on
+    or after the cutoff. Pages that carry many dates are covered by
+    ``modified_date`` being the page's *latest* date: if any recent date shows
+    through anywhere in the markup, the page does not get the claim. A recent
+    ``Last-Modified`` is *not* a contradiction: static sites are rebuilt
+    (GitHub Pages stamps every page with the build time) without the text of a
+    2018 post changing.
 
     **none**: otherwise (``pre_cutoff`` is then ``False``).
 
@@ -754,7 +799,7 @@ def assign_created(doc: Document, cutoff: str = DEFAULT_CUTOFF, *,
         tier = "captured"
     else:
         contradicted = any(at_or_after(v) for v in
-                           (modified, published, url_date, input_created, stale_lm))
+                           (modified, published, url_date, input_created))
         strong = before(url_date, claim_limit) or before(input_created, claim_limit)
         corroborated = before(published, claim_limit) and before(stale_lm, claim_limit)
         tier = "claimed" if (strong or corroborated) and not contradicted else "none"

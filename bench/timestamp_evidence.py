@@ -1,0 +1,144 @@
+"""Measure timestamp evidence on real crawl pages.
+
+For every HTML response in the WARC files: the capture date, HTTP Date /
+Last-Modified, URL date, htmldate's published/modified dates (extensive search
+on and off, timed), and the tier :func:`assign_created` gives at a cutoff.
+
+    /work/venv/bin/python bench/timestamp_evidence.py [--cutoff 2022-11-30] \
+        [--show] [files...]      # default: /work/shared/data/crawl/*.warc.gz
+
+``--show`` prints one line per page (for spot checks: grep the date in the page).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import statistics
+import time
+
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+from provsieve.transforms.document import new_document
+from provsieve.transforms.timestamps import (
+    Dropped,
+    _load_tree,
+    assign_created,
+    capture_date,
+    html_date_evidence,
+    http_date_evidence,
+    url_date_evidence,
+)
+
+DEFAULT_GLOB = "/work/shared/data/crawl/*.warc.gz"
+
+
+def _decode(body: bytes, content_type: str | None) -> str:
+    charset = None
+    if content_type and "charset=" in content_type.lower():
+        charset = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    for enc in filter(None, (charset, "utf-8")):
+        try:
+            return body.decode(enc)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    try:  # ClueWeb09-ja: EUC-JP / Shift_JIS without a usable header
+        from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+        return bytes_to_str(body, detect_encoding(body))
+    except Exception:  # noqa: BLE001
+        return body.decode("utf-8", "replace")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="*")
+    ap.add_argument("--cutoff", default="2022-11-30")
+    ap.add_argument("--show", action="store_true")
+    args = ap.parse_args()
+    files = args.files or sorted(glob.glob(DEFAULT_GLOB))
+    # dateparser (htmldate's fallback) compiles its locale tables on first use:
+    # seconds, once per process. Warm it up so per-page times are steady state.
+    from htmldate.extractors import external_date_parser
+
+    external_date_parser("3 mars 2019 à 10h", "%Y-%m-%d")
+
+    times = {True: [], False: []}
+    found = collections.Counter()
+    agree = collections.Counter()
+    tiers = collections.Counter()
+    sources = collections.Counter()
+    bad = collections.Counter()
+    pages = 0
+    slowest: list[tuple[float, str]] = []
+    for path in files:
+        with open(path, "rb") as fh:
+            for i, rec in enumerate(ArchiveIterator(fh, parse_http=True,
+                                                    record_types=WarcRecordType.response)):
+                headers = rec.http_headers
+                ctype = headers.get("Content-Type") if headers is not None else None
+                if ctype is not None and "html" not in ctype.lower():
+                    continue
+                body = rec.reader.read()
+                if not body.strip():
+                    continue
+                pages += 1
+                html = _decode(body, ctype)
+                url = (rec.headers.get("WARC-Target-URI") or "").strip("<>")
+                dropped: list[Dropped] = []
+                crawl = capture_date(rec.headers.get("WARC-Date"), dropped=dropped)
+                ev = http_date_evidence(headers, crawl, dropped=dropped)
+                ev["url_date"] = url_date_evidence(url, capture=crawl, dropped=dropped)
+                tree = _load_tree(html)
+                results = {}
+                for ext in (False, True):
+                    t0 = time.perf_counter()
+                    # the first call in the loop also pays no parse: tree is shared
+                    results[ext] = html_date_evidence(
+                        tree, url, crawl, extensive_search=ext,
+                        dropped=dropped if ext else None)
+                    times[ext].append(time.perf_counter() - t0)
+                    if ext:
+                        slowest.append((times[ext][-1], url))
+                ev.update(results[True])
+                for ext in (False, True):
+                    for k in ("published_date", "modified_date"):
+                        if results[ext][k]:
+                            found[(k, ext)] += 1
+                agree["published same (fast vs extensive)"] += (
+                    results[True]["published_date"] == results[False]["published_date"])
+                for d in dropped:
+                    bad[(d.field, d.reason)] += 1
+                doc = new_document(source_uri=path, source_format="warc", source_index=i,
+                                   text="", url=url, crawl_date=crawl, **ev)
+                doc = assign_created(doc, args.cutoff)
+                tiers[doc.pre_cutoff_evidence] += 1
+                sources[doc.created_source] += 1
+                if args.show:
+                    print(f"{path.rsplit('/', 1)[-1][:22]:22} {url[:70]:70} "
+                          f"crawl={crawl} pub={ev.get('published_date')} "
+                          f"pub_fast={results[False]['published_date']} "
+                          f"mod={ev.get('modified_date')} url={ev.get('url_date')} "
+                          f"lm={ev.get('http_last_modified')} -> {doc.pre_cutoff_evidence} "
+                          f"created={doc.created} ({doc.created_source})")
+
+    print(f"\nHTML pages: {pages}  (files: {len(files)}, cutoff {args.cutoff})")
+    for ext in (False, True):
+        ts = times[ext]
+        if ts:
+            print(f"html_date_evidence extensive_search={ext!s:5}: "
+                  f"mean {1000 * statistics.mean(ts):.1f} ms, median "
+                  f"{1000 * statistics.median(ts):.1f} ms, max {1000 * max(ts):.0f} ms "
+                  f"per page (2 htmldate calls, tree shared); "
+                  f"published found {found[('published_date', ext)]}, "
+                  f"modified found {found[('modified_date', ext)]}")
+    print("slowest (extensive):", [(f"{1000 * t:.0f} ms", u) for t, u in sorted(slowest)[-3:]])
+    print(f"published_date identical fast vs extensive: {agree.most_common()}")
+    print(f"tiers: {dict(tiers)}")
+    print(f"created_source: {dict(sources)}")
+    print(f"bad values: {dict(bad)}")
+
+
+if __name__ == "__main__":
+    main()
