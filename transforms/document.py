@@ -90,7 +90,7 @@ _ARROW_TYPES = {
 
 def _arrow_type(name: str) -> pa.DataType:
     if name in DATE_COLUMNS:
-        return pa.timestamp("s", tz="UTC")
+        return pa.timestamp("ms", tz="UTC")
     annotation = Document.__annotations__[name]
     for py_type, arrow_type in _ARROW_TYPES.items():
         if py_type.__name__ in str(annotation):

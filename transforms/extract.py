@@ -8,10 +8,11 @@ the page body and dropping navigation and boilerplate.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple, Optional
 
 from resiliparse.extract.html2text import extract_plain_text
-from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+from resiliparse.parse.encoding import detect_encoding
 from resiliparse.parse.html import HTMLTree
 
 # Magic numbers of payloads that are never text, whatever the Content-Type says.
@@ -34,6 +35,9 @@ _BINARY_MAGIC = (
 
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json", "application/rss", "application/atom")
 _HTML_TYPES = ("text/html", "application/xhtml")
+
+# Markup that makes an untyped payload HTML (ClueWeb records carry no HTTP Content-Type).
+_HTML_START = re.compile(r"<(!doctype|html|head|body|div|meta|title|table|p|br|script|a)[\s>/]", re.IGNORECASE)
 
 # Share of U+FFFD replacement characters above which a decode is judged wrong.
 MAX_REPLACEMENT_RATIO = 0.02
@@ -67,24 +71,26 @@ def looks_binary(payload: bytes) -> bool:
 
 
 def decode_payload(payload: bytes, declared_charset: Optional[str]) -> tuple[str, Optional[str]]:
-    """Decode with the declared charset if it decodes cleanly, else Resiliparse's detection.
+    """Decode with the declared charset if it decodes cleanly, else the detected one, else UTF-8 with repairs.
 
-    Returns ``(text, problem)``; ``problem`` is set when the best decode still
-    needed many replacement characters (invalid bytes for every candidate).
+    Returns ``(text, problem)``; ``problem`` is set when even the repaired
+    UTF-8 decode needs replacement characters for more than
+    ``MAX_REPLACEMENT_RATIO`` of the text (the bytes are not text in any
+    charset we can tell).
     """
-    candidates = []
-    if declared_charset:
-        candidates.append(declared_charset)
-    candidates.append(detect_encoding(payload))
-    for charset in candidates:
+    detected = detect_encoding(payload)
+    for charset in (declared_charset, detected):
+        if not charset:
+            continue
         try:
             return payload.decode(charset), None
         except (UnicodeDecodeError, LookupError):
             continue
-    text = bytes_to_str(payload, candidates[-1], fallback_encodings=("utf-8", "cp1252"))
+    text = payload.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
     if bad > MAX_REPLACEMENT_RATIO * max(1, len(text)):
-        return text, f"{bad} undecodable characters in {len(text)} (declared {declared_charset or 'none'}, detected {candidates[-1]})"
+        return text, (f"{bad} of {len(text)} characters undecodable "
+                      f"(declared charset {declared_charset or 'none'}, detected {detected})")
     return text, None
 
 
@@ -106,7 +112,7 @@ def extract_text(payload: bytes, content_type: Optional[str]) -> ExtractedText:
     decoded, problem = decode_payload(payload, charset_of(content_type))
     if problem:
         return ExtractedText("", None, "bad_encoding", problem)
-    is_html = mtype.startswith(_HTML_TYPES) or (not mtype and "<html" in decoded[:2048].lower())
+    is_html = mtype.startswith(_HTML_TYPES) or (not mtype and _HTML_START.search(decoded[:4096]) is not None)
     if is_html:
         text = html_to_text(decoded)
         html = decoded

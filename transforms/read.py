@@ -204,20 +204,25 @@ def _http_document(*, source_uri: str, source_format: str, index: int, offset: O
                    status: Optional[int], http_headers: dict[str, str], payload: bytes) -> Document:
     """One fetched page (WARC or ARC response) to a Document with its timestamp evidence."""
     content_type = http_headers.get("content-type")
-    crawl_date, _ = timestamps.capture_date(capture_raw)
-    provenance = dict(url=url, warc_record_id=record_id, crawl_date=crawl_date, content_type=content_type,
-                      **timestamps.http_date_evidence(http_headers, crawl_date))
+    provenance: dict[str, Any] = dict(url=url, warc_record_id=record_id, content_type=content_type)
     if status is not None and status != 200:
+        provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url))
         return _rejected(source_uri, source_format, index, offset, "non_200_status", f"HTTP status {status}", **provenance)
     extracted = extract_text(payload, content_type)
-    if extracted.html is not None:
-        provenance.update(timestamps.html_date_evidence(extracted.html, url, crawl_date))
-    provenance["url_date"] = timestamps.url_date_evidence(url)
+    provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url, html=extracted.html))
     if extracted.reject_reason:
         return _rejected(source_uri, source_format, index, offset, extracted.reject_reason,
                          extracted.reject_detail, **provenance)
     return new_document(source_uri=source_uri, source_format=source_format, source_index=index,
                         source_offset=offset, text=extracted.text, **provenance)
+
+
+def _date_evidence(**sources: Any) -> dict[str, Any]:
+    """Timestamp evidence of one record; values refused as evidence are counted, not fatal."""
+    dropped: list[timestamps.Dropped] = []
+    evidence = timestamps.gather_evidence(dropped=dropped, **sources)
+    timestamps.count_dropped(dropped)
+    return evidence
 
 
 def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator[Document]:
@@ -227,7 +232,8 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
     last_offset: Optional[int] = 0
     skipped = Metrics.counter("read", "skipped_records")
     with _open_raw(path) as raw:
-        records = iter(ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=False))
+        records = iter(ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
+                                       auto_decode="all"))
         while True:
             try:
                 record = next(records)
@@ -255,10 +261,9 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
     provenance = dict(url=url, warc_record_id=record_id)
     try:
         if record.content_length > options.max_doc_bytes:
-            crawl_date, _ = timestamps.capture_date(capture_raw)
             return _rejected(path, source_format, index, offset, "too_large",
                              f"{record.content_length} bytes > max {options.max_doc_bytes}",
-                             crawl_date=crawl_date, **provenance)
+                             **_date_evidence(warc_date=capture_raw, url=url), **provenance)
         if record.record_type == WarcRecordType.conversion:
             payload = record.reader.read()
             _check_complete(payload, record.content_length, path, offset)
@@ -266,14 +271,14 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
                                   url=url, record_id=record_id, capture_raw=capture_raw, status=None,
                                   http_headers={"content-type": headers.get("Content-Type") or "text/plain"},
                                   payload=payload)
-        if not record.parse_http():
-            crawl_date, _ = timestamps.capture_date(capture_raw)
+        if record.http_headers is None:
             return _rejected(path, source_format, index, offset, "unreadable_record",
                              f"{path}@{offset}: response record without a parseable HTTP header",
-                             crawl_date=crawl_date, **provenance)
+                             **_date_evidence(warc_date=capture_raw, url=url), **provenance)
         http = record.http_headers
         payload = record.reader.read()
-        _check_complete(payload, record.content_length, path, offset)
+        if not (http.get("Transfer-Encoding") or http.get("Content-Encoding")):  # decoded lengths differ
+            _check_complete(payload, record.content_length, path, offset)
         return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
                               url=url, record_id=record_id, capture_raw=capture_raw, status=http.status_code,
                               http_headers={k.lower(): v for k, v in http.items()}, payload=payload)
@@ -349,10 +354,8 @@ def json_document(obj: Any, *, source_uri: str, source_format: str, index: int, 
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     url = obj.get("url") or metadata.get("url") or metadata.get("warc_url")
     url = url if isinstance(url, str) else None
-    evidence = timestamps.json_date_evidence(obj)
     provenance = dict(url=url, warc_record_id=metadata.get("warc_record_id") or obj.get("warc_record_id"),
-                      content_type=metadata.get("content_type"), **evidence)
-    provenance["url_date"] = timestamps.url_date_evidence(url)
+                      content_type=metadata.get("content_type"), **_date_evidence(json_record=obj, url=url))
     text = _field(obj, options.text_field)
     if text is None:
         return _rejected(source_uri, source_format, index, offset, "missing_text_field",

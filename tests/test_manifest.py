@@ -1,0 +1,31 @@
+from provsieve.pipeline.manifest import summarize_counts
+
+
+def test_counters_add_up_per_file_and_in_total():
+    facts = [
+        (("read", "a.warc", "input_records"), 5), (("final", "a.warc", "kept"), 3),
+        (("final", "a.warc", "exact_duplicate"), 1), (("final", "a.warc", "empty_text"), 1),
+        (("read", "b.jsonl", "input_records"), 2), (("final", "b.jsonl", "kept"), 1),
+        (("final", "b.jsonl", "unreadable_record"), 1),
+        (("tier", "", "captured"), 4), (("ai_threshold", "--ai-threshold", ""), 0.9),
+    ]
+    summary = summarize_counts(facts)
+    assert summary["counters"] == {"input_records": 7, "kept": 4,
+                                   "rejected": {"empty_text": 1, "exact_duplicate": 1, "unreadable_record": 1},
+                                   "rejected_total": 3, "balanced": True}
+    assert summary["files"]["a.warc"]["balanced"] and summary["files"]["b.jsonl"]["balanced"]
+    assert summary["ai_threshold"] == {"value": 0.9, "chosen_by": "--ai-threshold"}
+    assert summary["documents_by_pre_cutoff_evidence"] == {"captured": 4}
+
+
+def test_a_lost_record_is_reported_unbalanced():
+    facts = [(("read", "a.warc", "input_records"), 5), (("final", "a.warc", "kept"), 4)]
+    summary = summarize_counts(facts)
+    assert summary["counters"]["balanced"] is False
+    assert summary["files"]["a.warc"]["balanced"] is False
+
+
+def test_file_errors_are_named():
+    facts = [(("read", "bad.gz", "input_records"), 3), (("final", "bad.gz", "kept"), 2),
+             (("final", "bad.gz", "truncated_file"), 1)]
+    assert summarize_counts(facts)["file_errors"] == ["bad.gz"]
