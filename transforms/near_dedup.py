@@ -1,0 +1,354 @@
+"""Near-duplicate removal: MinHash LSH, verified edges, connected components in Beam.
+
+Pipeline (``NearDedup``), with what each shuffle carries:
+
+1. Sign: batches of documents (``BatchElements``) -> MinHash signatures
+   (:func:`~provsieve.transforms.minhash.minhash_signatures`) and one 64-bit key
+   per LSH band. Nothing of the text leaves this step.
+2. Band ``GroupByKey``: ``(band key, doc_id)``. Buckets of one document (the
+   vast majority) stop here, so a document without near-duplicates costs 14
+   small shuffle entries and one signature shuffle, and never enters steps 4-5.
+3. ``CoGroupByKey`` on doc_id of the signatures with the shared-bucket
+   memberships, then ``GroupByKey`` per shared bucket of ``(node, signature)``.
+4. Verification inside each bucket (:func:`verify_bucket`): a candidate pair
+   becomes an edge only if its estimated Jaccard is >= ``threshold``, so chains
+   of weak matches cannot snowball into giant false clusters. A pair is judged
+   only in the first band it shares, so each is counted and emitted once.
+5. Connected components over the edges by alternating large-star / small-star
+   (Kiveris et al., 2014), unrolled ``cc_rounds`` times: every step is a
+   ``GroupByKey`` by node, no step sees all edges. Nodes are the documents'
+   :func:`keep_key` tuples, so the component minimum every node converges to
+   *is* the document to keep.
+6. Join back with a side input (see :class:`NearDedup`).
+
+Output: every input document, in the same shape:
+
+* not in any cluster: ``dup_cluster_id = doc_id``, ``dup_cluster_size = 1``
+  (so ``None`` keeps meaning "de-duplication did not run");
+* kept document of a cluster of n: ``dup_cluster_id = doc_id``, ``dup_cluster_size = n``;
+* the others: ``reject_reason = "near_duplicate"``, ``duplicate_of`` and
+  ``dup_cluster_id`` = the kept doc_id (``dup_cluster_size`` left ``None``:
+  setting it would need every member joined with its cluster's count on one key);
+* documents that arrive already rejected (``reject_reason`` set, e.g. exact
+  duplicates) pass through untouched and take no part, so a rejected document
+  is never chosen as the copy to keep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple, Optional
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+
+from provsieve.transforms.document import Document
+from provsieve.transforms.minhash import (
+    DEFAULT_NGRAM,
+    DEFAULT_NUM_PERM,
+    DEFAULT_SEED,
+    DEFAULT_THRESHOLD,
+    lsh_params,
+    minhash_signatures,
+)
+
+NAMESPACE = "near_dedup"
+REJECT_REASON = "near_duplicate"
+TRUSTED_EVIDENCE = frozenset({"captured"})
+"""``pre_cutoff_evidence`` values whose ``created`` date counts as proof of existence."""
+
+Node = tuple  # keep_key(doc): (no date, date, doc_id); totally ordered, unique
+
+
+# --- pure logic ---------------------------------------------------------------------
+
+def evidence_date(doc: Document) -> Optional[str]:
+    """Oldest evidence that the text existed: ``crawl_date``, or a trusted ``created`` if older."""
+    dates = [doc.crawl_date]
+    if doc.pre_cutoff_evidence in TRUSTED_EVIDENCE:
+        dates.append(doc.created)
+    dates = [d for d in dates if d]
+    return min(dates) if dates else None
+
+
+def keep_key(doc: Document) -> tuple[bool, str, str]:
+    """Sort key of the copy to keep: oldest evidence date first (none last), then doc_id.
+
+    ISO-8601 UTC strings sort chronologically. The key ends with the unique
+    doc_id, so it is a total order and doubles as the node id in clustering.
+    """
+    date = evidence_date(doc)
+    return (date is None, date or "", doc.doc_id)
+
+
+_BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit hash per LSH band and document: shape ``(n, bands)``.
+
+    Hashing the ``rows`` values of a band to 64 bits keeps the band shuffle
+    small; a collision only adds a candidate pair that verification rejects
+    (and :func:`verify_bucket` checks the band values themselves).
+    """
+    sig = signatures[:, : bands * rows].astype(np.uint64).reshape(len(signatures), bands, rows)
+    acc = np.zeros(sig.shape[:2], dtype=np.uint64)
+    for j in range(rows):
+        acc = (acc ^ sig[:, :, j]) * _BAND_MIX
+        acc ^= acc >> np.uint64(29)
+    return acc
+
+
+def bucket_key(band: int, band_hash: int) -> bytes:
+    return band.to_bytes(2, "big") + int(band_hash).to_bytes(8, "big")
+
+
+class BucketResult(NamedTuple):
+    candidates: int
+    edges: list[tuple[Node, Node]]
+
+
+def verify_bucket(band: int, members: Iterable[tuple[Node, bytes]], bands: int, rows: int,
+                  threshold: float, max_partners: int = 64) -> BucketResult:
+    """Candidate pairs of one LSH bucket and those whose estimated Jaccard >= threshold.
+
+    A pair counts here only if ``band`` is the first band whose values the two
+    signatures share (other buckets see the same pair). In a bucket of more than
+    ``max_partners + 1`` documents each is compared only with the first
+    ``max_partners`` (by node order) to bound the work at O(size x max_partners):
+    enough to connect the members that are near-duplicates of them.
+    """
+    members = sorted(members)
+    if len(members) < 2:
+        return BucketResult(0, [])
+    nodes = [m[0] for m in members]
+    sigs = np.stack([np.frombuffer(m[1], dtype=np.uint32) for m in members])
+    num_perm = sigs.shape[1]
+    banded = sigs[:, : bands * rows].reshape(len(sigs), bands, rows)
+    candidates = 0
+    edges: list[tuple[Node, Node]] = []
+    for i in range(min(len(members) - 1, max_partners)):
+        same_band = (banded[i + 1:] == banded[i]).all(axis=2)  # (others, bands)
+        first_band = np.where(same_band.any(axis=1), same_band.argmax(axis=1), -1)
+        mine = np.flatnonzero(first_band == band)
+        if not len(mine):
+            continue
+        candidates += len(mine)
+        agree = np.count_nonzero(sigs[i + 1:][mine] == sigs[i], axis=1)
+        for j in mine[agree >= threshold * num_perm - 1e-9]:
+            edges.append((nodes[i], nodes[i + 1 + j]))
+    return BucketResult(candidates, edges)
+
+
+def large_star(node: Node, neighbours: Iterable[Node]) -> tuple[list[tuple[Node, Node]], bool]:
+    """Link every larger neighbour to the smallest of the node's closed neighbourhood.
+
+    Returns the new edges ``(v, m)`` and whether the node's neighbourhood is not
+    yet a star (it has neighbours on both sides, or several smaller ones).
+    """
+    nbrs = set(neighbours)
+    nbrs.discard(node)
+    m = min(nbrs | {node})
+    smaller = sum(1 for v in nbrs if v < node)
+    unsettled = smaller > 1 or (smaller == 1 and len(nbrs) > 1)
+    return [(v, m) for v in nbrs if v > node], unsettled
+
+
+def small_star(node: Node, smaller_neighbours: Iterable[Node]) -> list[tuple[Node, Node]]:
+    """Link the node and its smaller neighbours to the smallest of them."""
+    nbrs = set(smaller_neighbours)
+    nbrs.add(node)
+    m = min(nbrs)
+    return [(v, m) for v in nbrs if v != m]
+
+
+class Assignment(NamedTuple):
+    kept: str
+    """doc_id of the copy kept in the document's cluster."""
+    size: Optional[int]
+    """Cluster size, on the kept document's assignment only."""
+
+
+def tag_document(doc: Document, assignment: Optional[Assignment]) -> Document:
+    """Fill the de-duplication columns from the document's cluster assignment (None: singleton)."""
+    if doc.reject_reason is not None:
+        return doc
+    if assignment is None:
+        return doc._replace(dup_cluster_id=doc.doc_id, dup_cluster_size=1)
+    if assignment.kept == doc.doc_id:
+        return doc._replace(dup_cluster_id=doc.doc_id, dup_cluster_size=assignment.size)
+    return doc._replace(dup_cluster_id=assignment.kept, duplicate_of=assignment.kept,
+                        reject_reason=REJECT_REASON)
+
+
+# --- Beam glue ----------------------------------------------------------------------
+
+class _Sign(beam.DoFn):
+    """Batch of documents -> ``(doc_id, (node, signature bytes))``, tagged ``bands`` entries."""
+
+    BANDS = "bands"
+
+    def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int):
+        self._args = (num_perm, ngram, seed)
+        self._bands, self._rows = bands, rows
+        self._docs = Metrics.counter(NAMESPACE, "docs")
+
+    def process(self, batch: Sequence[Document]) -> Iterator:
+        sigs = minhash_signatures([d.text for d in batch], *self._args)
+        hashes = band_hashes(sigs, self._bands, self._rows)
+        self._docs.inc(len(batch))
+        for doc, sig, row in zip(batch, sigs, hashes.tolist()):
+            yield doc.doc_id, (keep_key(doc), sig.tobytes())
+            for band, h in enumerate(row):
+                yield beam.pvalue.TaggedOutput(self.BANDS, (bucket_key(band, h), doc.doc_id))
+
+
+def _shared_bucket_members(item: tuple[bytes, Iterable[str]]) -> Iterator[tuple[str, bytes]]:
+    key, doc_ids = item
+    doc_ids = list(doc_ids)
+    if len(doc_ids) > 1:
+        Metrics.counter(NAMESPACE, "shared_buckets").inc()
+        for doc_id in doc_ids:
+            yield doc_id, key
+
+
+def _to_buckets(item: tuple[str, dict]) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
+    _, grouped = item
+    buckets = list(grouped["buckets"])
+    if buckets:
+        for node_sig in grouped["sig"]:
+            for key in buckets:
+                yield key, node_sig
+
+
+class _Verify(beam.DoFn):
+    def __init__(self, bands: int, rows: int, threshold: float):
+        self._params = (bands, rows, threshold)
+        self._candidates = Metrics.counter(NAMESPACE, "candidate_pairs")
+        self._verified = Metrics.counter(NAMESPACE, "verified_pairs")
+
+    def process(self, item: tuple[bytes, Iterable[tuple[Node, bytes]]]) -> Iterator:
+        key, members = item
+        result = verify_bucket(int.from_bytes(key[:2], "big"), members, *self._params)
+        self._candidates.inc(result.candidates)
+        self._verified.inc(len(result.edges))
+        yield from result.edges
+
+
+class _LargeStar(beam.PTransform):
+    def __init__(self, count_unsettled: bool = False):
+        super().__init__()
+        self._count = count_unsettled
+
+    def expand(self, edges):
+        counter = Metrics.counter(NAMESPACE, "cc_unsettled_nodes") if self._count else None
+
+        def reduce(item):
+            new_edges, unsettled = large_star(*item)
+            if unsettled and counter is not None:
+                counter.inc()
+            return new_edges
+
+        return (edges
+                | "Both" >> beam.FlatMap(lambda e: (e, (e[1], e[0])))
+                | "Group" >> beam.GroupByKey()
+                | "Star" >> beam.FlatMap(reduce))
+
+
+class _SmallStar(beam.PTransform):
+    def expand(self, edges):
+        return (edges
+                | "Orient" >> beam.Map(lambda e: (e, e[::-1])[e[0] < e[1]])
+                | "Group" >> beam.GroupByKey()
+                | "Star" >> beam.FlatMapTuple(small_star))
+
+
+def _kept_assignment(item: tuple[Node, int]) -> tuple[str, Assignment]:
+    root, n_members = item
+    Metrics.counter(NAMESPACE, "clusters").inc()
+    return root[2], Assignment(root[2], n_members + 1)
+
+
+def _duplicate_assignment(item: tuple[Node, Node]) -> tuple[str, Assignment]:
+    node, root = item
+    Metrics.counter(NAMESPACE, "duplicates").inc()
+    return node[2], Assignment(root[2], None)
+
+
+class NearDedup(beam.PTransform):
+    """Tag near-duplicate Documents (module docstring: method and output columns).
+
+    ``threshold`` is both the Jaccard level the LSH bands are tuned for (bands
+    x rows chosen as datasketch's ``MinHashLSH`` does, unless given) and the
+    minimum estimated Jaccard of a verified pair.
+
+    ``join="side_input"`` (default) tags the documents with a side input
+    ``AsDict`` of the assignments of clustered documents only: no text is ever
+    shuffled, at the price of every worker holding that dict (~100 bytes per
+    clustered document). ``join="cogroup"`` instead joins with a
+    ``CoGroupByKey`` on doc_id, which shuffles every document once: use it when
+    the clustered documents run into hundreds of millions.
+    """
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
+                 ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
+                 bands: Optional[int] = None, rows: Optional[int] = None,
+                 cc_rounds: int = 6, join: str = "side_input",
+                 min_batch: int = 32, max_batch: int = 512):
+        super().__init__()
+        if (bands is None) != (rows is None):
+            raise ValueError("give both bands and rows, or neither")
+        if bands is None:
+            bands, rows = lsh_params(threshold, num_perm)
+        if bands * rows > num_perm:
+            raise ValueError(f"{bands} bands x {rows} rows > {num_perm} permutations")
+        if join not in ("side_input", "cogroup"):
+            raise ValueError(f"join must be 'side_input' or 'cogroup', got {join!r}")
+        self.threshold, self.num_perm, self.ngram, self.seed = threshold, num_perm, ngram, seed
+        self.bands, self.rows, self.cc_rounds, self.join = bands, rows, cc_rounds, join
+        self._batch = (min_batch, max_batch)
+
+    def expand(self, docs):
+        signed = (docs
+                  | "Eligible" >> beam.Filter(lambda d: d.reject_reason is None)
+                  | "Batch" >> beam.BatchElements(*self._batch)
+                  | "Sign" >> beam.ParDo(_Sign(self.num_perm, self.ngram, self.seed,
+                                               self.bands, self.rows)
+                                         ).with_outputs(_Sign.BANDS, main="sigs"))
+        memberships = (signed[_Sign.BANDS]
+                       | "GroupBands" >> beam.GroupByKey()
+                       | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members))
+        edges = ({"sig": signed.sigs, "buckets": memberships}
+                 | "JoinSignatures" >> beam.CoGroupByKey()
+                 | "ToBuckets" >> beam.FlatMap(_to_buckets)
+                 | "GroupBuckets" >> beam.GroupByKey()
+                 | "Verify" >> beam.ParDo(_Verify(self.bands, self.rows, self.threshold)))
+        for i in range(self.cc_rounds):
+            edges = (edges
+                     | f"LargeStar{i}" >> _LargeStar()
+                     | f"SmallStar{i}" >> _SmallStar())
+        # A last large-star turns settled stars into (member, root) pairs and
+        # counts nodes that are not settled yet (cc_unsettled_nodes).
+        roots = (edges
+                 | "FinalLargeStar" >> _LargeStar(count_unsettled=True)
+                 | "Root" >> beam.CombinePerKey(min))
+        kept = (roots
+                | "RootOnly" >> beam.Map(lambda nr: (nr[1], 1))
+                | "ClusterSize" >> beam.CombinePerKey(sum)
+                | "Kept" >> beam.Map(_kept_assignment))
+        dups = roots | "Duplicates" >> beam.Map(_duplicate_assignment)
+        assignments = (kept, dups) | "Assignments" >> beam.Flatten()
+        if self.join == "side_input":
+            return docs | "Tag" >> beam.Map(
+                lambda d, a: tag_document(d, a.get(d.doc_id)), beam.pvalue.AsDict(assignments))
+        return ({"doc": docs | "ById" >> beam.Map(lambda d: (d.doc_id, d)), "a": assignments}
+                | "JoinAssignments" >> beam.CoGroupByKey()
+                | "Tag" >> beam.FlatMap(_tag_joined))
+
+
+def _tag_joined(item: tuple[str, dict]) -> Iterator[Document]:
+    _, grouped = item
+    assignment = next(iter(grouped["a"]), None)
+    for doc in grouped["doc"]:
+        yield tag_document(doc, assignment)
