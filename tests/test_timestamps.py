@@ -1,0 +1,485 @@
+"""Timestamp provenance: evidence sources, hostile values, tiers, policy, Beam."""
+
+from __future__ import annotations
+
+import pytest
+
+import apache_beam as beam
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from provsieve.transforms.document import new_document
+from provsieve.transforms.timestamps import (
+    Dropped,
+    TagTimestamps,
+    assign_created,
+    capture_date,
+    capture_date_from_json,
+    gather_evidence,
+    html_date_evidence,
+    http_date_evidence,
+    is_trusted_human,
+    json_date_evidence,
+    latest_page_date,
+    normalize_cutoff,
+    parse_date,
+    parse_date_reason,
+    url_date_evidence,
+)
+
+CUTOFF = "2022-11-30"
+CAPTURE_2024 = "2024-04-25T16:24:44Z"
+
+
+def doc(**kw):
+    base = dict(source_uri="s3://x/a.warc.gz", source_format="warc", source_index=0, text="t")
+    base.update(kw)
+    return new_document(**base)
+
+
+# ---------------------------------------------------------------------------
+# parse_date: formats and hostile values
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,expected", [
+    ("2019-07-17T13:39:42.000Z", "2019-07-17T13:39:42Z"),            # Dolma
+    ("2019-07-17T12:15:59Z", "2019-07-17T12:15:59Z"),                # WARC-Date
+    ("2019-07-16T12:00:00-0700", "2019-07-16T19:00:00Z"),             # offset, no colon
+    ("2019-07-16T23:30:00+02:00", "2019-07-16T21:30:00Z"),
+    ("2019-7-16", "2019-07-16T00:00:00Z"),                            # loose ISO
+    ("2019-07-16 12:00", "2019-07-16T12:00:00Z"),                     # naive -> UTC
+    ("Thu, 25 Apr 2024 16:24:44 GMT", "2024-04-25T16:24:44Z"),        # RFC 1123
+    ("Thursday, 25-Apr-24 16:24:44 GMT", "2024-04-25T16:24:44Z"),     # RFC 850, 2-digit year
+    ("Thu Apr 25 16:24:44 2024", "2024-04-25T16:24:44Z"),             # asctime
+    ("March 03, 2018", "2018-03-03T00:00:00Z"),                       # text date
+    ("06-Nov-08", "2008-11-06T00:00:00Z"),                            # 2-digit year
+    ("20190717121559", "2019-07-17T12:15:59Z"),                       # ARC / Wayback
+    (1563367182, "2019-07-17T12:39:42Z"),                             # epoch seconds
+    (1563367182000, "2019-07-17T12:39:42Z"),                          # epoch ms
+])
+def test_parse_date_formats(value, expected):
+    assert parse_date(value, now=CAPTURE_2024) == expected
+
+
+@pytest.mark.parametrize("value,reason", [
+    ("2008-10-294T05:21:46-0700", "malformed"),   # ClueWeb09 WARC-Date
+    ("null", "null"),                             # Wayback export
+    (None, "null"),
+    ("", "null"),
+    ("0000-00-00 00:00:00", "null"),
+    ("garbage", "malformed"),
+    ("10", "malformed"),                          # dateutil would invent month/year
+    ("2019", "malformed"),                        # year only: not a date
+    ("2019-02-30", "malformed"),                  # impossible day
+    ("2019-13-01T00:00:00Z", "malformed"),
+    ("2019-07-16T10:00:00+25:00", "malformed"),   # impossible offset
+    ("1994-12-31T23:59:59Z", "before_1995"),
+    ("Sunday, 06-Nov-94 08:49:37 GMT", "before_1995"),
+    ("Thu, 01 Jan 1970 00:00:00 GMT", "before_1995"),
+    ("2099-01-01", "future"),
+    ("Thu, 31-Dec-37 23:55:55 GMT", "before_1995"),  # '37 seen in 2024 is 1937
+    (True, "malformed"),
+    (float("nan"), "malformed"),
+    ({"a": 1}, "malformed"),
+    ("x" * 500, "malformed"),
+])
+def test_parse_date_hostile(value, reason):
+    assert parse_date_reason(value, now=CAPTURE_2024) == (None, reason)
+
+
+def test_parse_date_future_is_relative_to_now():
+    assert parse_date("2020-01-01", now="2019-06-01T00:00:00Z") is None
+    assert parse_date("2019-06-01T20:00:00Z", now="2019-06-01T00:00:00Z") is not None  # 1-day slack
+
+
+def test_two_digit_year_pivots_on_reference():
+    assert parse_date("06-Nov-98", now="2009-01-01T00:00:00Z") == "1998-11-06T00:00:00Z"
+    assert parse_date("06-Nov-08", now="2009-01-01T00:00:00Z") == "2008-11-06T00:00:00Z"
+
+
+def test_normalize_cutoff():
+    assert normalize_cutoff("2022-11-30") == "2022-11-30T00:00:00Z"
+    with pytest.raises(ValueError):
+        normalize_cutoff("30/11/2022")
+
+
+# ---------------------------------------------------------------------------
+# capture time
+# ---------------------------------------------------------------------------
+
+def test_capture_date_clueweb_and_null_are_dropped_and_reported():
+    dropped: list[Dropped] = []
+    assert capture_date("2008-10-294T05:21:46-0700", dropped=dropped) is None
+    assert capture_date("null", dropped=dropped) is None
+    assert [(d.field, d.reason) for d in dropped] == [("crawl_date", "malformed"),
+                                                     ("crawl_date", "null")]
+    assert capture_date("2009-01-13T18:05:00Z") == "2009-01-13T18:05:00Z"
+    assert capture_date("20090113180500") == "2009-01-13T18:05:00Z"  # ARC
+
+
+def test_capture_from_json_variants():
+    dolma = {"created": "2019-07-17T13:39:42.000Z", "added": "2024-06-02T04:08:58.883Z",
+             "metadata": {"warc_date": "2019-07-17T12:15:59.000Z",
+                          "warc_url": "http://16thfleet.wikidot.com/chatter:anewhome"}}
+    assert capture_date_from_json(dolma) == "2019-07-17T12:15:59Z"
+    c4 = {"text": "x", "timestamp": "2019-04-25T12:57:54Z", "url": "https://a.b/c"}
+    assert capture_date_from_json(c4) == "2019-04-25T12:57:54Z"
+    wayback = {"WARC-Date": "null", "Memento-Datetime": "Tue, 05 Mar 2013 10:00:00 GMT"}
+    dropped: list[Dropped] = []
+    assert capture_date_from_json(wayback, dropped=dropped) == "2013-03-05T10:00:00Z"
+    assert dropped == [Dropped("crawl_date", "null", "null")]
+    assert capture_date_from_json({"added": "2021-01-01T00:00:00Z"}) == "2021-01-01T00:00:00Z"
+    assert capture_date_from_json({"created": "2019-01-01"}) is None  # a claim, not a capture
+    assert capture_date_from_json({}) is None
+
+
+def test_json_created_field_is_input_claim():
+    rec = {"created": "2018-05-01T00:00:00Z", "url": "https://x.org/2018/05/01/post"}
+    ev = json_date_evidence(rec, "2019-07-17T12:15:59Z")
+    assert ev == {"created": "2018-05-01T00:00:00Z", "created_source": "input",
+                  "url_date": "2018-05-01T00:00:00Z"}
+    dropped: list[Dropped] = []
+    assert json_date_evidence({"created": "2030-01-01"}, "2019-07-17T12:15:59Z",
+                              dropped=dropped) == {}
+    assert dropped[0].reason == "future"
+
+
+# ---------------------------------------------------------------------------
+# HTTP headers
+# ---------------------------------------------------------------------------
+
+def test_http_evidence():
+    h = {"date": "Thu, 25 Apr 2024 16:24:44 GMT", "Last-Modified": "Tue, 05 Mar 2019 10:00:00 GMT"}
+    assert http_date_evidence(h, CAPTURE_2024) == {
+        "http_date": "2024-04-25T16:24:44Z", "http_last_modified": "2019-03-05T10:00:00Z"}
+    # list of pairs, as some header maps iterate
+    assert http_date_evidence([("Date", "Thu, 25 Apr 2024 16:24:44 GMT")], CAPTURE_2024)[
+        "http_date"] == "2024-04-25T16:24:44Z"
+
+
+def test_http_future_last_modified_dropped():
+    dropped: list[Dropped] = []
+    h = {"Date": "Thu, 25 Apr 2024 16:24:44 GMT", "Last-Modified": "Fri, 01 Jan 2100 00:00:00 GMT"}
+    assert http_date_evidence(h, CAPTURE_2024, dropped=dropped)["http_last_modified"] is None
+    assert dropped == [Dropped("http_last_modified", "Fri, 01 Jan 2100 00:00:00 GMT", "future")]
+    # after the server's own Date but within the capture slack: still future
+    h = {"Date": "Thu, 25 Apr 2024 16:24:44 GMT", "Last-Modified": "Thu, 25 Apr 2024 20:00:00 GMT"}
+    assert http_date_evidence(h, CAPTURE_2024)["http_last_modified"] is None
+
+
+def test_http_clock_skew_drops_both():
+    dropped: list[Dropped] = []
+    h = {"Date": "Mon, 01 Jan 2001 00:00:00 GMT", "Last-Modified": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    assert http_date_evidence(h, CAPTURE_2024, dropped=dropped) == {
+        "http_date": None, "http_last_modified": None}
+    assert {d.reason for d in dropped} == {"clock_skew"}
+
+
+def test_http_garbage_headers_never_raise():
+    # ClueWeb09-ja: the HTTP "headers" are HTML fragments
+    h = {"": "font-size: 12px", '<a href="http': "//x/"}
+    assert http_date_evidence(h, None) == {"http_date": None, "http_last_modified": None}
+    assert http_date_evidence(None, None) == {"http_date": None, "http_last_modified": None}
+    assert http_date_evidence({"Date": "null", "Last-Modified": "0"}, None) == {
+        "http_date": None, "http_last_modified": None}
+
+
+# ---------------------------------------------------------------------------
+# URL
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url,expected", [
+    ("https://x.com/2019/07/16/slug.html", "2019-07-16T00:00:00Z"),
+    ("https://x.com/news/2019-07-16-slug", "2019-07-16T00:00:00Z"),
+    ("<https://x.com/2019_7_6_slug>", "2019-07-06T00:00:00Z"),       # wget's <...>
+    ("https://x.com/2019/13/16/slug", None),                         # no month 13
+    ("https://x.com/2019/02/30/slug", None),                         # impossible
+    ("https://x.com/1994/07/16/slug", None),                         # pre-1995
+    ("https://x.com/api?api-version=2019-07-01", None),              # query: not a date
+    ("https://2019-07-16.example.com/", None),                       # host: not a date
+    ("https://x.com/id/120190716123/", None),                        # digits run
+    (None, None),
+    ("", None),
+])
+def test_url_date(url, expected):
+    assert url_date_evidence(url, capture=CAPTURE_2024) == expected
+
+
+def test_url_date_after_capture_dropped():
+    dropped: list[Dropped] = []
+    assert url_date_evidence("https://x.com/2025/01/01/a", capture=CAPTURE_2024,
+                             dropped=dropped) is None
+    assert dropped[0] == Dropped("url_date", "2025-01-01", "future")
+
+
+# ---------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------
+
+OG_PAGE = """<html><head><title>t</title>
+<meta property="article:published_time" content="2019-03-04T10:00:00+01:00">
+<meta property="article:modified_time" content="2020-05-06T10:00:00+01:00">
+</head><body><article><p>Some text about things that happened.</p></article></body></html>"""
+
+JSONLD_PAGE = """<html><head><title>t</title>
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "x",
+ "datePublished": "2018-02-03T08:00:00Z", "dateModified": "2018-02-05T09:00:00Z"}
+</script></head><body><p>Body text of the article goes here.</p></body></html>"""
+
+TIME_PAGE = """<html><head><title>t</title></head><body><article>
+<time datetime="2017-09-10T12:00:00-05:00" pubdate>September 10, 2017</time>
+<p>Body text of the post.</p></article></body></html>"""
+
+MANY_DATES_PAGE = """<html><head><title>Archive</title>
+<meta property="article:published_time" content="2019-03-04">
+</head><body><p>Post from 2019.</p>
+<ul class="recent"><li><time datetime="2015-01-02">Jan 2</time></li>
+<li><time datetime="2023-06-07">Jun 7</time></li>
+<li><time datetime="2021-08-09">Aug 9</time></li></ul>
+<script>var state = {"updatedAt": "2023-09-01T10:00:00Z"};</script>
+</body></html>"""
+
+FUTURE_PAGE = """<html><head><title>t</title>
+<meta property="article:published_time" content="2031-01-01T00:00:00Z">
+<meta name="date" content="2019-05-06">
+</head><body><p>Text.</p></body></html>"""
+
+PRE1995_PAGE = """<html><head><title>t</title>
+<meta property="article:published_time" content="1990-01-01T00:00:00Z">
+</head><body><p>Text.</p></body></html>"""
+
+
+def test_html_open_graph():
+    ev = html_date_evidence(OG_PAGE, "https://x.com/a", CAPTURE_2024)
+    assert ev == {"published_date": "2019-03-04T00:00:00Z", "modified_date": "2020-05-06T00:00:00Z"}
+
+
+def test_html_jsonld():
+    ev = html_date_evidence(JSONLD_PAGE, "https://x.com/a", CAPTURE_2024)
+    assert ev == {"published_date": "2018-02-03T00:00:00Z", "modified_date": "2018-02-05T00:00:00Z"}
+
+
+def test_html_time_element_keeps_local_day():
+    ev = html_date_evidence(TIME_PAGE, None, CAPTURE_2024)
+    assert ev["published_date"] == "2017-09-10T00:00:00Z"
+
+
+def test_html_url_date_first_like_htmldate():
+    ev = html_date_evidence(OG_PAGE, "https://x.com/2019/03/01/a", CAPTURE_2024)
+    assert ev["published_date"] == "2019-03-01T00:00:00Z"
+    assert ev["modified_date"] == "2020-05-06T00:00:00Z"  # URL withheld for modified
+
+
+def test_html_many_dates_modified_is_latest():
+    ev = html_date_evidence(MANY_DATES_PAGE, None, CAPTURE_2024)
+    assert ev["published_date"] == "2019-03-04T00:00:00Z"
+    assert ev["modified_date"] == "2023-09-01T00:00:00Z"
+    assert latest_page_date(MANY_DATES_PAGE, "2023-07-01T00:00:00Z") == "2023-06-07T00:00:00Z"
+
+
+def test_html_future_and_pre1995_dropped_and_reported():
+    dropped: list[Dropped] = []
+    ev = html_date_evidence(FUTURE_PAGE, None, CAPTURE_2024, dropped=dropped)
+    assert ev["published_date"] == "2019-05-06T00:00:00Z"
+    assert ("published_date", "future") in {(d.field, d.reason) for d in dropped}
+    dropped = []
+    ev = html_date_evidence(PRE1995_PAGE, None, CAPTURE_2024, dropped=dropped)
+    assert ev["published_date"] is None
+    assert ("published_date", "before_1995") in {(d.field, d.reason) for d in dropped}
+
+
+def test_html_dates_after_capture_are_not_candidates():
+    ev = html_date_evidence(OG_PAGE, None, "2019-12-31T00:00:00Z")
+    assert ev["published_date"] == "2019-03-04T00:00:00Z"
+    assert ev["modified_date"] != "2020-05-06T00:00:00Z"
+
+
+@pytest.mark.parametrize("html", ["", "   ", "http://example.com/", b"\x00\xff\xfe",
+                                  "<html", "no markup at all", None, 42])
+def test_html_hostile_input_never_raises(html):
+    ev = html_date_evidence(html, "https://x.com/", CAPTURE_2024)
+    assert set(ev) == {"published_date", "modified_date"}
+
+
+def test_html_fast_mode():
+    ev = html_date_evidence(JSONLD_PAGE, None, CAPTURE_2024, extensive_search=False)
+    assert ev["published_date"] == "2018-02-03T00:00:00Z"
+
+
+def test_gather_evidence_warc_and_json():
+    ev = gather_evidence(warc_date="2024-04-25T16:24:44Z",
+                         http_headers={"Date": "Thu, 25 Apr 2024 16:24:44 GMT"},
+                         html=OG_PAGE, url="https://x.com/2019/03/04/a")
+    assert ev == {"crawl_date": CAPTURE_2024, "http_date": CAPTURE_2024,
+                  "url_date": "2019-03-04T00:00:00Z", "published_date": "2019-03-04T00:00:00Z",
+                  "modified_date": "2020-05-06T00:00:00Z"}
+    dropped: list[Dropped] = []
+    ev = gather_evidence(json_record={"created": "2018-01-01", "timestamp": "2019-04-25T12:57:54Z",
+                                      "url": "https://x.com/2018/01/01/a"}, dropped=dropped)
+    assert ev == {"crawl_date": "2019-04-25T12:57:54Z", "created": "2018-01-01T00:00:00Z",
+                  "created_source": "input", "url_date": "2018-01-01T00:00:00Z"}
+    ev = gather_evidence(warc_date="2008-10-294T05:21:46-0700", url="http://x.jp/", dropped=dropped)
+    assert "crawl_date" not in ev and dropped[-1].reason == "malformed"
+
+
+# ---------------------------------------------------------------------------
+# tier rules
+# ---------------------------------------------------------------------------
+
+def test_captured_before_cutoff_is_proof_whatever_the_page_says():
+    d = assign_created(doc(crawl_date="2020-08-08T17:27:41Z", published_date="2020-06-16T00:00:00Z",
+                           modified_date="2020-08-01T00:00:00Z"), CUTOFF)
+    assert (d.pre_cutoff, d.pre_cutoff_evidence) == (True, "captured")
+    assert (d.created, d.created_source) == ("2020-06-16T00:00:00Z", "published")
+    # page claims nothing at all: still captured, created = capture
+    d = assign_created(doc(crawl_date="2020-08-08T17:27:41Z"), CUTOFF)
+    assert (d.pre_cutoff_evidence, d.created_source, d.created) == (
+        "captured", "capture", "2020-08-08T17:27:41Z")
+
+
+def test_captured_depends_on_cutoff():
+    d = doc(crawl_date="2020-08-08T17:27:41Z")
+    assert assign_created(d, "2020-08-08").pre_cutoff_evidence == "none"
+    assert assign_created(d, "2020-08-09").pre_cutoff_evidence == "captured"
+
+
+def test_claimed_by_url_date():
+    d = assign_created(doc(crawl_date=CAPTURE_2024, url_date="2020-03-25T00:00:00Z",
+                           published_date="2020-03-25T00:00:00Z",
+                           modified_date="2020-03-25T00:00:00Z",
+                           http_last_modified="2024-04-01T00:00:00Z"), CUTOFF)
+    assert (d.pre_cutoff, d.pre_cutoff_evidence) == (True, "claimed")
+    assert d.created_source == "published"
+
+
+def test_claimed_by_input_created_field():
+    d = assign_created(doc(crawl_date=CAPTURE_2024, created="2019-01-01T00:00:00Z",
+                           created_source="input"), CUTOFF)
+    assert (d.pre_cutoff_evidence, d.created_source) == ("claimed", "input")
+
+
+def test_published_alone_is_not_enough():
+    d = assign_created(doc(crawl_date=CAPTURE_2024, published_date="2019-01-17T00:00:00Z",
+                           modified_date="2019-01-17T00:00:00Z"), CUTOFF)
+    assert (d.pre_cutoff, d.pre_cutoff_evidence) == (False, "none")
+    assert d.created == "2019-01-17T00:00:00Z"
+
+
+def test_published_with_stale_last_modified_is_claimed():
+    d = assign_created(doc(crawl_date=CAPTURE_2024, http_date=CAPTURE_2024,
+                           published_date="2019-01-17T00:00:00Z",
+                           http_last_modified="2019-02-01T00:00:00Z"), CUTOFF)
+    assert d.pre_cutoff_evidence == "claimed"
+    # a fresh Last-Modified (dynamic page) corroborates nothing
+    d = assign_created(doc(crawl_date=CAPTURE_2024, http_date=CAPTURE_2024,
+                           published_date="2019-01-17T00:00:00Z",
+                           http_last_modified="2024-04-25T10:00:00Z"), CUTOFF)
+    assert d.pre_cutoff_evidence == "none"
+
+
+def test_modified_after_cutoff_blocks_claim():
+    d = assign_created(doc(crawl_date=CAPTURE_2024, url_date="2020-03-25T00:00:00Z",
+                           modified_date="2023-01-05T00:00:00Z"), CUTOFF)
+    assert d.pre_cutoff_evidence == "none"
+
+
+def test_contradicting_page_date_blocks_claim():
+    d = assign_created(doc(crawl_date=CAPTURE_2024, url_date="2020-03-25T00:00:00Z",
+                           published_date="2023-02-01T00:00:00Z"), CUTOFF)
+    assert d.pre_cutoff_evidence == "none"
+
+
+def test_claim_margin():
+    d = doc(crawl_date=CAPTURE_2024, url_date="2022-11-29T00:00:00Z")
+    assert assign_created(d, CUTOFF).pre_cutoff_evidence == "none"  # within the 1-day margin
+    assert assign_created(d, CUTOFF, claim_margin_days=0).pre_cutoff_evidence == "claimed"
+
+
+def test_hostile_columns_are_revalidated_and_reported():
+    dropped: list[Dropped] = []
+    d = assign_created(doc(crawl_date="2008-10-294T05:21:46-0700",
+                           published_date="1990-01-01T00:00:00Z",
+                           url_date="2019-01-01T00:00:00Z",
+                           created="2030-01-01T00:00:00Z", created_source="input"),
+                       CUTOFF, dropped=dropped)
+    assert d.crawl_date is None and d.published_date is None
+    assert {(x.field, x.reason) for x in dropped} == {
+        ("crawl_date", "malformed"), ("published_date", "before_1995"), ("created", "future")}
+    # no capture: a URL date alone is still a claim, never "captured"
+    assert d.pre_cutoff_evidence == "claimed" and d.created_source == "url"
+
+
+def test_claims_after_capture_are_dropped():
+    d = assign_created(doc(crawl_date="2019-01-01T00:00:00Z", published_date="2020-01-01T00:00:00Z"),
+                       "2018-06-01")
+    assert d.published_date is None
+    assert d.pre_cutoff_evidence == "none" and d.created_source == "capture"
+
+
+def test_no_evidence_at_all():
+    d = assign_created(doc(), CUTOFF)
+    assert (d.created, d.created_source, d.pre_cutoff, d.pre_cutoff_evidence) == (
+        None, None, False, "none")
+
+
+def test_created_never_after_capture():
+    d = assign_created(doc(crawl_date="2019-01-01T00:00:00Z",
+                           published_date="2019-01-01T12:00:00Z"), CUTOFF)
+    assert d.created == "2019-01-01T00:00:00Z"
+
+
+# ---------------------------------------------------------------------------
+# policy
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tier,trust,expected", [
+    ("captured", "captured", True), ("claimed", "captured", False), ("none", "captured", False),
+    ("captured", "claimed", True), ("claimed", "claimed", True), ("none", "claimed", False),
+    ("captured", "none", False), ("claimed", "none", False), ("none", "none", False),
+])
+def test_is_trusted_human(tier, trust, expected):
+    assert is_trusted_human(doc()._replace(pre_cutoff_evidence=tier), trust) is expected
+
+
+def test_is_trusted_human_rejects_unknown_policy():
+    with pytest.raises(ValueError):
+        is_trusted_human(doc(), "everything")
+
+
+# ---------------------------------------------------------------------------
+# Beam
+# ---------------------------------------------------------------------------
+
+def test_tag_timestamps_pipeline_with_policy():
+    docs = [
+        doc(source_index=0, crawl_date="2020-08-08T17:27:41Z"),
+        doc(source_index=1, crawl_date=CAPTURE_2024, url_date="2019-07-16T00:00:00Z"),
+        doc(source_index=2, crawl_date=CAPTURE_2024, published_date="2019-07-16T00:00:00Z"),
+        doc(source_index=3, crawl_date="2008-10-294T05:21:46-0700"),
+    ]
+    with TestPipeline(runner=FnApiRunner()) as p:
+        tagged = p | beam.Create(docs) | TagTimestamps(CUTOFF)
+        tiers = tagged | "tiers" >> beam.Map(lambda d: (d.source_index, d.pre_cutoff_evidence,
+                                                        d.created_source))
+        assert_that(tiers, equal_to([(0, "captured", "capture"), (1, "claimed", "url"),
+                                     (2, "none", "published"), (3, "none", None)]),
+                    label="tiers")
+        for trust, expected in (("captured", [0]), ("claimed", [0, 1]), ("none", [])):
+            kept = (tagged | f"trust_{trust}" >> beam.Filter(is_trusted_human, trust)
+                    | f"idx_{trust}" >> beam.Map(lambda d: d.source_index))
+            assert_that(kept, equal_to(expected), label=f"policy_{trust}")
+    result = p.result
+    counters = {c.key.metric.name: c.committed
+                for c in result.metrics().query()["counters"]
+                if c.key.metric.namespace == "timestamps"}
+    assert counters["tier.captured"] == 1 and counters["tier.claimed"] == 1
+    assert counters["tier.none"] == 2
+    assert counters["created_source.url"] == 1 and counters["created_source.none"] == 1
+    assert counters["bad_value"] == 1 and counters["bad_value.crawl_date"] == 1
+
+
+def test_tag_timestamps_rejects_bad_cutoff():
+    with pytest.raises(ValueError):
+        TagTimestamps("not a date")
