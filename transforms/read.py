@@ -310,24 +310,26 @@ def read_arc(path: str, options: ReaderOptions) -> Iterator[Document]:
             try:
                 record = next(iterator)
                 index += 1
-                offset = records.get_record_offset()
                 if record.rec_type != "response":
                     Metrics.counter("read", "skipped_records").inc()
                     continue
+                url = _clean_uri(record.rec_headers.get_header("WARC-Target-URI"))
                 length = int(record.rec_headers.get_header("Content-Length") or 0)
                 if length > options.max_doc_bytes:
-                    yield _rejected(path, "arc", index, offset, "too_large", f"{length} bytes > max {options.max_doc_bytes}",
-                                    url=record.rec_headers.get_header("WARC-Target-URI"))
+                    yield _rejected(path, "arc", index, records.get_record_offset(), "too_large",
+                                    f"{length} bytes > max {options.max_doc_bytes}", url=url)
                     continue
+                payload = record.content_stream().read()
+                offset = records.get_record_offset()  # only valid once the record is read
                 http = record.http_headers
+                status = http.get_statuscode() if http else None
                 yield _http_document(
-                    source_uri=path, source_format="arc", index=index, offset=offset,
-                    url=_clean_uri(record.rec_headers.get_header("WARC-Target-URI")),
+                    source_uri=path, source_format="arc", index=index, offset=offset, url=url,
                     record_id=record.rec_headers.get_header("WARC-Record-ID"),
                     capture_raw=record.rec_headers.get_header("WARC-Date"),
-                    status=int(http.get_statuscode()) if http and (http.get_statuscode() or "").isdigit() else None,
+                    status=int(status) if status and status.isdigit() else None,
                     http_headers={k.lower(): v for k, v in (http.headers if http else [])},
-                    payload=record.content_stream().read())
+                    payload=payload)
             except StopIteration:
                 return
             except Exception as err:  # noqa: BLE001
@@ -380,42 +382,41 @@ def read_jsonl(path: str, options: ReaderOptions) -> Iterator[Document]:
         while True:
             try:
                 line = stream.readline(options.max_doc_bytes + 1)
+                line_offset, too_long = offset, len(line) > options.max_doc_bytes
+                offset += len(line)
+                if too_long and not line.endswith(b"\n"):
+                    offset += _skip_rest_of_line(stream)
             except Exception as err:  # noqa: BLE001 - truncated/corrupt compressed stream
                 yield _rejected(path, "jsonl", index + 1, offset, "truncated_file",
                                 f"{path}: unreadable after decompressed byte offset {offset} (line {index + 1}): {err}")
                 return
             if not line:
                 return
-            line_offset = offset
-            offset += len(line)
-            if len(line) > options.max_doc_bytes and not line.endswith(b"\n"):
-                index += 1
-                yield _skip_long_line(stream, path, index, line_offset, options)
-                offset = line_offset + _skipped_length(stream, len(line))
-                continue
             if not line.strip():
                 continue
             index += 1
+            if too_long:
+                yield _rejected(path, "jsonl", index, line_offset, "too_large",
+                                f"line longer than {options.max_doc_bytes} bytes")
+                continue
             try:
                 obj = json.loads(line)
             except ValueError as err:
-                yield _rejected(path, "jsonl", index, line_offset, "unreadable_record", f"{path}@{line_offset}: invalid JSON: {err}")
+                yield _rejected(path, "jsonl", index, line_offset, "unreadable_record",
+                                f"{path}@{line_offset}: invalid JSON: {err}")
                 continue
-            yield json_document(obj, source_uri=path, source_format="jsonl", index=index, offset=line_offset, options=options)
+            yield json_document(obj, source_uri=path, source_format="jsonl", index=index, offset=line_offset,
+                                options=options)
 
 
-def _skip_long_line(stream: IO[bytes], path: str, index: int, offset: int, options: ReaderOptions) -> Document:
-    return _rejected(path, "jsonl", index, offset, "too_large", f"line longer than {options.max_doc_bytes} bytes")
-
-
-def _skipped_length(stream: IO[bytes], already: int) -> int:
-    """Consume the rest of an over-long line; return its full length."""
-    total = already
+def _skip_rest_of_line(stream: IO[bytes]) -> int:
+    """Consume the rest of an over-long line without holding it; return how many bytes that was."""
+    skipped = 0
     while True:
         chunk = stream.readline(1 << 20)
-        total += len(chunk)
+        skipped += len(chunk)
         if not chunk or chunk.endswith(b"\n"):
-            return total
+            return skipped
 
 
 def read_parquet(path: str, options: ReaderOptions) -> Iterator[Document]:
