@@ -1,0 +1,228 @@
+"""NearDedup: pure logic without Beam, then a Beam pipeline on crafted clusters."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from provsieve.transforms.document import new_document
+from provsieve.transforms.minhash import minhash_signatures
+from provsieve.transforms.near_dedup import (
+    Assignment,
+    NearDedup,
+    band_hashes,
+    keep_key,
+    large_star,
+    small_star,
+    tag_document,
+    verify_bucket,
+)
+
+
+def doc(i: int, text: str = "x", crawl_date=None, **tags):
+    return new_document(source_uri="mem://test", source_format="jsonl", source_index=i,
+                        text=text, crawl_date=crawl_date, **tags)
+
+
+# --- pure functions -----------------------------------------------------------------
+
+def test_keep_key_orders_oldest_evidence_then_doc_id_none_last():
+    old = doc(1, crawl_date="2019-01-01T00:00:00Z")
+    new = doc(2, crawl_date="2021-01-01T00:00:00Z")
+    undated = doc(3)
+    trusted = doc(4, crawl_date="2022-01-01T00:00:00Z", created="2015-05-05T00:00:00Z",
+                  pre_cutoff_evidence="captured")
+    claimed = doc(5, crawl_date="2022-01-01T00:00:00Z", created="2010-05-05T00:00:00Z",
+                  pre_cutoff_evidence="claimed")
+    order = sorted([undated, claimed, new, old, trusted], key=keep_key)
+    assert [d.source_index for d in order] == [4, 1, 2, 5, 3]
+    same_day = sorted([doc(7, crawl_date="2019-01-01T00:00:00Z"), old], key=keep_key)
+    assert same_day[0].doc_id == min(old.doc_id, same_day[1].doc_id, same_day[0].doc_id)
+
+
+def _connected_components(edges, rounds=8):
+    """The Beam rounds of NearDedup, run with plain Python dicts."""
+    def grouped(pairs):
+        g = defaultdict(list)
+        for k, v in pairs:
+            g[k].append(v)
+        return g.items()
+
+    for _ in range(rounds):
+        edges = [e for k, vs in grouped(p for a, b in edges for p in ((a, b), (b, a)))
+                 for e in large_star(k, vs)[0]]
+        edges = [e for k, vs in grouped((max(a, b), min(a, b)) for a, b in edges)
+                 for e in small_star(k, vs)]
+    out = [large_star(k, vs) for k, vs in grouped(p for a, b in edges for p in ((a, b), (b, a)))]
+    roots = {}
+    for new_edges, _ in out:
+        for v, m in new_edges:
+            roots[v] = min(m, roots.get(v, m))
+    return roots, sum(unsettled for _, unsettled in out)
+
+
+def _union_find(edges):
+    parent = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    return {x: find(x) for x in parent if find(x) != x}
+
+
+def test_large_small_star_rounds_find_components():
+    rng = random.Random(5)
+    edges = [(i, i + 1) for i in range(0, 40)]  # a long chain
+    edges += [(100, 100 + i) for i in range(1, 30)]  # a star
+    edges += [(rng.randrange(200, 400), rng.randrange(200, 400)) for _ in range(250)]
+    edges = [(a, b) for a, b in edges if a != b]
+    roots, unsettled = _connected_components(edges)
+    assert unsettled == 0
+    assert roots == _union_find(edges)
+
+
+def test_large_star_reports_unsettled():
+    assert large_star(5, [1, 9]) == ([(9, 1)], True)
+    assert large_star(1, [5, 9])[1] is False
+    assert large_star(9, [1])[1] is False
+
+
+def test_verify_bucket_first_band_and_threshold():
+    base = " ".join(f"w{i}" for i in range(300))
+    near = base.replace("w150 ", "zz ")
+    far = " ".join(f"w{i}" for i in range(150)) + " " + " ".join(f"v{i}" for i in range(150))
+    sigs = minhash_signatures([base, near, far])
+    bands, rows = 56, 2
+    hashes = band_hashes(sigs, bands, rows)
+    assert (hashes[0] == hashes[1]).sum() > 40
+    members = [(("n", i), sigs[i].tobytes()) for i in range(3)]
+    first_shared = lambda i, j: int(np.flatnonzero(hashes[i] == hashes[j])[0])
+    res = verify_bucket(first_shared(0, 1), members[:2], bands, rows, 0.69)
+    assert res.candidates == 1 and res.edges == [(("n", 0), ("n", 1))]
+    later = int(np.flatnonzero(hashes[0] == hashes[1])[1])
+    assert verify_bucket(later, members[:2], bands, rows, 0.69) == (0, [])
+    weak = verify_bucket(first_shared(0, 2), [members[0], members[2]], bands, rows, 0.69)
+    assert weak.candidates == 1 and weak.edges == []
+
+
+def test_tag_document():
+    d = doc(1)
+    assert tag_document(d, None).dup_cluster_size == 1
+    kept = tag_document(d, Assignment(d.doc_id, 3))
+    assert (kept.dup_cluster_id, kept.dup_cluster_size, kept.reject_reason) == (d.doc_id, 3, None)
+    dup = tag_document(d, Assignment("other", None))
+    assert (dup.duplicate_of, dup.reject_reason, dup.dup_cluster_id) == ("other", "near_duplicate", "other")
+    rejected = d._replace(reject_reason="exact_duplicate")
+    assert tag_document(rejected, Assignment("other", None)) is rejected
+
+
+# --- Beam ---------------------------------------------------------------------------
+
+def _words(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+def _edit(words: list[str], positions, tag: str) -> str:
+    out = list(words)
+    for p in positions:
+        out[p] = f"{tag}{p}"
+    return " ".join(out)
+
+
+def crafted_docs():
+    """(docs, expected {index: (kept index, size)}) for chains, a star, bridged clusters."""
+    texts, dates, expected = [], [], {}
+
+    def add(text, date):
+        texts.append(text)
+        dates.append(date)
+        return len(texts) - 1
+
+    # chain: each link 3 substitutions away from the previous (J ~ 0.93), ends ~0.8
+    chain = _words("c", 300)
+    ids = []
+    for k in range(4):
+        chain = _edit(chain, range(20 + 70 * k, 23 + 70 * k), f"k{k}x").split()
+        ids.append(add(" ".join(chain), f"2020-0{k + 2}-01T00:00:00Z"))
+    expected.update({i: (ids[0], 4) for i in ids})
+    # star: five spokes, each 3 substitutions from the centre; the oldest is a spoke,
+    # two undated docs; the kept one is the oldest dated
+    centre = _words("s", 300)
+    ids = [add(" ".join(centre), "2021-01-01T00:00:00Z")]
+    for k in range(5):
+        ids.append(add(_edit(centre, range(40 * k + 10, 40 * k + 13), f"t{k}x"),
+                       None if k < 2 else f"2020-0{k}-01T00:00:00Z"))
+    expected.update({i: (ids[3], 6) for i in ids})  # spoke k=2: 2020-02
+    # two clusters whose members are weak matches across (J ~ 0.5): must stay two
+    x = _words("b", 400)
+    y = x[:267] + _words("y", 133)
+    xs = [add(" ".join(x), "2020-01-01T00:00:00Z"), add(_edit(x, range(300, 303), "xe"), None)]
+    ys = [add(" ".join(y), "2020-01-01T00:00:00Z"), add(_edit(y, range(100, 103), "ye"), None)]
+    expected.update({i: (xs[0], 2) for i in xs})
+    expected.update({i: (ys[0], 2) for i in ys})
+    # same date twice: the smaller doc_id wins
+    tie = _words("d", 200)
+    ties = [add(" ".join(tie), "2020-01-01T00:00:00Z"),
+            add(_edit(tie, [100], "te"), "2020-01-01T00:00:00Z")]
+    # singletons
+    for k in range(3):
+        add(" ".join(_words(f"u{k}x", 100)), None)
+    add("", None)
+    docs = [doc(i, t, d) for i, (t, d) in enumerate(zip(texts, dates))]
+    winner = min(ties, key=lambda i: docs[i].doc_id)
+    expected.update({i: (winner, 2) for i in ties})
+    already_rejected = doc(len(docs), " ".join(x), "1999-01-01T00:00:00Z",
+                           reject_reason="exact_duplicate")
+    return docs + [already_rejected], expected
+
+
+def _expected_rows(docs, expected):
+    rows = []
+    for i, d in enumerate(docs):
+        if d.reject_reason is not None:
+            rows.append((d.doc_id, None, None, None, d.reject_reason))
+        elif i not in expected:
+            rows.append((d.doc_id, d.doc_id, 1, None, None))
+        else:
+            kept, size = expected[i]
+            kept_id = docs[kept].doc_id
+            if kept == i:
+                rows.append((d.doc_id, d.doc_id, size, None, None))
+            else:
+                rows.append((d.doc_id, kept_id, None, kept_id, "near_duplicate"))
+    return rows
+
+
+def _row(d):
+    return d.doc_id, d.dup_cluster_id, d.dup_cluster_size, d.duplicate_of, d.reject_reason
+
+
+def test_near_dedup_pipeline_on_crafted_clusters():
+    docs, expected = crafted_docs()
+    want = _expected_rows(docs, expected)
+    for kwargs in ({}, {"bands": 56, "rows": 2, "join": "cogroup"}):
+        with BeamTestPipeline(runner=FnApiRunner()) as p:
+            rows = p | beam.Create(docs) | NearDedup(**kwargs) | beam.Map(_row)
+            assert_that(rows, equal_to(want))
+        result = p.result
+        counters = {c.key.metric.name: c.committed
+                    for c in result.metrics().query()["counters"]
+                    if c.key.metric.namespace == "near_dedup"}
+        assert counters["clusters"] == 5
+        assert counters["duplicates"] == 3 + 5 + 1 + 1 + 1
+        assert counters.get("cc_unsettled_nodes", 0) == 0
+        if kwargs:  # 56 x 2 bands: the weak cross pairs are candidates, and rejected
+            assert counters["candidate_pairs"] > counters["verified_pairs"] + 3
