@@ -42,11 +42,22 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0 if manifest["counters"]["balanced"] else 1
 
 
+def _configure_logging(quiet: bool) -> None:
+    """provsieve's own progress lines on stderr; Beam's chatter only from warnings up."""
+    logging.getLogger().setLevel(logging.WARNING)
+    log = logging.getLogger("provsieve")
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s provsieve: %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+        log.propagate = False
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("provsieve").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    _configure_logging(args.quiet)
     if args.command == "run":
         return args.func(args, extra)
     if extra:

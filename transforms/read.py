@@ -31,6 +31,7 @@ import time
 from typing import IO, Any, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
+from apache_beam.io import fileio
 import pyarrow.parquet as pq
 import zstandard
 from apache_beam.io.filesystem import CompressionTypes
@@ -510,7 +511,7 @@ class ReadDocuments(beam.PTransform):
         return (
             pbegin
             | "Patterns" >> beam.Create(self._patterns)
-            | "Match" >> beam.io.fileio.MatchAll()
+            | "Match" >> fileio.MatchAll()
             | "Paths" >> beam.Map(lambda metadata: metadata.path)
             | "Dedupe paths" >> beam.Distinct()
             | "Spread files" >> beam.Reshuffle()
