@@ -46,9 +46,11 @@ Column semantics (all ISO-8601 UTC strings ``YYYY-MM-DDTHH:MM:SSZ``):
     Day precision: the page's *local* calendar day at ``00:00:00Z`` (converting
     ``23:30-05:00`` to UTC would move it to the wrong day).
 ``modified_date``
-    The page's latest date from its *markup and text only* (htmldate
-    ``original_date=False`` without the URL, so a date in the URL cannot mask an
-    update on the page), bounded by the capture. Day precision.
+    The page's *latest* date, from its markup and text only: the later of
+    htmldate ``original_date=False`` run without the URL (so a date in the URL
+    cannot mask an update on the page) and the latest ISO date anywhere in the
+    HTML (:func:`latest_page_date`), bounded by the capture. Day precision. A
+    page showing any date after the cutoff cannot be ``claimed``.
 ``url_date``
     A complete ``Y/M/D`` date in the URL path. Day precision.
 ``created``
