@@ -1,0 +1,187 @@
+"""``provsieve train-detector`` and ``provsieve eval-detector`` (added to the CLI by :func:`register`)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from provsieve.transforms.ai_detector import (
+    CHUNK_TOKENS,
+    DEFAULT_THRESHOLD,
+    MAX_CHUNKS,
+    MIN_WORDS,
+    AIDetector,
+)
+from provsieve.transforms.ai_detector_training import (
+    Record,
+    TrainParams,
+    choose_threshold,
+    format_table,
+    load_records,
+    metrics_rows,
+    params_dict,
+    rate_at_threshold,
+    rows_to_json,
+    select_split,
+    train_model,
+    write_training_file,
+)
+
+
+def register(subparsers: "argparse._SubParsersAction") -> None:
+    """Add the ``train-detector`` and ``eval-detector`` subcommands."""
+    d = TrainParams()
+    tr = subparsers.add_parser(
+        "train-detector",
+        help="train, quantise and evaluate the fastText AI-text detector",
+        description="Train a supervised fastText AI-text detector from JSONL (text, label=human|ai). "
+        "Reproducible for a fixed --seed (single thread).",
+    )
+    tr.add_argument("--train", nargs="+", required=True, metavar="FILE.jsonl", help="labelled training files")
+    tr.add_argument("--dev", nargs="*", default=[], metavar="FILE.jsonl", help="labelled dev files (threshold, metrics)")
+    tr.add_argument(
+        "--web", nargs="*", default=[], metavar="FILE.jsonl.gz",
+        help="pre-cutoff web text (Dolma JSONL, no label: human); hash-split into train / dev (threshold) / holdout (FPR check)",
+    )
+    tr.add_argument("--output", required=True, metavar="MODEL.ftz", help="model path; metadata goes to MODEL.json")
+    tr.add_argument("--version", default=None, help="model version string (default: ai_detector-<date>-<sha8>)")
+    tr.add_argument("--target-fpr", type=float, default=0.01, help="max FPR on each human dev group for the threshold")
+    tr.add_argument("--seed", type=int, default=d.seed)
+    tr.add_argument("--thread", type=int, default=d.thread, help="fastText threads (1 = reproducible)")
+    tr.add_argument("--dim", type=int, default=d.dim)
+    tr.add_argument("--epoch", type=int, default=d.epoch)
+    tr.add_argument("--lr", type=float, default=d.lr)
+    tr.add_argument("--word-ngrams", type=int, default=d.wordNgrams)
+    tr.add_argument("--minn", type=int, default=d.minn)
+    tr.add_argument("--maxn", type=int, default=d.maxn)
+    tr.add_argument("--min-count", type=int, default=d.minCount)
+    tr.add_argument("--bucket", type=int, default=d.bucket)
+    tr.add_argument("--cutoff", type=int, default=d.cutoff, help="quantisation: keep this many words/n-grams (0: all)")
+    tr.add_argument("--web-repeat", type=int, default=d.web_repeat, help="repeat web training pages this many times")
+    tr.add_argument("--no-balance", action="store_true", help="do not oversample the minority label")
+    tr.add_argument("--no-quantize", action="store_true")
+    tr.set_defaults(func=train_command)
+
+    ev = subparsers.add_parser(
+        "eval-detector",
+        help="AUROC, TPR at 1%%/5%% FPR and FPR at the threshold, overall and per source/generator/domain",
+    )
+    ev.add_argument("--data", nargs="+", required=True, metavar="FILE.jsonl")
+    ev.add_argument("--model", default=None, help="model path (default: the shipped model)")
+    ev.add_argument("--threshold", type=float, default=None, help="default: the model's threshold")
+    ev.add_argument("--label", choices=["human", "ai"], default=None, help="label for every record (e.g. an unlabelled crawl)")
+    ev.add_argument(
+        "--web-split", choices=["all", "train", "dev", "holdout"], default="all",
+        help="keep only this hash split of the records (as train-detector --web splits them)",
+    )
+    ev.add_argument("--json", default=None, metavar="OUT.json", help="also write the metrics as JSON")
+    ev.set_defaults(func=eval_command)
+
+
+def _load(paths: Sequence[str], label: Optional[str] = None) -> list[Record]:
+    return [r for p in paths for r in load_records(p, label)]
+
+
+def _scores(detector: AIDetector, records: Sequence[Record]) -> list[Optional[float]]:
+    return [s for s, _ in detector.score_texts([r["text"] for r in records])]
+
+
+def train_command(args: argparse.Namespace) -> int:
+    params = TrainParams(
+        dim=args.dim, epoch=args.epoch, lr=args.lr, wordNgrams=args.word_ngrams, minn=args.minn, maxn=args.maxn,
+        minCount=args.min_count, bucket=args.bucket, seed=args.seed, thread=args.thread, cutoff=args.cutoff,
+        web_repeat=args.web_repeat, balance=not args.no_balance,
+    )
+    train = _load(args.train)
+    dev = _load(args.dev)
+    web = _load(args.web, "human")
+    web_train, web_dev, web_holdout = (select_split(web, s) for s in ("train", "dev", "holdout"))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_file = Path(tmp) / "train.txt"
+        counts = write_training_file(train + web_train, train_file, params.seed, params.web_repeat, params.balance)
+        print(f"training lines per label (after balancing): {counts}", file=sys.stderr)
+        model = train_model(train_file, params, quantize=not args.no_quantize)
+    model.save_model(str(output))
+    digest = hashlib.sha256(output.read_bytes()).hexdigest()
+    version = args.version or f"ai_detector-{_dt.date.today():%Y%m%d}-{digest[:8]}"
+    detector = AIDetector(model=model)
+
+    meta: dict[str, Any] = {
+        "version": version,
+        "sha256": digest,
+        "size_bytes": output.stat().st_size,
+        "labels": ["__label__ai", "__label__human"],
+        "preprocess": "provsieve.transforms.ai_detector.preprocess",
+        "chunk_tokens": CHUNK_TOKENS,
+        "max_chunks": MAX_CHUNKS,
+        "min_words": MIN_WORDS,
+        "combine": "token-length-weighted mean of chunk P(ai)",
+        "params": params_dict(params),
+        "quantized": not args.no_quantize,
+        "train_files": [Path(p).name for p in args.train],
+        "dev_files": [Path(p).name for p in args.dev],
+        "web_files": [Path(p).name for p in args.web],
+        "web_split_docs": {"train": len(web_train), "dev": len(web_dev), "holdout": len(web_holdout)},
+        "train_lines": counts,
+    }
+    threshold = DEFAULT_THRESHOLD
+    if dev or web_dev:
+        dev_scores = _scores(detector, dev)
+        groups = {"dev_human": [s for r, s in zip(dev, dev_scores) if r["label"] == "human" and s is not None]}
+        if web_dev:
+            groups["web_dev"] = [s for s in _scores(detector, web_dev) if s is not None]
+        threshold, per_group = choose_threshold(groups, args.target_fpr)
+        meta["threshold_method"] = (
+            f"highest of the per-group thresholds giving FPR <= {args.target_fpr} on each human group "
+            f"({', '.join(groups)}); each is calibrated_threshold(scores, {args.target_fpr})"
+        )
+        meta["threshold_per_group"] = {g: round(t, 6) for g, t in per_group.items()}
+        if dev:
+            rows = metrics_rows(dev, dev_scores, threshold)
+            meta["dev_metrics"] = rows_to_json(rows)
+            print(format_table(rows, threshold, title="dev"))
+        if web_holdout:
+            hold = [s for s in _scores(detector, web_holdout) if s is not None]
+            meta["web_holdout_fpr"] = round(rate_at_threshold(hold, threshold), 4)
+            meta["web_holdout_docs"] = len(hold)
+            print(f"held-out web pages: {len(hold)}, FPR at {threshold:.4f} = {meta['web_holdout_fpr']:.4f}")
+    meta["threshold"] = threshold
+    output.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {output} ({meta['size_bytes'] / 1e6:.2f} MB), version {version}, threshold {threshold:.6f}")
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    records = _load(args.data, args.label)
+    if args.web_split != "all":
+        records = select_split(records, args.web_split)
+    if not records:
+        print("no records", file=sys.stderr)
+        return 1
+    detector = AIDetector(args.model)
+    threshold = args.threshold if args.threshold is not None else detector.threshold
+    rows = metrics_rows(records, _scores(detector, records), threshold)
+    print(format_table(rows, threshold, title=f"model {detector.version}, threshold {threshold:.4f}"))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows_to_json(rows), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Stand-alone entry point (the ``provsieve`` CLI calls :func:`register` instead)."""
+    parser = argparse.ArgumentParser(prog="provsieve-detector")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

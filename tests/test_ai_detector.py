@@ -1,0 +1,218 @@
+"""Fast tests of the AI-text detector: pure functions, shipped model, Beam pieces."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from provsieve.transforms import ai_detector as aid
+from provsieve.transforms import ai_detector_training as tr
+from provsieve.transforms.document import new_document
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+AI_TEXT = (
+    "Artificial intelligence has revolutionized numerous industries by enabling machines to perform tasks "
+    "that traditionally required human intelligence. Furthermore, it is important to note that these "
+    "advancements offer significant benefits, including increased efficiency, improved accuracy, and "
+    "enhanced decision-making capabilities. Overall, the integration of AI into various sectors continues "
+    "to shape the future in profound and transformative ways."
+)
+HUMAN_TEXT = (
+    "Home | About us | Contact\n\nOpening hours: Mon-Fri 9am-5pm. We're closed on bank holidays. "
+    "Call 01234 567890 or pop in, the kettle's always on. Parking round the back (ask at the desk for a "
+    "permit). Prices incl. VAT, delivery extra. Copyright 2018 Smith & Sons Hardware Ltd. All rights reserved."
+)
+
+
+# --- preprocess ------------------------------------------------------------
+
+
+def test_preprocess_removes_shortcuts():
+    plain = "It's a test, isn't it? Yes: \"fine\" - really."
+    variants = [
+        "It 's a test , is n't it ? Yes : `` fine '' - really .",  # PTB-tokenised punctuation
+        "IT'S A TEST, ISN'T IT? YES: “FINE” — REALLY.",  # casing, typographic quotes, em dash
+        "\n\n  It's\u00a0a test,\n isn't it?\tYes: \u201cfine\u201d \u2013 really.  \n",  # NBSP, newlines, tabs
+    ]
+    assert all(aid.preprocess(v) == aid.preprocess(plain) for v in variants[1:])
+    # PTB: `` '' become two quote tokens; everything else matches exactly
+    assert aid.preprocess(variants[0]).replace("' '", '"') == aid.preprocess(plain)
+    out = aid.preprocess(plain)
+    assert "\n" not in out and out == out.lower() and out == " ".join(out.split())
+
+
+def test_preprocess_digits_and_repeats():
+    assert aid.preprocess("In 2019!!!!!!!!") == "in 0000 ! ! ! !"
+
+
+def test_training_uses_the_same_preprocess():
+    rec = {"text": "Hello,\u00a0WORLD! Explain like I'm five.", "label": "human"}
+    (line,) = tr.record_lines(rec)
+    assert line == f"{aid.LABEL_HUMAN} {aid.preprocess('Hello, WORLD!')}"
+
+
+# --- chunking and combination ----------------------------------------------
+
+
+def test_chunk_tokens_sizes_and_tail_merge():
+    toks = [str(i) for i in range(10)]
+    assert [len(c) for c in aid.chunk_tokens(toks, 4)] == [4, 4, 2]
+    assert [len(c) for c in aid.chunk_tokens(toks[:9], 4)] == [4, 5]  # tail of 1 < 2 merged
+    assert aid.chunk_tokens([], 4) == []
+    assert sum(aid.chunk_tokens(toks, 4), []) == toks
+    picked = aid.chunk_tokens([str(i) for i in range(100)], 10, max_chunks=3)
+    assert [c[0] for c in picked] == ["0", "50", "90"]
+
+
+def test_combine_chunk_scores_weighted_mean():
+    assert aid.combine_chunk_scores([1.0, 0.0], [3, 1]) == pytest.approx(0.75)
+    assert aid.combine_chunk_scores([], []) is None
+
+
+# --- threshold calibration -------------------------------------------------
+
+
+def test_calibrated_threshold_direction():
+    human = [i / 100 for i in range(100)]  # 0.00 .. 0.99
+    t1 = aid.calibrated_threshold(human, 0.01)
+    t10 = aid.calibrated_threshold(human, 0.10)
+    assert sum(s >= t1 for s in human) == 1  # exactly 1% rejected
+    assert sum(s >= t10 for s in human) == 10
+    assert t10 < t1  # a higher allowed FPR means a lower threshold
+    assert sum(s >= aid.calibrated_threshold(human, 0.0) for s in human) == 0
+    with pytest.raises(ValueError):
+        aid.calibrated_threshold([], 0.01)
+
+
+def test_choose_threshold_is_strictest_group():
+    t, per = tr.choose_threshold({"a": [0.1] * 99 + [0.9], "b": [0.5] * 50 + [0.95] * 50}, 0.01)
+    assert t == per["b"] > per["a"]
+
+
+# --- metrics -------------------------------------------------------------------
+
+
+def test_metrics_perfect_and_known_values():
+    y = [0] * 100 + [1] * 10
+    perfect = [i / 1000 for i in range(100)] + [0.9] * 10
+    assert tr.auroc(y, perfect) == 1.0
+    assert tr.tpr_at_fpr(y, perfect, 0.01) == 1.0
+    assert tr.auroc([0, 1], [0.5, 0.5]) == 0.5  # ties count half
+    # one positive below every negative, the rest above: TPR 0.9 at any FPR
+    scores = [0.5] * 100 + [0.0] + [1.0] * 9
+    assert tr.auroc(y, scores) == pytest.approx(0.9)
+    assert tr.tpr_at_fpr(y, scores, 0.05) == pytest.approx(0.9)
+    # negatives 0..99/100; positives at 0.985 beat only 98 negatives
+    y2 = [0] * 100 + [1]
+    s2 = [i / 100 for i in range(100)] + [0.985]
+    assert tr.tpr_at_fpr(y2, s2, 0.01) == 0.0 and tr.tpr_at_fpr(y2, s2, 0.02) == 1.0
+
+
+def test_metrics_rows_groups():
+    recs = [{"label": "human", "source": "s1", "generator": "human", "domain": "d"}] * 4 + [
+        {"label": "ai", "source": "s1", "generator": "g1", "domain": "d"},
+        {"label": "ai", "source": "s2", "generator": "g2", "domain": "d"},
+    ]
+    rows = {r.group: r for r in tr.metrics_rows(recs, [0.1, 0.2, 0.3, 0.4, 0.9, 0.35], 0.5)}
+    assert rows["overall"].auroc == pytest.approx((4 + 3) / 8)
+    assert rows["generator=g1"].auroc == 1.0  # ranked against all human texts
+    assert rows["overall"].fpr_at_t == 0.0 and rows["overall"].tpr_at_t == 0.5
+    assert "FPR@0.5000" in tr.format_table(list(rows.values()), 0.5)
+
+
+def test_web_split_deterministic():
+    splits = [tr.web_split(f"doc-{i}") for i in range(1000)]
+    assert splits == [tr.web_split(f"doc-{i}") for i in range(1000)]
+    assert 400 < splits.count("train") < 600 and splits.count("holdout") > 150
+
+
+# --- shipped model -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return aid.AIDetector()
+
+
+def test_shipped_model_and_metadata():
+    meta = json.loads((Path(aid.__file__).parent / "models" / "ai_detector.json").read_text())
+    assert aid.MODEL_VERSION == meta["version"]
+    assert 0.0 < aid.DEFAULT_THRESHOLD == meta["threshold"] < 1.0
+    assert (Path(aid.__file__).parent / "models" / "ai_detector.ftz").stat().st_size <= 10_000_000
+
+
+def test_shipped_model_scores(detector):
+    (s_ai, c_ai), (s_h, c_h), (s_short, c_short), (s_empty, c_empty) = detector.score_texts(
+        [AI_TEXT, HUMAN_TEXT, "Thanks, see you soon!", "   "]
+    )
+    assert 0.0 <= s_h < s_ai <= 1.0 and c_ai and c_h
+    assert s_short is not None and not c_short  # scored, but below MIN_WORDS
+    assert s_empty is None and not c_empty
+    assert detector.version == aid.MODEL_VERSION
+
+
+def test_long_document_is_chunked(detector):
+    long_text = " ".join([HUMAN_TEXT] * 20)
+    n_chunks = len(aid.chunk_tokens(aid.preprocess(long_text).split()))
+    assert n_chunks > 1
+    (score, conf), = detector.score_texts([long_text])
+    assert conf and 0.0 <= score <= 1.0
+
+
+# --- Beam ----------------------------------------------------------------------
+
+
+def _doc(i: int, text: str):
+    return new_document(source_uri="test://x", source_format="jsonl", source_index=i, text=text)
+
+
+def test_tag_ai_text_in_pipeline(detector):
+    docs = [_doc(0, AI_TEXT), _doc(1, HUMAN_TEXT), _doc(2, "Too short.")]
+    expected = [
+        (d.doc_id, round(s, 6), aid.MODEL_VERSION, c)
+        for d, (s, c) in zip(docs, detector.score_texts([d.text for d in docs]))
+    ]
+    with TestPipeline() as p:
+        out = (
+            p
+            | beam.Create(docs)
+            | aid.TagAIText(batch_size=2)
+            | beam.Map(lambda d: (d.doc_id, round(d.ai_score, 6), d.ai_model, d.ai_confident))
+        )
+        assert_that(out, equal_to(expected))
+
+
+def test_calibrate_threshold_transform():
+    scores = [i / 100 for i in range(100)]
+    with TestPipeline() as p:
+        thr = p | "S" >> beam.Create(scores) | "C" >> aid.CalibrateThreshold(0.05)
+        empty = p | "E" >> beam.Create([]).with_output_types(float) | "CE" >> aid.CalibrateThreshold(0.05)
+        side = (
+            p
+            | "One" >> beam.Create([0.97])
+            | beam.Map(lambda s, t: s >= t, t=beam.pvalue.AsSingleton(thr))
+        )
+        assert_that(thr, equal_to([aid.calibrated_threshold(scores, 0.05)]), label="thr")
+        assert_that(empty, equal_to([aid.DEFAULT_THRESHOLD]), label="empty")
+        assert_that(side, equal_to([True]), label="side")
+
+
+# --- shared data (skipped when absent) ----------------------------------------
+
+
+def test_shared_dev_sample_separates(detector):
+    dev = SHARED_DATA / "ai-text" / "outfox-valid-dev.jsonl"
+    if not dev.exists():
+        pytest.skip("shared data not available")
+    recs = tr.load_records(dev)[:120]
+    scores = [s for s, _ in detector.score_texts([r["text"] for r in recs])]
+    assert tr.auroc([r["label"] == "ai" for r in recs], scores) > 0.8
+    assert not math.isnan(np.mean(scores))
