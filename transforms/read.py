@@ -27,7 +27,9 @@ import gzip
 import io
 import json
 import logging
+import re
 import time
+import zlib
 from typing import IO, Any, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
@@ -230,7 +232,7 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
     """Response records (WARC) or conversion records (WET); fastwarc detects gzip/zstd/lz4 itself."""
     wanted = WarcRecordType.response | WarcRecordType.conversion
     index = -1
-    last_offset: Optional[int] = 0
+    last_offset = 0
     skipped = Metrics.counter("read", "skipped_records")
     with _open_raw(path) as raw:
         records = iter(ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
@@ -239,18 +241,56 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
             try:
                 record = next(records)
             except StopIteration:
-                return
+                break
             except Exception as err:  # noqa: BLE001 - any parse error ends this file, reported below
                 yield _rejected(path, source_format, index + 1, last_offset, "truncated_file",
                                 f"{path}: unreadable after byte offset {last_offset} (record {index + 1}): {err}")
                 return
             index += 1
-            offset = record.stream_pos
-            last_offset = offset
+            last_offset = record.stream_pos
             if not record.record_type & wanted:
                 skipped.inc()
                 continue
-            yield _warc_record_document(path, source_format, index, offset, record, options)
+            yield _warc_record_document(path, source_format, index, last_offset, record, options)
+    problem = compressed_tail_problem(path, last_offset)
+    if problem:
+        yield _rejected(path, source_format, index + 1, last_offset, "truncated_file", problem)
+
+
+def compressed_tail_problem(path: str, last_offset: int) -> Optional[str]:
+    """Why the compressed stream after the last record read is broken, or None.
+
+    fastwarc ends iteration quietly at a gzip/zstd member that is cut short, so
+    the records after the break would vanish unreported. Decompressing from the
+    last record's offset to the end of the file is cheap (one record) and
+    tells a complete file from a truncated one.
+    """
+    with _open_raw(path) as raw:
+        raw.seek(last_offset)
+        tail = raw.read(_MAX_TAIL_CHECK)
+    compression = compression_of(tail[:8])
+    try:
+        if compression == "gzip":
+            while tail:
+                member = zlib.decompressobj(wbits=31)
+                member.decompress(tail, 1 << 30)
+                if not member.eof:
+                    return f"{path}: gzip stream cut short after byte offset {last_offset} (truncated file)"
+                tail = member.unused_data
+        elif compression == "zstd":
+            while tail:
+                frame = zstandard.ZstdDecompressor().decompressobj()
+                frame.decompress(tail)
+                if not frame.eof:
+                    return f"{path}: zstd frame cut short after byte offset {last_offset} (truncated file)"
+                tail = frame.unused_data
+    except (zlib.error, zstandard.ZstdError) as err:
+        return f"{path}: corrupt {compression} data after byte offset {last_offset}: {err}"
+    return None
+
+
+_MAX_TAIL_CHECK = 256 * 1024 * 1024
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 def _warc_record_document(path: str, source_format: str, index: int, offset: int, record,
@@ -260,6 +300,10 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
     record_id = headers.get("WARC-Record-ID")
     capture_raw = headers.get("WARC-Date")
     provenance = dict(url=url, warc_record_id=record_id)
+    bad_names = [name for name, _ in headers.items() if not _HEADER_NAME.match(name)]
+    if bad_names:
+        return _rejected(path, source_format, index, offset, "malformed_header",
+                         f"{path}@{offset}: WARC header line(s) {bad_names!r} are not 'Name: value'", **provenance)
     try:
         if record.content_length > options.max_doc_bytes:
             return _rejected(path, source_format, index, offset, "too_large",
