@@ -56,8 +56,12 @@ def _evidence_facts(doc: Document):
     yield ("created_source", "", doc.created_source or "none"), 1
 
 
-def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str) -> None:
-    """Assemble the steps of ``config`` on ``p``."""
+def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str) -> dict[str, beam.PCollection]:
+    """Assemble the steps of ``config`` on ``p``.
+
+    Returns the final ``kept`` and ``rejected`` Documents and the ``manifest``
+    (a singleton), for tests to assert on.
+    """
     reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes)
     docs = p | "Read" >> ReadDocuments(list(config.inputs), reader)
     read_counts = docs | "Count read" >> beam.Map(lambda d: (("read", d.source_uri, "input_records"), 1))
@@ -101,8 +105,9 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str) -> Non
         | "Sum facts" >> beam.CombinePerKey(sum)
     )
     shards = (human_shards, rejected_shards) | "All shards" >> beam.Flatten()
-    (shards, summed) | "Publish" >> PublishOutput(
+    manifest = (shards, summed) | "Publish" >> PublishOutput(
         config.output, staging_dir, functools.partial(manifest_lib.build_manifest, config))
+    return {"kept": live, "rejected": rejected_all, "manifest": manifest}
 
 
 def _ai_threshold(live, config: RunConfig):
