@@ -140,3 +140,14 @@ def test_whole_file_gzip_also_reads(tmp_path):
 
 def test_gzip_member_helper_is_valid():
     assert gzip.decompress(gzip_member(b"abc")) == b"abc"
+
+
+def test_read_record_seeks_back_to_one_record(tmp_path):
+    from provsieve.transforms.read import read_record
+
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path, _records(), "gzip")
+    docs = list(read_file(str(path)))
+    for doc in docs:
+        again = read_record(doc.source_uri, doc.source_format, doc.source_offset, doc.source_index)
+        assert again == doc

@@ -510,6 +510,26 @@ def read_file(path: str, options: ReaderOptions = ReaderOptions()) -> Iterator[D
     LOG.info("read %s: %d documents in %.1fs", path, count, time.monotonic() - started)
 
 
+def read_record(source_uri: str, source_format: str, source_offset: Optional[int], source_index: int,
+                options: ReaderOptions = ReaderOptions()) -> Optional[Document]:
+    """Re-read the one record a Document came from (for audits), or None if it is not there.
+
+    WARC/WET records are read by seeking to ``source_offset``; other formats
+    are scanned to ``source_index``.
+    """
+    if source_format in ("warc", "wet") and source_offset is not None:
+        with _open_raw(source_uri) as raw:
+            raw.seek(source_offset)
+            for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
+                                          auto_decode="all"):
+                return _warc_record_document(source_uri, source_format, source_index, source_offset, record, options)
+        return None
+    for doc in read_file(source_uri, options):
+        if doc.source_index == source_index:
+            return doc
+    return None
+
+
 # --- Beam -------------------------------------------------------------------
 
 
