@@ -229,10 +229,16 @@ def _date_evidence(**sources: Any) -> dict[str, Any]:
 
 
 def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator[Document]:
-    """Response records (WARC) or conversion records (WET); fastwarc detects gzip/zstd/lz4 itself."""
+    """Response records (WARC) or conversion records (WET); fastwarc detects gzip/zstd/lz4 itself.
+
+    The last document is held back until the end of the file is checked: if
+    the compressed stream breaks inside it, that record *is* the break and is
+    reported once, as ``truncated_file``.
+    """
     wanted = WarcRecordType.response | WarcRecordType.conversion
     index = -1
     last_offset = 0
+    held: Optional[Document] = None
     skipped = Metrics.counter("read", "skipped_records")
     with _open_raw(path) as raw:
         records = iter(ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
@@ -243,6 +249,8 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
             except StopIteration:
                 break
             except Exception as err:  # noqa: BLE001 - any parse error ends this file, reported below
+                if held is not None:
+                    yield held
                 yield _rejected(path, source_format, index + 1, last_offset, "truncated_file",
                                 f"{path}: unreadable after byte offset {last_offset} (record {index + 1}): {err}")
                 return
@@ -251,8 +259,15 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
             if not record.record_type & wanted:
                 skipped.inc()
                 continue
-            yield _warc_record_document(path, source_format, index, last_offset, record, options)
+            if held is not None:
+                yield held
+            held = _warc_record_document(path, source_format, index, last_offset, record, options)
     problem = compressed_tail_problem(path, last_offset)
+    if held is not None and problem and held.source_offset == last_offset and held.reject_reason:
+        yield held._replace(reject_reason="truncated_file", reject_detail=problem)
+        return
+    if held is not None:
+        yield held
     if problem:
         yield _rejected(path, source_format, index + 1, last_offset, "truncated_file", problem)
 
