@@ -2,13 +2,21 @@
 
 Built on a worker at the very end of the run from the shard list and the
 counters the pipeline itself computed (PCollection sums, exact on every runner,
-unlike metrics), then written last.
+unlike metrics), then written last. Facts only the launching machine knows
+(the command line, the git commit, the input files' sizes and sha256s, the AI
+model's sha256) are collected on the driver before the pipeline starts
+(:func:`driver_facts`) and handed to the publish step.
+
+The publish step (:func:`finish_output`) writes ``croissant.json`` first, from
+the same shard list, and records its sha256 in the manifest, so
+``manifest.json`` stays the last file written and vouches for everything else.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime
+import hashlib
 import subprocess
 import sys
 from importlib import metadata
@@ -21,6 +29,12 @@ from provsieve.pipeline.options import RunConfig
 from provsieve.transforms.write import ShardInfo, read_json
 
 MANIFEST_NAME = "manifest.json"
+HASH_CHUNK = 8 * 1024 * 1024
+
+STAGES = ("read", "exact_dedup", "near_dedup", "ai")
+"""The steps that reject documents, in pipeline order."""
+STAGE_OF_REASON = {"exact_duplicate": "exact_dedup", "near_duplicate": "near_dedup", "ai_generated": "ai"}
+"""The step behind each ``reject_reason``; every other reason comes from the reader."""
 TRACKED_PACKAGES = ("provsieve", "apache-beam", "datasketch", "fasttext", "pyarrow", "numpy", "fastwarc",
                     "resiliparse", "warcio", "htmldate", "zstandard")
 
@@ -97,23 +111,151 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
     }
 
 
-def build_manifest(config: RunConfig, shards: list[ShardInfo], facts: list) -> dict[str, Any]:
+def file_sha256(path: str) -> tuple[int, str]:
+    """(size in bytes, hex sha256) of the raw bytes of ``path`` on any Beam filesystem."""
+    from apache_beam.io.filesystem import CompressionTypes
+
+    digest = hashlib.sha256()
+    size = 0
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        while True:
+            chunk = f.read(HASH_CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def describe_inputs(patterns: Iterable[str]) -> list[dict[str, Any]]:
+    """Every file the input globs match (as the reader matches them), with its size and sha256."""
+    paths = set()
+    for pattern in patterns:
+        for result in FileSystems.match([pattern]):
+            paths.update(m.path for m in result.metadata_list)
+    files = []
+    for path in sorted(paths):
+        size, digest = file_sha256(path)
+        files.append({"path": path, "bytes": size, "sha256": digest})
+    return files
+
+
+def ai_model_info(config: RunConfig) -> dict[str, Any] | None:
+    """The shipped AI model: version, sha256, and how its default threshold was chosen (None with ``--no-ai``)."""
+    if not config.ai:
+        return None
+    from importlib import resources
+
     from provsieve.transforms import ai_detector
 
+    meta = ai_detector._SHIPPED_METADATA
+    info: dict[str, Any] = {
+        "version": ai_detector.MODEL_VERSION,
+        "resource": f"{ai_detector.MODEL_PACKAGE}/{ai_detector.MODEL_RESOURCE}",
+        "sha256": None,
+        "bytes": None,
+        "default_threshold": ai_detector.DEFAULT_THRESHOLD,
+        "default_threshold_method": meta.get("threshold_method"),
+        "declared_sha256": meta.get("sha256"),
+    }
+    try:
+        data = resources.files(ai_detector.MODEL_PACKAGE).joinpath(ai_detector.MODEL_RESOURCE).read_bytes()
+        info["sha256"] = hashlib.sha256(data).hexdigest()
+        info["bytes"] = len(data)
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        info["missing"] = True
+    return info
+
+
+def driver_facts(config: RunConfig) -> dict[str, Any]:
+    """What only the launching machine knows, collected before the pipeline starts.
+
+    Hashing the inputs here (rather than on a worker at the end) records the
+    files as they were when the run began.
+    """
+    return {
+        "command": list(sys.argv),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "ai_model": ai_model_info(config),
+        "input_files": describe_inputs(config.inputs),
+    }
+
+
+def stage_funnel(counters: dict[str, Any], config: RunConfig | dict | None = None) -> list[dict[str, Any]]:
+    """Counters by stage and reason: documents into each step, rejected there (by reason), and out.
+
+    Steps switched off in ``config`` (``--no-dedup``, ``--no-ai``) are left
+    out unless they rejected something. In ``--mode tag`` only the reader
+    removes documents; the others' would-be reasons are columns in ``human/``.
+    """
+    cfg = config.to_json() if isinstance(config, RunConfig) else dict(config or {})
+    enabled = {"read": True, "exact_dedup": cfg.get("dedup", True), "near_dedup": cfg.get("dedup", True),
+               "ai": cfg.get("ai", True)}
+    by_stage: dict[str, dict[str, int]] = {stage: {} for stage in STAGES}
+    for reason, count in counters.get("rejected", {}).items():
+        by_stage[STAGE_OF_REASON.get(reason, "read")][reason] = count
+    funnel = []
+    live = counters.get("input_records", 0)
+    for stage in STAGES:
+        rejected = by_stage[stage]
+        if not enabled[stage] and not rejected:
+            continue
+        out = live - sum(rejected.values())
+        funnel.append({"stage": stage, "in": live, "rejected": dict(sorted(rejected.items())),
+                       "rejected_total": sum(rejected.values()), "out": out})
+        live = out
+    return funnel
+
+
+def build_manifest(config: RunConfig, shards: list[ShardInfo], facts: list,
+                   driver: dict[str, Any] | None = None,
+                   extra_files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The manifest of a finished run.
+
+    ``driver`` is :func:`driver_facts` from the launching machine (collected
+    here, on the worker, when absent); ``extra_files`` are other files of the
+    output (``croissant.json``) with their size and sha256.
+    """
+    from provsieve.transforms import ai_detector
+
+    if driver is None:
+        driver = driver_facts(config)
     summary = summarize_counts(facts)
+    threshold = summary.get("ai_threshold")
     return {
         "provsieve_version": package_versions()["provsieve"],
-        "git_commit": git_commit(),
+        "git_commit": driver.get("git_commit"),
         "finished_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": sys.argv,
+        "command": driver.get("command"),
         "config": config.to_json(),
         "config_sha256": config.sha256(),
-        "versions": package_versions(),
-        "ai_model": {"version": ai_detector.MODEL_VERSION} if config.ai else None,
-        "policy": {"cutoff": config.cutoff, "trust": config.trust, "mode": config.mode},
+        "versions": driver.get("versions") or package_versions(),
+        "ai_model": driver.get("ai_model", {"version": ai_detector.MODEL_VERSION} if config.ai else None),
+        "policy": {"cutoff": config.cutoff, "trust": config.trust, "mode": config.mode,
+                   "ai_threshold": threshold["value"] if threshold else None,
+                   "ai_threshold_chosen_by": threshold["chosen_by"] if threshold else None},
         **summary,
+        "stages": stage_funnel(summary["counters"], config),
+        "input_files": driver.get("input_files", []),
         "shards": [s._asdict() for s in sorted(shards, key=lambda s: s.name)],
+        "other_files": list(extra_files or []),
     }
+
+
+def finish_output(config: RunConfig, driver: dict[str, Any] | None, shards: list[ShardInfo],
+                  facts: list) -> dict[str, Any]:
+    """The publish step's ``build_manifest``: write ``croissant.json``, then return the manifest.
+
+    Runs after the shards are in place and before ``manifest.json`` is written.
+    """
+    from provsieve.pipeline import croissant
+
+    if driver is None:
+        driver = driver_facts(config)
+    counters = summarize_counts(facts)["counters"]
+    extra = [croissant.write_croissant(config.output, shards, config, driver, counters)]
+    return build_manifest(config, shards, facts, driver, extra)
 
 
 def read_manifest(output_dir: str) -> dict[str, Any]:
