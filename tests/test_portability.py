@@ -1,0 +1,29 @@
+"""The pipeline builds for distributed runners and translates to the portable Runner API, without running."""
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from provsieve.pipeline.options import RunConfig
+from provsieve.pipeline.run import build_pipeline
+
+RUNNER_ARGS = {
+    "dataflow": ["--runner=DataflowRunner", "--project=example-project", "--region=europe-west1",
+                 "--temp_location=gs://example-bucket/tmp"],
+    "flink": ["--runner=FlinkRunner", "--flink_master=localhost:8081", "--environment_type=DOCKER"],
+    "spark": ["--runner=SparkRunner", "--spark_master_url=spark://localhost:7077", "--environment_type=DOCKER"],
+}
+
+
+@pytest.mark.parametrize("runner,calibrate", [(r, False) for r in sorted(RUNNER_ARGS)] + [("dataflow", True)])
+def test_pipeline_translates_to_the_runner_api(runner, calibrate):
+    config = RunConfig(inputs=("gs://example-bucket/crawl/*.warc.gz",), output="gs://example-bucket/out",
+                       calibrate_fpr=0.01 if calibrate else None)
+    p = beam.Pipeline(options=PipelineOptions(RUNNER_ARGS[runner]))
+    build_pipeline(p, config, "gs://example-bucket/out/_staging")
+    proto = p.to_runner_api()  # pickles every DoFn and side input
+    urns = {t.spec.urn for t in proto.components.transforms.values() if t.spec.urn}
+    assert "beam:transform:group_by_key:v1" in urns
+    assert all(u.startswith("beam:") for u in urns), urns
+    again = beam.Pipeline.from_runner_api(proto, p.runner, p.options)
+    assert again is not None
