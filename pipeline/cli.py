@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-from provsieve.pipeline import detector_cli
+from provsieve.pipeline import detector_cli, report, verify
 from provsieve.pipeline.options import add_run_arguments, config_from_args
 from provsieve.pipeline.summary import format_summary
 
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(run)
     run.set_defaults(func=_run)
     detector_cli.register(sub)
+    verify.register(sub)
+    report.register(sub)
     return parser
 
 

@@ -56,7 +56,8 @@ def _evidence_facts(doc: Document):
     yield ("created_source", "", doc.created_source or "none"), 1
 
 
-def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str) -> dict[str, beam.PCollection]:
+def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
+                   driver_facts: dict[str, Any] | None = None) -> dict[str, beam.PCollection]:
     """Assemble the steps of ``config`` on ``p``.
 
     Returns the final ``kept`` and ``rejected`` Documents and the ``manifest``
@@ -106,7 +107,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str) -> dic
     )
     shards = (human_shards, rejected_shards) | "All shards" >> beam.Flatten()
     manifest = (shards, summed) | "Publish" >> PublishOutput(
-        config.output, staging_dir, functools.partial(manifest_lib.build_manifest, config))
+        config.output, staging_dir, functools.partial(manifest_lib.finish_output, config, driver_facts))
     return {"kept": live, "rejected": rejected_all, "manifest": manifest}
 
 
@@ -135,8 +136,13 @@ def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]
     options: PipelineOptions = pipeline_options(beam_args, config.workers)
     runner = FnApiRunner() if uses_embedded_runner(beam_args) else None
     started = time.monotonic()
+    driver_facts = manifest_lib.driver_facts(config)
     with beam.Pipeline(runner=runner, options=options) as p:
-        build_pipeline(p, config, staging_dir_for(config.output))
+        build_pipeline(p, config, staging_dir_for(config.output), driver_facts)
     manifest = manifest_lib.read_manifest(config.output)
     manifest["wall_seconds"] = time.monotonic() - started
+    if config.report:
+        from provsieve.pipeline.report import write_report
+
+        write_report(config.output)
     return manifest
