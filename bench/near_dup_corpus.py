@@ -131,7 +131,7 @@ def cluster_sizes(n_docs: int, n_bases: int, rng: random.Random,
     """Copies per base (>= 1 each), summing to n_docs: ~single_share singletons, skewed sizes."""
     sizes = [1] * n_bases
     dup = [i for i in range(n_bases) if rng.random() >= single_share] or [0]
-    weights = [rng.paretovariate(1.5) for _ in dup]
+    weights = [min(rng.paretovariate(1.5), 10.0) for _ in dup]  # skewed, capped
     extra = n_docs - n_bases
     for i in rng.choices(dup, weights=weights, k=extra):
         sizes[i] += 1
