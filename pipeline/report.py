@@ -90,7 +90,10 @@ def domain_of(url: Optional[str]) -> str:
 def _nice_max(value: float) -> tuple[float, float]:
     """A round axis maximum >= value and its tick step."""
     if value <= 0:
-        return 1.0, 0.25
+        return 1.0, 1.0
+    if value <= 5:
+        top = float(math.ceil(value))
+        return top, 1.0
     exp = 10 ** math.floor(math.log10(value))
     for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if m * exp >= value:
@@ -101,6 +104,12 @@ def _nice_max(value: float) -> tuple[float, float]:
     return top, top / n
 
 
+def wants_log(totals: Sequence[float]) -> bool:
+    """A log axis when the largest bar is over 20 times the median non-empty one."""
+    nonzero = sorted(t for t in totals if t > 0)
+    return len(nonzero) >= 3 and nonzero[-1] > 20 * nonzero[len(nonzero) // 2]
+
+
 def _fmt_tick(v: float) -> str:
     return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.2f}"
 
@@ -108,47 +117,63 @@ def _fmt_tick(v: float) -> str:
 def svg_bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]], *,
              title: str, x_title: str = "", y_title: str = "documents",
              marker: Optional[tuple[float, str]] = None, width: int = 1100, height: int = 300,
-             label_every: int = 1) -> str:
+             label_every: int = 1, log: Optional[bool] = None, edges: Optional[Sequence[str]] = None) -> str:
     """A stacked bar chart as inline SVG.
 
     ``series``: (name, one value per label, colour). ``marker``: (position in
     bar units, where 0 is the left edge of the first bar, and its caption), drawn
-    as a dashed vertical line.
+    as a dashed vertical line. ``edges``: n + 1 labels for the bin boundaries,
+    drawn instead of ``labels`` under the bars (histograms). ``log``: a log10(1 + n) y axis, each bar split
+    between its series in proportion (None: when one bar dwarfs the others).
     """
     left, right, top, bottom = 64, 16, 40, 64
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(1, len(labels))
     totals = [sum(s[1][i] for s in series) for i in range(len(labels))]
-    ymax, step = _nice_max(max(totals, default=0))
+    if log is None:
+        log = wants_log(totals)
+    if log:
+        ymax = 10.0 ** max(1, math.ceil(math.log10(max(max(totals, default=1), 1))))
+        ticks = [0.0] + [10.0 ** k for k in range(int(math.log10(ymax)) + 1)]
+
+        def scale(v: float) -> float:
+            return plot_h * math.log10(1 + v) / math.log10(1 + ymax)
+    else:
+        ymax, step = _nice_max(max(totals, default=0))
+        ticks = [step * k for k in range(int(round(ymax / step)) + 1)]
+
+        def scale(v: float) -> float:
+            return plot_h * v / ymax
+    if log:
+        title += " (log scale)"
     bw = plot_w / n
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-           f'role="img" aria-label="{html.escape(title)}" class="chart">',
+           f'role="img" aria-label="{html.escape(title)}" class="chart" style="max-width:{width}px">',
            f'<text x="{left}" y="18" class="ct">{html.escape(title)}</text>']
     # grid and y axis
-    v = 0.0
-    while v <= ymax + 1e-9:
-        y = top + plot_h - plot_h * v / ymax
+    for v in ticks:
+        y = top + plot_h - scale(v)
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_fmt_tick(v)}</text>')
-        v += step
+        if not (log and v == 0):
+            out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_fmt_tick(v)}</text>')
     # bars
     for i, label in enumerate(labels):
         x = left + i * bw
-        base = 0.0
+        bar_h = scale(totals[i])
+        y0 = top + plot_h
         for name, values, color in series:
             value = values[i]
             if value <= 0:
                 continue
-            y0 = top + plot_h - plot_h * base / ymax
-            h = plot_h * value / ymax
+            h = bar_h * value / totals[i]
             out.append(f'<rect x="{x + bw * 0.08:.1f}" y="{y0 - h:.1f}" width="{bw * 0.84:.1f}" height="{h:.1f}" '
                        f'fill="{color}"><title>{html.escape(label)} - {html.escape(name)}: {value:,.0f}</title></rect>')
-            base += value
+            y0 -= h
         if totals[i] > 0 and bw >= 22:
-            ytxt = top + plot_h - plot_h * totals[i] / ymax - 3
+            ytxt = top + plot_h - bar_h - 3
             out.append(f'<text x="{x + bw / 2:.1f}" y="{ytxt:.1f}" text-anchor="middle" class="val">'
                        f'{totals[i]:,.0f}</text>')
-        if i % label_every == 0:
+        if i % label_every == 0 and edges is None:
             lx, ly = x + bw / 2, top + plot_h + 14
             if max((len(lbl) for lbl in labels), default=0) * 6.5 > bw * label_every:
                 out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="end" class="tick" '
@@ -156,15 +181,21 @@ def svg_bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float],
             else:
                 out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="middle" class="tick">'
                            f'{html.escape(label)}</text>')
+    for k, edge in enumerate(edges or []):
+        if k % label_every == 0:
+            ex = left + k * bw
+            out.append(f'<line x1="{ex:.1f}" x2="{ex:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" class="axis"/>'
+                       f'<text x="{ex:.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="tick">'
+                       f'{html.escape(edge)}</text>')
     out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" class="axis"/>')
     out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" class="axis"/>')
     if marker is not None:
         pos, caption = marker
         mx = left + max(0.0, min(float(n), pos)) * bw
-        out.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top - 6}" y2="{top + plot_h}" class="marker"/>')
+        out.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top - 14}" y2="{top + plot_h}" class="marker"/>')
         anchor = "end" if mx > left + plot_w * 0.75 else "start"
         dx = -4 if anchor == "end" else 4
-        out.append(f'<text x="{mx + dx:.1f}" y="{top + 4}" text-anchor="{anchor}" class="mk">'
+        out.append(f'<text x="{mx + dx:.1f}" y="{top - 4}" text-anchor="{anchor}" class="mk">'
                    f'{html.escape(caption)}</text>')
     if x_title:
         out.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle" class="at">'
@@ -174,7 +205,7 @@ def svg_bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float],
                    f'transform="rotate(-90 14 {top + plot_h / 2})">{html.escape(y_title)}</text>')
     # legend
     lx = width - right
-    for name, _, color in reversed(series):
+    for name, _, color in reversed(series if len(series) > 1 else []):
         lx -= 12 + 7 * len(name) + 18
         out.append(f'<rect x="{lx}" y="9" width="12" height="12" fill="{color}"/>'
                    f'<text x="{lx + 16}" y="19" class="tick">{html.escape(name)}</text>')
@@ -227,26 +258,33 @@ def ai_section(manifest: dict[str, Any], scores: list, tiers: list) -> str:
         return head + f'<p class="muted">{why}</p>'
     edges = [i / AI_BINS for i in range(AI_BINS + 1)]
     labels = [f"{edges[i]:.2f}" for i in range(AI_BINS)]
-    series = []
-    for tier in ("captured", "claimed", "none"):
-        counts = [0] * AI_BINS
-        for s, t in pairs:
-            if t == tier:
-                counts[min(AI_BINS - 1, max(0, int(s * AI_BINS)))] += 1
-        series.append((f"{tier}", counts, COLORS[tier]))
     threshold = manifest.get("ai_threshold") or {}
-    marker = None
-    if threshold.get("value") is not None:
-        marker = (threshold["value"] * AI_BINS, f"threshold {threshold['value']:.3f}")
-    chart = svg_bars(labels, series, title="Documents by AI score (bins of 0.05), stacked by pre-cutoff evidence",
-                     x_title="ai_score: P(machine-written), bin start", marker=marker, label_every=2)
-    caption = (f"{len(pairs):,} scored documents (kept and AI-rejected; duplicates are removed before scoring). "
-               f"<b>captured</b>: the crawl itself dates them before the cutoff ({html.escape(manifest['policy']['cutoff'])})"
-               f", so they are human by construction: their scores show the detector's false-positive side. "
-               f"<b>claimed</b>: the page says it is older. <b>none</b>: no evidence.")
+    value = threshold.get("value")
+    marker = (value * AI_BINS, f"threshold {value:.3f}") if value is not None else None
+    titles = {"captured": "captured before the cutoff (proof: human by construction)",
+              "claimed": "claimed before the cutoff (the page's own dates)",
+              "none": "no pre-cutoff evidence"}
+    charts = []
+    for tier in ("captured", "claimed", "none"):
+        scores_t = [s for s, t in pairs if t == tier]
+        counts = [0] * AI_BINS
+        for s in scores_t:
+            counts[min(AI_BINS - 1, max(0, int(s * AI_BINS)))] += 1
+        above = sum(1 for s in scores_t if value is not None and s >= value)
+        share = f", {above:,} ({100.0 * above / len(scores_t):.1f}%) at or above the threshold" if scores_t and \
+            value is not None else ""
+        charts.append(svg_bars(labels, [(tier, counts, COLORS[tier])], edges=[f"{e:.2f}" for e in edges],
+                               title=f"{titles[tier]}: {len(scores_t):,} documents{share}",
+                               x_title="ai_score: P(machine-written)" if tier == "none" else "",
+                               marker=marker, label_every=2, height=200 if tier != "none" else 220))
+    caption = (f"{len(pairs):,} scored documents (kept and AI-rejected; duplicates are removed before scoring), "
+               f"in bins of 0.05, one panel per kind of evidence that the text predates the cutoff "
+               f"({html.escape(manifest['policy']['cutoff'])}). The <b>captured</b> panel is text the crawl dates "
+               f"before the cutoff: its scores above the threshold are the detector's false positives. Under trust "
+               f"<b>{html.escape(str(manifest['policy'].get('trust')))}</b> only the exempted tiers are never rejected.")
     if threshold:
-        caption += f" Threshold {threshold['value']:.3f}, chosen by: {html.escape(str(threshold['chosen_by']))}."
-    return head + chart + f'<p class="caption">{caption}</p>'
+        caption += f" Threshold {value:.3f}, chosen by: {html.escape(str(threshold['chosen_by']))}."
+    return head + "".join(charts) + f'<p class="caption">{caption}</p>'
 
 
 def _date_bins(dates: list[dt.datetime]) -> tuple[str, list[str], callable]:
@@ -344,7 +382,7 @@ def dedup_section(manifest: dict[str, Any], sizes: collections.Counter, seen: in
     multi = sum(c for s, c in sizes.items() if s > 1)
     chart = svg_bars([b[0] for b in buckets][1:], [("clusters", clusters[1:], "#7048e8")],
                      title="Duplicate clusters by size (2 or more copies)", x_title="documents in the cluster",
-                     y_title="clusters", height=260)
+                     y_title="clusters", height=240, width=720)
     rows = "".join(f'<tr><td>{b[0]}</td><td class="num">{c:,}</td><td class="num">{d:,}</td></tr>'
                    for b, c, d in zip(buckets, clusters, docs))
     caption = (f"{seen:,} documents went through de-duplication; {multi:,} clusters have copies, "
@@ -504,14 +542,14 @@ th{font-weight:600;color:#495057}.num{text-align:right;font-variant-numeric:tabu
 .barcell{width:45%}.bar{height:14px;border-radius:2px;margin-top:3px}
 .muted{color:#868e96;font-weight:normal}.caption{color:#495057;font-size:13px;max-width:980px}
 .ok{color:#2f9e44;font-weight:600}.bad{color:#e03131;font-weight:600}
-.small td,.small th{font-size:13px;border-bottom:1px solid #f1f3f5}.small .barcell{width:160px}
-.cols{display:flex;gap:28px}.cols>div{flex:1;min-width:0}.dom{word-break:break-all}
+.small td,.small th{font-size:13px;border-bottom:1px solid #f1f3f5}.small .barcell{width:110px}
+.cols{display:flex;gap:28px}.cols>div{flex:1;min-width:0}.dom{overflow-wrap:anywhere}
 .samples{width:100%;table-layout:fixed}.samples th:nth-child(1){width:19%}.samples th:nth-child(2){width:22%}
 .samples th:nth-child(3){width:19%}.samples td{border-bottom:1px solid #e9ecef;font-size:12.5px}
 .url,.prov{word-break:break-all}.snip{font-family:Georgia,serif;color:#343a40}
 .hash{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 code{font-size:12.5px;background:#f1f3f5;padding:0 3px;border-radius:3px}
-svg.chart{display:block;max-width:1100px;margin:4px 0}
+svg.chart{display:block;margin:4px 0}
 svg .ct{font-size:14px;font-weight:600;fill:#212529}svg .tick{font-size:11px;fill:#495057}
 svg .val{font-size:10px;fill:#495057}svg .at{font-size:12px;fill:#495057}
 svg .grid{stroke:#e9ecef;stroke-width:1}svg .axis{stroke:#868e96;stroke-width:1}
