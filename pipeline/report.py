@@ -126,7 +126,7 @@ def svg_bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float],
     drawn instead of ``labels`` under the bars (histograms). ``log``: a log10(1 + n) y axis, each bar split
     between its series in proportion (None: when one bar dwarfs the others).
     """
-    left, right, top, bottom = 64, 16, 40, 64
+    left, right, top, bottom = 64, 16, 52, 64
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(1, len(labels))
     totals = [sum(s[1][i] for s in series) for i in range(len(labels))]
@@ -192,10 +192,10 @@ def svg_bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float],
     if marker is not None:
         pos, caption = marker
         mx = left + max(0.0, min(float(n), pos)) * bw
-        out.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top - 14}" y2="{top + plot_h}" class="marker"/>')
+        out.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top - 26}" y2="{top + plot_h}" class="marker"/>')
         anchor = "end" if mx > left + plot_w * 0.75 else "start"
         dx = -4 if anchor == "end" else 4
-        out.append(f'<text x="{mx + dx:.1f}" y="{top - 4}" text-anchor="{anchor}" class="mk">'
+        out.append(f'<text x="{mx + dx:.1f}" y="{top - 16}" text-anchor="{anchor}" class="mk">'
                    f'{html.escape(caption)}</text>')
     if x_title:
         out.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle" class="at">'
@@ -276,7 +276,7 @@ def ai_section(manifest: dict[str, Any], scores: list, tiers: list) -> str:
         charts.append(svg_bars(labels, [(tier, counts, COLORS[tier])], edges=[f"{e:.2f}" for e in edges],
                                title=f"{titles[tier]}: {len(scores_t):,} documents{share}",
                                x_title="ai_score: P(machine-written)" if tier == "none" else "",
-                               marker=marker, label_every=2, height=200 if tier != "none" else 220))
+                               marker=marker, label_every=2, height=230 if tier != "none" else 250))
     caption = (f"{len(pairs):,} scored documents (kept and AI-rejected; duplicates are removed before scoring), "
                f"in bins of 0.05, one panel per kind of evidence that the text predates the cutoff "
                f"({html.escape(manifest['policy']['cutoff'])}). The <b>captured</b> panel is text the crawl dates "
