@@ -144,5 +144,9 @@ def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]
     if config.report:
         from provsieve.pipeline.report import write_report
 
-        write_report(config.output)
+        try:
+            write_report(config.output)
+        except Exception as err:  # noqa: BLE001 - the output is complete and verified by its manifest
+            LOG.warning("could not write report.html (run `provsieve report %s`): %s: %s",
+                        config.output, type(err).__name__, err)
     return manifest
