@@ -32,10 +32,11 @@ class RunConfig:
     max_doc_bytes: int = 10 * 1024 * 1024
     rows_per_shard: int = 100_000
     dedup: bool = True
-    dedup_threshold: float = 0.72
+    dedup_threshold: float = 0.69
     num_perm: int = 112
     ngram: int = 5
     cutoff: str = DEFAULT_CUTOFF
+    html_dates: str = "auto"
     trust: str = "captured"
     ai: bool = True
     ai_threshold: Optional[float] = None
@@ -85,12 +86,18 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     dedup = parser.add_argument_group("de-duplication")
     dedup.add_argument("--no-dedup", dest="dedup", action="store_false", help="skip exact and near de-duplication")
     dedup.add_argument("--dedup-threshold", type=_fraction, default=RunConfig.dedup_threshold,
-                       help="Jaccard similarity above which documents are near-duplicates (default 0.72)")
+                       help="estimated Jaccard similarity of word 5-grams at or above which documents are "
+                            "near-duplicates; also sets LSH bands x rows as datasketch does (default 0.69: 14 x 8 "
+                            "for 112 permutations, whose S-curve midpoint is 0.72)")
     dedup.add_argument("--num-perm", type=int, default=RunConfig.num_perm, help="MinHash permutations (default 112)")
     dedup.add_argument("--ngram", type=int, default=RunConfig.ngram, help="word n-gram shingle size (default 5)")
     dates = parser.add_argument_group("timestamps")
     dates.add_argument("--cutoff", type=_date, default=DEFAULT_CUTOFF,
                        help=f"documents provably older than this date are human (default {DEFAULT_CUTOFF})")
+    dates.add_argument("--html-dates", choices=("auto", "htmldate", "structured"), default="auto",
+                       help="auto (default): the URL and the page's machine-readable dates (meta, JSON-LD, <time>), "
+                            "htmldate only where they give no publication date; htmldate: always htmldate "
+                            "(slowest); structured: never htmldate (fastest)")
     dates.add_argument("--trust", choices=TRUST_LEVELS, default="captured",
                        help="which pre-cutoff evidence exempts a document from the AI filter: captured (default: "
                             "the crawl captured it before the cutoff), claimed (also the page's own dates), none")
@@ -119,6 +126,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         num_perm=args.num_perm,
         ngram=args.ngram,
         cutoff=args.cutoff,
+        html_dates=args.html_dates,
         trust=args.trust,
         ai=args.ai,
         ai_threshold=args.ai_threshold,

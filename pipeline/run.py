@@ -63,7 +63,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     Returns the final ``kept`` and ``rejected`` Documents and the ``manifest``
     (a singleton), for tests to assert on.
     """
-    reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes)
+    reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes,
+                           html_dates=config.html_dates)
     docs = p | "Read" >> ReadDocuments(list(config.inputs), reader)
     read_counts = docs | "Count read" >> beam.Map(lambda d: (("read", d.source_uri, "input_records"), 1))
     docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)

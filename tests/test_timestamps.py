@@ -483,3 +483,48 @@ def test_tag_timestamps_pipeline_with_policy():
 def test_tag_timestamps_rejects_bad_cutoff():
     with pytest.raises(ValueError):
         TagTimestamps("not a date")
+
+
+# --- html date modes -----------------------------------------------------------
+
+STRUCTURED_PAGE = """<html><head>
+<meta property="article:published_time" content="2019-05-12T06:00:00-04:00">
+<meta property='article:modified_time' content='2020-01-02T00:00:00Z'>
+<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2019-05-11"}</script>
+</head><body><p>Text written long ago. See also 2021-03-04.</p></body></html>"""
+
+
+def test_structured_html_dates_reads_meta_jsonld_and_time():
+    from provsieve.transforms.timestamps import structured_html_dates
+
+    found = structured_html_dates(STRUCTURED_PAGE + '<time class="entry-date published" datetime="2018-01-01">')
+    assert found["published"] == ["2019-05-12T06:00:00-04:00", "2019-05-11", "2018-01-01"]
+    assert found["modified"] == ["2020-01-02T00:00:00Z"]
+
+
+def test_auto_mode_answers_from_markup_without_htmldate(monkeypatch):
+    from provsieve.transforms import timestamps
+
+    def no_htmldate(*args, **kwargs):
+        raise AssertionError("htmldate must not run when the markup answers")
+
+    monkeypatch.setattr(timestamps, "htmldate_evidence", no_htmldate)
+    got = timestamps.html_date_evidence(STRUCTURED_PAGE, "https://x.example/post", "2022-01-01T00:00:00Z")
+    assert got == {"published_date": "2019-05-12T00:00:00Z", "modified_date": "2021-03-04T00:00:00Z"}
+
+
+def test_auto_mode_falls_back_to_htmldate_and_structured_mode_does_not():
+    from provsieve.transforms.timestamps import html_date_evidence
+
+    page = "<html><body><article><h1>Post</h1><p>Published on March 4, 2019 by Ann.</p></article></body></html>"
+    auto = html_date_evidence(page, "https://x.example/post", "2022-01-01T00:00:00Z", mode="auto")
+    assert auto["published_date"] == "2019-03-04T00:00:00Z"
+    structured = html_date_evidence(page, "https://x.example/post", "2022-01-01T00:00:00Z", mode="structured")
+    assert structured["published_date"] is None
+
+
+def test_url_date_comes_first_as_in_htmldate():
+    from provsieve.transforms.timestamps import html_date_evidence
+
+    got = html_date_evidence(STRUCTURED_PAGE, "https://x.example/2019/05/10/post", "2022-01-01T00:00:00Z")
+    assert got["published_date"] == "2019-05-10T00:00:00Z"

@@ -59,6 +59,8 @@ class ReaderOptions(NamedTuple):
     """JSONL key / Parquet column holding the text (dotted paths allowed for JSONL)."""
     max_doc_bytes: int = 10 * 1024 * 1024
     """Payloads or texts larger than this are rejected as ``too_large`` (not read into memory for WARC)."""
+    html_dates: str = "auto"
+    """How HTML pages are searched for dates: ``auto``, ``htmldate`` or ``structured`` (see timestamps)."""
 
 
 # --- format and compression detection -------------------------------------
@@ -204,7 +206,8 @@ def _clean_uri(uri: Optional[str]) -> Optional[str]:
 
 def _http_document(*, source_uri: str, source_format: str, index: int, offset: Optional[int],
                    url: Optional[str], record_id: Optional[str], capture_raw: Optional[str],
-                   status: Optional[int], http_headers: dict[str, str], payload: bytes) -> Document:
+                   status: Optional[int], http_headers: dict[str, str], payload: bytes,
+                   options: ReaderOptions) -> Document:
     """One fetched page (WARC or ARC response) to a Document with its timestamp evidence."""
     content_type = http_headers.get("content-type")
     provenance: dict[str, Any] = dict(url=url, warc_record_id=record_id, content_type=content_type)
@@ -212,7 +215,8 @@ def _http_document(*, source_uri: str, source_format: str, index: int, offset: O
         provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url))
         return _rejected(source_uri, source_format, index, offset, "non_200_status", f"HTTP status {status}", **provenance)
     extracted = extract_text(payload, content_type)
-    provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url, html=extracted.html))
+    provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url, html=extracted.html,
+                                     html_mode=options.html_dates))
     if extracted.reject_reason:
         return _rejected(source_uri, source_format, index, offset, extracted.reject_reason,
                          extracted.reject_detail, **provenance)
@@ -330,7 +334,7 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
             return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
                                   url=url, record_id=record_id, capture_raw=capture_raw, status=None,
                                   http_headers={"content-type": headers.get("Content-Type") or "text/plain"},
-                                  payload=payload)
+                                  payload=payload, options=options)
         if record.http_headers is None:
             return _rejected(path, source_format, index, offset, "unreadable_record",
                              f"{path}@{offset}: response record without a parseable HTTP header",
@@ -341,7 +345,8 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
             _check_complete(payload, record.content_length, path, offset)
         return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
                               url=url, record_id=record_id, capture_raw=capture_raw, status=http.status_code,
-                              http_headers={k.lower(): v for k, v in http.items()}, payload=payload)
+                              http_headers={k.lower(): v for k, v in http.items()}, payload=payload,
+                              options=options)
     except _TruncatedRecord as err:
         return _rejected(path, source_format, index, offset, "truncated_record", str(err), **provenance)
     except Exception as err:  # noqa: BLE001 - one bad record must not end the run
@@ -389,7 +394,7 @@ def read_arc(path: str, options: ReaderOptions) -> Iterator[Document]:
                     capture_raw=record.rec_headers.get_header("WARC-Date"),
                     status=int(status) if status and status.isdigit() else None,
                     http_headers={k.lower(): v for k, v in (http.headers if http else [])},
-                    payload=payload)
+                    payload=payload, options=options)
             except StopIteration:
                 return
             except Exception as err:  # noqa: BLE001
@@ -568,6 +573,9 @@ class _ReadFileFn(beam.DoFn):
         self._options = options
         self._records = Metrics.counter("read", "records")
         self._files = Metrics.counter("read", "files")
+
+    def setup(self) -> None:
+        timestamps.warm_up()
 
     def process(self, path: str) -> Iterator[Document]:
         self._files.inc()

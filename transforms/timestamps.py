@@ -575,9 +575,87 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
     return None if best is None else best + "T00:00:00Z"
 
 
+HTML_DATE_MODES = ("auto", "htmldate", "structured")
+
+_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_TIME_TAG = re.compile(r"<time\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+_STRUCTURED_SCAN = 1_000_000
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    return {m[1].lower(): next(v for v in m.groups()[1:] if v is not None) for m in _ATTRIBUTE.finditer(tag)}
+
+
+def structured_html_dates(html: str) -> dict[str, list[str]]:
+    """Raw published/modified values from the page's machine-readable markup, in htmldate's order of trust.
+
+    ``<meta property|name|itemprop=...>`` (Open Graph ``article:*``, Dublin
+    Core, schema.org microdata), JSON-LD ``datePublished``/``dateModified``,
+    and ``<time datetime>`` marked ``pubdate`` or ``published``. Regular
+    expressions over the raw page, no DOM: ~50 us a page instead of htmldate's
+    ~20 ms, which is what lets ``auto`` mode skip htmldate on most pages.
+    """
+    head = html[:_STRUCTURED_SCAN]
+    out: dict[str, list[str]] = {"published": [], "modified": []}
+    for tag in _META_TAG.findall(head):
+        attrs = _attributes(tag)
+        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
+        kind = _STRUCTURED_META.get(key)
+        value = attrs.get("content") or attrs.get("datetime")
+        if kind and value:
+            out[kind].append(value)
+    for m in _JSON_DATE.finditer(head):
+        out["modified" if m[1] == "dateModified" else "published"].append(m[2])
+    for tag in _TIME_TAG.findall(head):
+        attrs = _attributes(tag)
+        if attrs.get("datetime") and ("pubdate" in tag.lower() or "published" in attrs.get("class", "")
+                                      or attrs.get("itemprop", "").lower() == "datepublished"):
+            out["published"].append(attrs["datetime"])
+    return out
+
+
 def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
-                       extensive_search: bool = True,
+                       mode: str = "auto", extensive_search: bool = True,
                        dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
+    """``{"published_date", "modified_date"}`` from the page.
+
+    ``mode``:
+
+    - ``htmldate``: always htmldate (:func:`htmldate_evidence`), its accuracy and its cost (~20 ms a page);
+    - ``structured``: only the URL date and the machine-readable markup (:func:`structured_html_dates`);
+    - ``auto`` (default): the structured path, and htmldate only for pages where it finds no published date.
+      htmldate itself trusts a URL date, then this markup, before guessing from the text, so where the
+      structured path answers, htmldate would have given the same day.
+
+    ``modified_date`` is the page's latest date: the structured modified values
+    and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
+    answer as well when htmldate runs.
+    """
+    if mode not in HTML_DATE_MODES:
+        raise ValueError(f"html date mode must be one of {HTML_DATE_MODES}, got {mode!r}")
+    if mode == "htmldate":
+        return htmldate_evidence(html, url, capture, extensive_search=extensive_search, dropped=dropped)
+    text = html.decode("utf-8", "replace") if isinstance(html, (bytes, bytearray)) else html
+    if not isinstance(text, str):
+        return htmldate_evidence(html, url, capture, extensive_search=extensive_search, dropped=dropped)
+    found = structured_html_dates(text)
+    published = url_date_evidence(url, capture=capture) if url else None
+    for raw in found["published"]:
+        if published is not None:
+            break
+        published = _day(_check("published_date", raw, capture, dropped))
+    if published is None and mode == "auto":
+        return htmldate_evidence(html, url, capture, extensive_search=extensive_search, dropped=dropped)
+    modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
+    modified.append(latest_page_date(text, capture))
+    modified = [d for d in modified if d is not None]
+    return {"published_date": published, "modified_date": max(modified) if modified else None}
+
+
+def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
+                      extensive_search: bool = True,
+                      dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
     """``{"published_date", "modified_date"}`` from the page, via htmldate.
 
     ``published_date``: ``find_date(original_date=True, url=url)`` -- exactly
@@ -666,7 +744,7 @@ def json_date_evidence(record: Mapping[str, Any], capture: Optional[str], *,
 
 def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[str, Any]] = None,
                     http_headers: Any = None, html: Any = None, url: Optional[str] = None,
-                    extensive_search: bool = True,
+                    html_mode: str = "auto", extensive_search: bool = True,
                     dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
     """Everything the reader needs, as keyword arguments for ``new_document``.
 
@@ -688,7 +766,7 @@ def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[s
             if out.get(k) is None:
                 out[k] = v
     if html is not None:
-        out.update(html_date_evidence(html, url, crawl, extensive_search=extensive_search,
+        out.update(html_date_evidence(html, url, crawl, mode=html_mode, extensive_search=extensive_search,
                                       dropped=dropped))
     return {k: v for k, v in out.items() if v is not None}
 
