@@ -23,6 +23,9 @@ def format_summary(manifest: dict[str, Any]) -> str:
         lines.append(f"AI threshold: {threshold['value']:.3f} ({threshold['chosen_by']})")
     if wall:
         lines.append(f"wall time: {wall:.1f} s, {n / wall:,.0f} docs/s")
+    stages = manifest.get("stage_seconds")
+    if stages:
+        lines.append("busy time by stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
     if manifest.get("file_errors"):
         lines.append("files with errors: " + ", ".join(manifest["file_errors"]))
     lines.append("counters add up: " + ("yes" if counters["balanced"] else "NO (see manifest.json)"))

@@ -18,6 +18,7 @@ from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document, normalize_text
 from provsieve.transforms.near_dedup import keep_key
+from provsieve.transforms.timing import timed
 
 
 def exact_key(text: str) -> str:
@@ -41,13 +42,17 @@ def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
     return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept)
 
 
+def _keyed(doc: Document) -> tuple[str, tuple[tuple, str]]:
+    return exact_key(doc.text), (keep_key(doc), doc.doc_id)
+
+
 class ExactDedup(beam.PTransform):
     """Documents -> the same documents, the non-kept copies of identical texts marked ``exact_duplicate``."""
 
     def expand(self, docs):
         duplicates = (
             docs
-            | "Key by text" >> beam.Map(lambda d: (exact_key(d.text), (keep_key(d), d.doc_id)))
+            | "Key by text" >> beam.Map(timed("dedup", _keyed))
             | "Group copies" >> beam.GroupByKey()
             | "Losers" >> beam.FlatMap(lambda kv: duplicates_of_group(kv[1]))
         )

@@ -44,6 +44,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document
+from provsieve.transforms.timing import StageClock
 from provsieve.transforms.minhash import (
     DEFAULT_NGRAM,
     DEFAULT_NUM_PERM,
@@ -193,10 +194,12 @@ class _Sign(beam.DoFn):
         self._args = (num_perm, ngram, seed)
         self._bands, self._rows = bands, rows
         self._docs = Metrics.counter(NAMESPACE, "docs")
+        self._clock = StageClock("dedup")
 
     def process(self, batch: Sequence[Document]) -> Iterator:
-        sigs = minhash_signatures([d.text for d in batch], *self._args)
-        hashes = band_hashes(sigs, self._bands, self._rows)
+        with self._clock:
+            sigs = minhash_signatures([d.text for d in batch], *self._args)
+            hashes = band_hashes(sigs, self._bands, self._rows)
         self._docs.inc(len(batch))
         for doc, sig, row in zip(batch, sigs, hashes.tolist()):
             yield doc.doc_id, (keep_key(doc), sig.tobytes())
@@ -227,10 +230,12 @@ class _Verify(beam.DoFn):
         self._params = (bands, rows, threshold)
         self._candidates = Metrics.counter(NAMESPACE, "candidate_pairs")
         self._verified = Metrics.counter(NAMESPACE, "verified_pairs")
+        self._clock = StageClock("dedup")
 
     def process(self, item: tuple[bytes, Iterable[tuple[Node, bytes]]]) -> Iterator:
         key, members = item
-        result = verify_bucket(int.from_bytes(key[:2], "big"), members, *self._params)
+        with self._clock:
+            result = verify_bucket(int.from_bytes(key[:2], "big"), members, *self._params)
         self._candidates.inc(result.candidates)
         self._verified.inc(len(result.edges))
         yield from result.edges

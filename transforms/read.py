@@ -44,6 +44,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from provsieve.transforms import timestamps
 from provsieve.transforms.document import Document, new_document
 from provsieve.transforms.extract import extract_text
+from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
 
@@ -226,10 +227,14 @@ def _http_document(*, source_uri: str, source_format: str, index: int, offset: O
 
 def _date_evidence(**sources: Any) -> dict[str, Any]:
     """Timestamp evidence of one record; values refused as evidence are counted, not fatal."""
-    dropped: list[timestamps.Dropped] = []
-    evidence = timestamps.gather_evidence(dropped=dropped, **sources)
-    timestamps.count_dropped(dropped)
+    with _EVIDENCE_CLOCK:
+        dropped: list[timestamps.Dropped] = []
+        evidence = timestamps.gather_evidence(dropped=dropped, **sources)
+        timestamps.count_dropped(dropped)
     return evidence
+
+
+_EVIDENCE_CLOCK = StageClock("date_evidence")
 
 
 def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator[Document]:
@@ -573,13 +578,14 @@ class _ReadFileFn(beam.DoFn):
         self._options = options
         self._records = Metrics.counter("read", "records")
         self._files = Metrics.counter("read", "files")
+        self._clock = StageClock("read")
 
     def setup(self) -> None:
         timestamps.warm_up()
 
     def process(self, path: str) -> Iterator[Document]:
         self._files.inc()
-        for doc in read_file(path, self._options):
+        for doc in self._clock.iterate(read_file(path, self._options)):
             self._records.inc()
             if doc.reject_reason:
                 Metrics.counter("read", f"rejected_{doc.reject_reason}").inc()

@@ -77,6 +77,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document
+from provsieve.transforms.timing import StageClock
 
 LOGGER = logging.getLogger(__name__)
 
@@ -941,10 +942,12 @@ class _AssignCreatedFn(beam.DoFn):
     def setup(self) -> None:
         self._tiers = {t: Metrics.counter(NAMESPACE, f"tier.{t}") for t in TIERS}
         self._bad = Metrics.counter(NAMESPACE, "bad_value")
+        self._clock = StageClock("timestamps")
 
     def process(self, doc: Document) -> Iterable[Document]:
         dropped: list[Dropped] = []
-        out = assign_created(doc, self._cutoff, claim_margin_days=self._margin, dropped=dropped)
+        with self._clock:
+            out = assign_created(doc, self._cutoff, claim_margin_days=self._margin, dropped=dropped)
         for d in dropped:
             self._bad.inc()
             Metrics.counter(NAMESPACE, f"bad_value.{d.field}").inc()

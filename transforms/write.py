@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from provsieve.transforms.document import ARROW_SCHEMA, DATE_COLUMNS, Document
+from provsieve.transforms.timing import timed
 
 REJECT_ONLY_COLUMNS = ("reject_reason", "reject_detail", "duplicate_of")
 HUMAN_SCHEMA = pa.schema([f for f in ARROW_SCHEMA if f.name not in REJECT_ONLY_COLUMNS])
@@ -141,7 +142,8 @@ class WriteShards(beam.PTransform):
             docs
             | "Key by shard" >> beam.Map(lambda d, n: (shard_of(d.doc_id, n), d), num_shards_side)
             | "Group shards" >> beam.GroupByKey()
-            | "Write shard" >> beam.Map(_write_shard, self._staging_dir, self._kind, self._schema, num_shards_side)
+            | "Write shard" >> beam.Map(timed("write", _write_shard), self._staging_dir, self._kind, self._schema,
+                                        num_shards_side)
         )
 
 
