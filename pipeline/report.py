@@ -24,7 +24,7 @@ import datetime as dt
 import html
 import math
 import sys
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -287,7 +287,7 @@ def ai_section(manifest: dict[str, Any], scores: list, tiers: list) -> str:
     return head + "".join(charts) + f'<p class="caption">{caption}</p>'
 
 
-def _date_bins(dates: list[dt.datetime]) -> tuple[str, list[str], callable]:
+def _date_bins(dates: list[dt.datetime]) -> tuple[str, list[str], Callable[[dt.datetime], int]]:
     lo, hi = min(dates), max(dates)
     if (hi - lo).days > 3 * 366:
         years = list(range(lo.year, hi.year + 1))

@@ -28,7 +28,7 @@ import argparse
 import bisect
 import random
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
