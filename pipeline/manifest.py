@@ -26,7 +26,7 @@ from typing import Any, Iterable
 from apache_beam.io.filesystems import FileSystems
 
 from provsieve.pipeline.options import RunConfig
-from provsieve.transforms.write import ShardInfo, read_json
+from provsieve.transforms.write import ShardInfo, read_json, write_json
 
 MANIFEST_NAME = "manifest.json"
 HASH_CHUNK = 8 * 1024 * 1024
@@ -260,3 +260,7 @@ def finish_output(config: RunConfig, driver: dict[str, Any] | None, shards: list
 
 def read_manifest(output_dir: str) -> dict[str, Any]:
     return read_json(FileSystems.join(output_dir, MANIFEST_NAME))
+
+
+def write_manifest(output_dir: str, manifest: dict[str, Any]) -> None:
+    write_json(FileSystems.join(output_dir, MANIFEST_NAME), manifest)

@@ -145,8 +145,9 @@ def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]
     result = p.run()
     result.wait_until_finish()
     manifest = manifest_lib.read_manifest(config.output)
-    manifest["wall_seconds"] = time.monotonic() - started
+    manifest["wall_seconds"] = round(time.monotonic() - started, 3)
     manifest["stage_seconds"] = stage_seconds(result)
+    manifest_lib.write_manifest(config.output, manifest)  # the driver adds what only it knows: time
     if config.report:
         from provsieve.pipeline.report import write_report
 

@@ -166,8 +166,13 @@ def publish(output_dir: str, staging_dir: str, shards: list[ShardInfo],
 
 
 def write_json(path: str, obj: Any) -> None:
-    with FileSystems.create(path) as out:
+    """Write ``obj`` as JSON, atomically: to a temporary name first, then renamed into place."""
+    partial = path + ".partial"
+    with FileSystems.create(partial) as out:
         out.write(json.dumps(obj, indent=2, sort_keys=False, default=str).encode() + b"\n")
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([partial], [path])
 
 
 def read_json(path: str) -> Any:

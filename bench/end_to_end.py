@@ -1,0 +1,71 @@
+"""End-to-end throughput of ``provsieve run`` on the benchmark corpus.
+
+    python bench/end_to_end.py --docs 10000 100000 --workers 1 2 [--format warc|jsonl] [-- extra run flags]
+
+Builds the corpus with ``bench/corpus.py`` if needed, runs ``provsieve run``
+on it in a subprocess (so the memory of every worker process is counted), and
+prints one row per run: documents/s per core, MB/s of input, peak RSS of the
+whole process tree, and the busy time of each stage from the run's manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import WORK, build  # noqa: E402
+from process_tree import measure  # noqa: E402
+
+PROVSIEVE = [sys.executable, "-m", "provsieve.pipeline.cli"]
+
+
+def run_once(docs: int, workers: int, fmt: str, extra: list[str]) -> dict:
+    corpus = build(docs)
+    pattern = "*.warc.gz" if fmt == "warc" else "docs-*.jsonl.gz"
+    out = WORK / f"out_{docs}_{fmt}_w{workers}"
+    shutil.rmtree(out, ignore_errors=True)
+    command = PROVSIEVE + ["-q", "run", "--input", str(corpus / pattern), "--output", str(out),
+                           "--workers", str(workers), "--no-report"] + extra
+    measured = measure(command)
+    if measured.returncode != 0:
+        raise SystemExit(f"provsieve run failed:\n{measured.output[-3000:]}")
+    manifest = json.loads((out / "manifest.json").read_text())
+    input_mb = sum(f.stat().st_size for f in corpus.glob(pattern)) / 1e6
+    n = manifest["counters"]["input_records"]
+    return {
+        "docs": n, "format": fmt, "workers": workers, "wall_s": measured.wall_seconds,
+        "docs_per_s_per_core": n / measured.wall_seconds / workers, "mb_per_s": input_mb / measured.wall_seconds,
+        "peak_rss_mb": measured.peak_rss_mb, "kept": manifest["counters"]["kept"],
+        "stages": manifest.get("stage_seconds", {}), "flags": " ".join(extra),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--docs", type=int, nargs="+", default=[10_000])
+    ap.add_argument("--workers", type=int, nargs="+", default=[1])
+    ap.add_argument("--format", choices=("warc", "jsonl"), default="warc")
+    ap.add_argument("--json", type=Path, help="also append the rows to this JSON-lines file")
+    ap.add_argument("extra", nargs="*", help="extra `provsieve run` flags, after --")
+    args = ap.parse_args()
+    print(f"{'docs':>8} {'fmt':>5} {'w':>2} {'wall s':>8} {'docs/s/core':>11} {'MB/s':>6} {'peak RSS MB':>11}  "
+          "busy s by stage")
+    for docs in args.docs:
+        for workers in args.workers:
+            row = run_once(docs, workers, args.format, args.extra)
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in row["stages"].items())
+            print(f"{row['docs']:>8} {row['format']:>5} {workers:>2} {row['wall_s']:>8.1f} "
+                  f"{row['docs_per_s_per_core']:>11.0f} {row['mb_per_s']:>6.2f} {row['peak_rss_mb']:>11.0f}  {stages}",
+                  flush=True)
+            if args.json:
+                with open(args.json, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
