@@ -581,7 +581,8 @@ class _ReadFileFn(beam.DoFn):
         self._clock = StageClock("read")
 
     def setup(self) -> None:
-        timestamps.warm_up()
+        if self._options.html_dates != "structured":  # htmldate will run: pay its one-time cost here
+            timestamps.warm_up()
 
     def process(self, path: str) -> Iterator[Document]:
         self._files.inc()
