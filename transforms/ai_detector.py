@@ -203,6 +203,22 @@ DEFAULT_THRESHOLD: float = float(_SHIPPED_METADATA.get("threshold", _FALLBACK_TH
 """Chosen on dev for <= 1% FPR on human text; see models/ai_detector.json."""
 
 
+_FT_LOG_EPS = 1e-5
+
+
+def _p_ai(probs: dict[str, float]) -> float:
+    """P(ai) from fastText's returned label probabilities, without saturation.
+
+    fastText returns ``exp(log(p + 1e-5))`` in float32, so a confident P(ai)
+    comes back as exactly 1.0 (ties that ruin ranking and thresholds). The
+    human probability keeps the information: remove the epsilon from both
+    and renormalise in float64.
+    """
+    ai = max(float(probs.get(LABEL_AI, 0.0)) - _FT_LOG_EPS, 0.0)
+    human = max(float(probs.get(LABEL_HUMAN, 0.0)) - _FT_LOG_EPS, 0.0)
+    return ai / (ai + human) if ai + human > 0 else 0.5
+
+
 class AIDetector:
     """A loaded fastText detector; ``score_texts`` is batched."""
 
@@ -232,8 +248,7 @@ class AIDetector:
             batch = list(lines[start : start + self.batch_chunks])
             labels, probs = self.model.predict(batch, k=-1)
             for i, (labs, ps) in enumerate(zip(labels, probs)):
-                d = dict(zip(labs, ps))
-                out[start + i] = min(1.0, max(0.0, float(d.get(LABEL_AI, 1.0 - d.get(LABEL_HUMAN, 0.5)))))
+                out[start + i] = _p_ai(dict(zip(labs, ps)))
         return out
 
     def score_texts(self, texts: list[str]) -> list[tuple[Optional[float], bool]]:

@@ -110,20 +110,32 @@ def clean_training_text(text: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def record_lines(record: Record, repeat: int = 1, max_chunks: int = MAX_CHUNKS) -> list[str]:
+def record_lines(
+    record: Record, repeat: int = 1, max_chunks: int = MAX_CHUNKS, extra_sizes: Sequence[int] = ()
+) -> list[str]:
     """fastText lines (``__label__x tokens``) for one record, one per chunk.
 
     The chunks are those the scorer uses (:func:`chunk_tokens` of
     :func:`preprocess`), so training and scoring see the same inputs.
+    ``extra_sizes`` adds shorter windows of the same text (augmentation for
+    short documents and for cues spread over a whole chunk).
     """
     tokens = preprocess(clean_training_text(record["text"])).split()
     label = LABELS[record["label"]]
-    lines = [f"{label} {' '.join(c)}" for c in chunk_tokens(tokens, CHUNK_TOKENS, max_chunks)]
-    return lines * repeat
+    chunks = chunk_tokens(tokens, CHUNK_TOKENS, max_chunks)
+    for size in extra_sizes:
+        if len(tokens) >= 2 * size:
+            chunks += chunk_tokens(tokens, size, max_chunks)
+    return [f"{label} {' '.join(c)}" for c in chunks] * repeat
 
 
 def write_training_file(
-    records: Sequence[Record], path: str | Path, seed: int, web_repeat: int = 1, balance: bool = True
+    records: Sequence[Record],
+    path: str | Path,
+    seed: int,
+    web_repeat: int = 1,
+    balance: bool = True,
+    extra_sizes: Sequence[int] = (),
 ) -> dict[str, int]:
     """Write shuffled fastText lines; returns line counts per label.
 
@@ -135,7 +147,7 @@ def write_training_file(
     by_label: dict[str, list[str]] = {LABEL_HUMAN: [], LABEL_AI: []}
     for r in records:
         rep = web_repeat if r.get("domain") == "web" else 1
-        by_label[LABELS[r["label"]]].extend(record_lines(r, rep))
+        by_label[LABELS[r["label"]]].extend(record_lines(r, rep, extra_sizes=extra_sizes))
     if balance and all(by_label.values()):
         big = max(len(v) for v in by_label.values())
         for lab, lines in by_label.items():
@@ -166,8 +178,11 @@ class TrainParams:
     cutoff: int = 200_000
     dsub: int = 2
     qnorm: bool = True
+    retrain: bool = False
+    """Retraining after the cutoff re-runs all epochs and over-fits (lower dev AUROC)."""
     web_repeat: int = 3
     balance: bool = True
+    extra_sizes: tuple[int, ...] = ()
 
     def fasttext_kwargs(self) -> dict[str, Any]:
         keys = ("dim", "epoch", "lr", "wordNgrams", "minn", "maxn", "minCount", "bucket", "loss", "seed", "thread")
@@ -184,7 +199,7 @@ def train_model(train_file: str | Path, params: TrainParams, quantize: bool = Tr
     model = fasttext.train_supervised(input=str(train_file), verbose=0, **params.fasttext_kwargs())
     if quantize:
         model.quantize(
-            input=str(train_file), retrain=params.cutoff > 0, cutoff=params.cutoff,
+            input=str(train_file), retrain=params.retrain and params.cutoff > 0, cutoff=params.cutoff,
             dsub=params.dsub, qnorm=params.qnorm, thread=params.thread, verbose=0,
         )
     return model
