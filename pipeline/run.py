@@ -89,8 +89,12 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     if config.ai:
         live = live | "AI tagging" >> TagAIText()
         threshold, how = _ai_threshold(live, config)
-        facts.append(threshold | "Threshold fact" >> beam.Map(lambda t, how=how: (("ai_threshold", how, ""), t)))
-        live = live | "AI decision" >> beam.Map(ai_verdict, beam.pvalue.AsSingleton(threshold), config.trust)
+        if isinstance(threshold, float):  # known before the run: no side input, no materialized documents
+            facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), threshold)]))
+            live = live | "AI decision" >> beam.Map(ai_verdict, threshold, config.trust)
+        else:
+            facts.append(threshold | "Threshold fact" >> beam.Map(lambda t, how=how: (("ai_threshold", how, ""), t)))
+            live = live | "AI decision" >> beam.Map(ai_verdict, beam.pvalue.AsSingleton(threshold), config.trust)
         if not tag_mode:
             live, ai_rejects = split_rejected(live, "Split AI text")
             rejected.append(ai_rejects)
@@ -115,7 +119,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
 
 
 def _ai_threshold(live, config: RunConfig):
-    """Singleton PCollection with the AI threshold of this run, and how it was chosen."""
+    """The AI threshold of this run (a float, or a singleton PCollection when calibrated), and how it was chosen."""
     if config.calibrate_fpr is not None:
         scores = (
             live
@@ -125,8 +129,8 @@ def _ai_threshold(live, config: RunConfig):
         how = f"calibrated: {config.calibrate_fpr:g}-FPR quantile of captured-before-cutoff documents' scores"
         return scores | "Calibrate" >> CalibrateThreshold(config.calibrate_fpr), how
     if config.ai_threshold is not None:
-        return live.pipeline | "Given threshold" >> beam.Create([config.ai_threshold]), "--ai-threshold"
-    return live.pipeline | "Default threshold" >> beam.Create([DEFAULT_THRESHOLD]), "shipped model default"
+        return float(config.ai_threshold), "--ai-threshold"
+    return float(DEFAULT_THRESHOLD), "shipped model default"
 
 
 def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]:
