@@ -7,9 +7,13 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-from provsieve.pipeline import detector_cli, report, verify
-from provsieve.pipeline.options import add_run_arguments, config_from_args
-from provsieve.pipeline.summary import format_summary
+# Beam warns at import time that Google Cloud's optional clients are missing; that is expected for
+# local runs and would be the first line every user sees.
+logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
+
+from provsieve.pipeline import detector_cli, report, verify  # noqa: E402
+from provsieve.pipeline.options import add_run_arguments, config_from_args  # noqa: E402
+from provsieve.pipeline.summary import format_summary  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
