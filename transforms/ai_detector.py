@@ -55,7 +55,8 @@ MIN_WORDS = 20
 """Below this many words (alphanumeric tokens after :func:`preprocess`) a
 document is ``ai_confident=False``. Its score is still computed (it is the
 model's output on what there is); only a text with no token at all gets
-``ai_score=None``. Dev texts under 20 words are right far less often."""
+``ai_score=None``. On the dev data the shipped model's AUROC is 0.86 on texts
+of >= 20 words and 0.73 on the 461 shorter ones."""
 
 _FALLBACK_THRESHOLD = 0.5
 
