@@ -228,9 +228,9 @@ class AIDetector:
         import fasttext  # deferred: Beam pickles the DoFn before setup()
 
         fasttext.FastText.eprint = lambda *a, **k: None  # silence load warning
-        self.metadata = _read_metadata(model_path)
+        self.metadata = {} if model is not None else _read_metadata(model_path)
         self.version: str = self.metadata.get("version") or (
-            Path(model_path).stem if model_path else MODEL_VERSION
+            "in-memory" if model is not None else Path(model_path).stem if model_path else MODEL_VERSION
         )
         self.threshold: float = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
         self.batch_chunks = batch_chunks
