@@ -30,6 +30,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from provsieve.transforms.document import Document
+from provsieve.transforms.timing import StageClock
 
 # --------------------------------------------------------------------------
 # Constants
@@ -289,6 +290,7 @@ class _TagAITextFn(beam.DoFn):
         self._no_text = beam.metrics.Metrics.counter(ns, "no_text")
         self._above_default = beam.metrics.Metrics.counter(ns, "above_default_threshold")
         self._batches = beam.metrics.Metrics.counter(ns, "batches")
+        self._clock = StageClock("ai")
 
     def setup(self) -> None:
         self._detector = AIDetector(self._model_path)
@@ -311,7 +313,8 @@ class _TagAITextFn(beam.DoFn):
         if not self._buffer:
             return []
         buffer, self._buffer = self._buffer, []
-        results = self._detector.score_texts([d.text for d, _, _ in buffer])
+        with self._clock:
+            results = self._detector.score_texts([d.text for d, _, _ in buffer])
         self._batches.inc()
         out = []
         for (doc, window, ts), (score, confident) in zip(buffer, results):
