@@ -538,7 +538,8 @@ def _structured_dates(tree: Any) -> list[tuple[str, str]]:
     return out
 
 
-_ISO_DAY = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(?![0-9])")
+# A loose pattern scans ~5x faster than one with look-arounds and ranges; the few matches are checked in Python.
+_ISO_DAY = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d")
 _SCAN_LIMIT = 4_000_000
 
 
@@ -567,6 +568,9 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
     best: Optional[str] = None
     for m in _ISO_DAY.finditer(html, 0, _SCAN_LIMIT):
         day = m.group(0)
+        start, end = m.span()
+        if (start and html[start - 1].isdigit()) or (end < len(html) and html[end].isdigit()):
+            continue
         if "1995-01-01" <= day <= limit and (best is None or day > best):
             try:
                 datetime.strptime(day, "%Y-%m-%d")
@@ -582,6 +586,7 @@ _META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
 _TIME_TAG = re.compile(r"<time\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _STRUCTURED_SCAN = 1_000_000
+_DATE_WORDS = re.compile(r"date|time|modified|issued", re.IGNORECASE)
 
 
 def _attributes(tag: str) -> dict[str, str]:
@@ -600,6 +605,8 @@ def structured_html_dates(html: str) -> dict[str, list[str]]:
     head = html[:_STRUCTURED_SCAN]
     out: dict[str, list[str]] = {"published": [], "modified": []}
     for tag in _META_TAG.findall(head):
+        if not _DATE_WORDS.search(tag):  # most meta tags (viewport, charset, og:title...) carry no date
+            continue
         attrs = _attributes(tag)
         key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
         kind = _STRUCTURED_META.get(key)
