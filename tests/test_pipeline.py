@@ -124,3 +124,16 @@ def test_tag_mode_keeps_everything_readable_with_its_verdict(tmp_path):
     rows = pq.read_table(Path(manifest["config"]["output"]) / "human").to_pylist()
     verdicts = sorted(str(r["reject_reason"]) for r in rows)
     assert verdicts == ["None", "None", "None", "exact_duplicate", "near_duplicate"]
+
+
+def test_calibrated_threshold_is_computed_in_the_pipeline_and_recorded(tmp_path):
+    from provsieve.pipeline.options import bundled_sample
+
+    manifest = run(RunConfig(inputs=(bundled_sample(),), output=str(tmp_path / "o"), calibrate_fpr=0.2,
+                             report=False))
+    threshold = manifest["ai_threshold"]
+    assert threshold["chosen_by"].startswith("calibrated")
+    rows = pq.read_table(tmp_path / "o" / "human").to_pylist() + pq.read_table(tmp_path / "o" / "rejected").to_pylist()
+    captured = sorted(r["ai_score"] for r in rows if r["pre_cutoff_evidence"] == "captured" and r["ai_confident"])
+    above = sum(score >= threshold["value"] for score in captured)
+    assert 0 < above <= 0.2 * len(captured)
