@@ -44,7 +44,6 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document
-from provsieve.transforms.timing import StageClock
 from provsieve.transforms.minhash import (
     DEFAULT_NGRAM,
     DEFAULT_NUM_PERM,
@@ -53,6 +52,7 @@ from provsieve.transforms.minhash import (
     lsh_params,
     minhash_signatures,
 )
+from provsieve.transforms.timing import StageClock
 
 NAMESPACE = "near_dedup"
 REJECT_REASON = "near_duplicate"

@@ -384,11 +384,17 @@ def capture_date_from_json(record: Mapping[str, Any], *,
     existed then, so it is a valid (late) capture time. ``created`` is *not* a
     capture time: it is the source's claim, see :func:`json_date_evidence`.
     """
-    for key in _CAPTURE_KEYS:
+    return _first_valid(record, _CAPTURE_KEYS, "crawl_date", None, dropped)
+
+
+def _first_valid(record: Mapping[str, Any], keys: Iterable[str], field: str, capture: Optional[str],
+                 dropped: Optional[list[Dropped]]) -> Optional[str]:
+    """The first of ``keys`` whose value is a valid date (the refused ones are reported)."""
+    for key in keys:
         value = _lookup(record, key)
         if value is None:
             continue
-        iso = _check("crawl_date", value, None, dropped)
+        iso = _check(field, value, capture, dropped)
         if iso is not None:
             return iso
     return None
@@ -733,15 +739,10 @@ def json_date_evidence(record: Mapping[str, Any], capture: Optional[str], *,
     ``metadata.warc_url``).
     """
     out: dict[str, Optional[str]] = {}
-    for key in _CREATED_KEYS:
-        value = _lookup(record, key)
-        if value is None:
-            continue
-        iso = _check("created", value, capture, dropped)
-        if iso is not None:
-            out["created"] = iso
-            out["created_source"] = "input"
-            break
+    created = _first_valid(record, _CREATED_KEYS, "created", capture, dropped)
+    if created is not None:
+        out["created"] = created
+        out["created_source"] = "input"
     for key in ("url", "metadata.warc_url", "metadata.url", "warc_url"):
         url = _lookup(record, key)
         if isinstance(url, str) and url:
