@@ -528,3 +528,25 @@ def test_url_date_comes_first_as_in_htmldate():
 
     got = html_date_evidence(STRUCTURED_PAGE, "https://x.example/2019/05/10/post", "2022-01-01T00:00:00Z")
     assert got["published_date"] == "2019-05-10T00:00:00Z"
+
+
+def test_auto_fallback_runs_htmldate_modified_pass_only_when_a_claim_is_possible(monkeypatch):
+    from provsieve.transforms import timestamps
+
+    calls = []
+    real = timestamps._htmldate
+
+    def counting(tree, **kwargs):
+        calls.append(kwargs["original"])
+        return real(tree, **kwargs)
+
+    monkeypatch.setattr(timestamps, "_htmldate", counting)
+    page = "<html><body><article><p>Published on March 4, 2019 by Ann.</p></article></body></html>"
+    timestamps.gather_evidence(warc_date="2024-01-01T00:00:00Z", html=page, url="https://x.example/post",
+                               http_headers={"Date": "Mon, 01 Jan 2024 00:00:00 GMT"})
+    assert calls == [True]  # no Last-Modified: the page cannot be `claimed`, its modified date decides nothing
+    calls.clear()
+    timestamps.gather_evidence(warc_date="2024-01-01T00:00:00Z", html=page, url="https://x.example/post",
+                               http_headers={"Date": "Mon, 01 Jan 2024 00:00:00 GMT",
+                                             "Last-Modified": "Tue, 05 Mar 2019 00:00:00 GMT"})
+    assert calls == [True, False]

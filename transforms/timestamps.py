@@ -630,7 +630,7 @@ def structured_html_dates(html: str) -> dict[str, list[str]]:
 
 
 def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
-                       mode: str = "auto", extensive_search: bool = True,
+                       mode: str = "auto", extensive_search: bool = True, modified_search: bool = True,
                        dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
     """``{"published_date", "modified_date"}`` from the page.
 
@@ -644,7 +644,8 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
 
     ``modified_date`` is the page's latest date: the structured modified values
     and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
-    answer as well when htmldate runs.
+    answer as well when htmldate runs. ``modified_search=False`` skips that
+    second htmldate pass in ``auto`` mode (see :func:`gather_evidence`).
     """
     if mode not in HTML_DATE_MODES:
         raise ValueError(f"html date mode must be one of {HTML_DATE_MODES}, got {mode!r}")
@@ -660,7 +661,8 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
             break
         published = _day(_check("published_date", raw, capture, dropped))
     if published is None and mode == "auto":
-        return htmldate_evidence(html, url, capture, extensive_search=extensive_search, dropped=dropped)
+        return htmldate_evidence(html, url, capture, extensive_search=extensive_search,
+                                 modified_search=modified_search, dropped=dropped)
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
     modified.append(latest_page_date(text, capture))
     modified = [d for d in modified if d is not None]
@@ -668,7 +670,7 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
 
 
 def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
-                      extensive_search: bool = True,
+                      extensive_search: bool = True, modified_search: bool = True,
                       dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
     """``{"published_date", "modified_date"}`` from the page, via htmldate.
 
@@ -706,8 +708,8 @@ def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
         clean_url = url.strip().strip("<>").strip() if isinstance(url, str) else None
         published = _htmldate(tree, url=clean_url or None, original=True,
                               extensive=extensive_search, max_date=max_date)
-        modified = _htmldate(tree, url="", original=False,
-                             extensive=extensive_search, max_date=max_date)
+        modified = _htmldate(tree, url="", original=False, extensive=extensive_search,
+                             max_date=max_date) if modified_search else None
         result["published_date"] = _day(parse_date(published, now=max_date))
         modified_iso = _day(parse_date(modified, now=max_date))
         scanned = latest_page_date(html, capture)
@@ -775,8 +777,12 @@ def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[s
             if out.get(k) is None:
                 out[k] = v
     if html is not None:
+        # htmldate's "modified" pass is the costliest part of the auto fallback. A page that reaches the
+        # fallback has no URL date and no markup date, so under assign_created's rule it can only be
+        # `claimed` with a stale Last-Modified: without that header its modified date decides nothing.
+        modified_search = html_mode != "auto" or out.get("http_last_modified") is not None
         out.update(html_date_evidence(html, url, crawl, mode=html_mode, extensive_search=extensive_search,
-                                      dropped=dropped))
+                                      modified_search=modified_search, dropped=dropped))
     return {k: v for k, v in out.items() if v is not None}
 
 
