@@ -23,7 +23,6 @@ import glob
 import time
 from pathlib import Path
 
-import numpy as np
 
 from provsieve.transforms.ai_detector import DEFAULT_THRESHOLD, AIDetector, calibrated_threshold
 from provsieve.transforms.ai_detector_training import (
