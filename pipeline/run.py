@@ -23,17 +23,18 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from provsieve.pipeline import manifest as manifest_lib
 from provsieve.pipeline.options import RunConfig, pipeline_options, uses_embedded_runner
+from provsieve.transforms import timing
 from provsieve.transforms.ai_detector import DEFAULT_THRESHOLD, CalibrateThreshold, TagAIText
 from provsieve.transforms.decide import ai_verdict
 from provsieve.transforms.document import Document
 from provsieve.transforms.exact_dedup import ExactDedup
 from provsieve.transforms.near_dedup import NearDedup
 from provsieve.transforms.read import ReaderOptions, ReadDocuments, expand_inputs
-from provsieve.transforms import timing
 from provsieve.transforms.timestamps import TagTimestamps
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
 
 LOG = logging.getLogger("provsieve")
+
 
 def _is_live(doc: Document) -> bool:
     return doc.reject_reason is None
@@ -93,7 +94,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
             facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), threshold)]))
             live = live | "AI decision" >> beam.Map(ai_verdict, threshold, config.trust)
         else:
-            facts.append(threshold | "Threshold fact" >> beam.Map(lambda t, how=how: (("ai_threshold", how, ""), t)))
+            facts.append(threshold | "Threshold fact" >> beam.Map(lambda t, h=how: (("ai_threshold", h, ""), t)))
             live = live | "AI decision" >> beam.Map(ai_verdict, beam.pvalue.AsSingleton(threshold), config.trust)
         if not tag_mode:
             live, ai_rejects = split_rejected(live, "Split AI text")
