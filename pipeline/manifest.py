@@ -127,16 +127,25 @@ def file_sha256(path: str) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def describe_inputs(patterns: Iterable[str]) -> list[dict[str, Any]]:
-    """Every file the input globs match (as the reader matches them), with its size and sha256."""
-    paths = set()
+def describe_inputs(patterns: Iterable[str], hash_limit_bytes: int) -> list[dict[str, Any]]:
+    """Every file the input globs match (as the reader matches them), with its size and sha256.
+
+    The launching machine reads every byte to hash it, so that is done only
+    while the inputs total at most ``hash_limit_bytes``; above it (a crawl on
+    ``gs://``, say) the sizes are recorded and ``sha256`` is null.
+    """
+    sizes: dict[str, int] = {}
     for pattern in patterns:
         for result in FileSystems.match([pattern]):
-            paths.update(m.path for m in result.metadata_list)
+            sizes.update((m.path, m.size_in_bytes) for m in result.metadata_list)
+    hash_them = sum(sizes.values()) <= hash_limit_bytes
     files = []
-    for path in sorted(paths):
-        size, digest = file_sha256(path)
-        files.append({"path": path, "bytes": size, "sha256": digest})
+    for path in sorted(sizes):
+        if hash_them:
+            size, digest = file_sha256(path)
+            files.append({"path": path, "bytes": size, "sha256": digest})
+        else:
+            files.append({"path": path, "bytes": sizes[path], "sha256": None})
     return files
 
 
@@ -178,7 +187,7 @@ def driver_facts(config: RunConfig) -> dict[str, Any]:
         "git_commit": git_commit(),
         "versions": package_versions(),
         "ai_model": ai_model_info(config),
-        "input_files": describe_inputs(config.inputs),
+        "input_files": describe_inputs(config.inputs, config.hash_inputs_limit_bytes),
     }
 
 

@@ -31,6 +31,7 @@ class RunConfig:
     text_field: str = "text"
     max_doc_bytes: int = 10 * 1024 * 1024
     rows_per_shard: int = 100_000
+    hash_inputs_limit_bytes: int = 20 * 1024**3
     dedup: bool = True
     dedup_threshold: float = 0.69
     num_perm: int = 112
@@ -83,6 +84,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--rows-per-shard", type=int, default=RunConfig.rows_per_shard,
                     help="target rows per output shard (default 100000)")
     io.add_argument("--no-report", dest="report", action="store_false", help="do not write report.html")
+    io.add_argument("--hash-inputs-limit", type=int, default=RunConfig.hash_inputs_limit_bytes, metavar="BYTES",
+                    dest="hash_inputs_limit_bytes",
+                    help="record the sha256 of every input file in the manifest when they total at most this "
+                         "many bytes (default 20 GiB; the launching machine reads them all); above it, sizes only")
     dedup = parser.add_argument_group("de-duplication")
     dedup.add_argument("--no-dedup", dest="dedup", action="store_false", help="skip exact and near de-duplication")
     dedup.add_argument("--dedup-threshold", type=_fraction, default=RunConfig.dedup_threshold,
@@ -121,6 +126,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         text_field=args.text_field,
         max_doc_bytes=args.max_doc_bytes,
         rows_per_shard=args.rows_per_shard,
+        hash_inputs_limit_bytes=args.hash_inputs_limit_bytes,
         dedup=args.dedup,
         dedup_threshold=args.dedup_threshold,
         num_perm=args.num_perm,

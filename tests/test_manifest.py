@@ -29,3 +29,16 @@ def test_file_errors_are_named():
     facts = [(("read", "bad.gz", "input_records"), 3), (("final", "bad.gz", "kept"), 2),
              (("final", "bad.gz", "truncated_file"), 1)]
     assert summarize_counts(facts)["file_errors"] == ["bad.gz"]
+
+
+def test_inputs_are_hashed_only_below_the_limit(tmp_path):
+    import hashlib
+
+    from provsieve.pipeline.manifest import describe_inputs
+
+    (tmp_path / "a.jsonl").write_bytes(b'{"text": "x"}\n')
+    pattern = [str(tmp_path / "*.jsonl")]
+    (hashed,) = describe_inputs(pattern, hash_limit_bytes=1 << 20)
+    assert hashed["sha256"] == hashlib.sha256(b'{"text": "x"}\n').hexdigest() and hashed["bytes"] == 14
+    (sized,) = describe_inputs(pattern, hash_limit_bytes=10)
+    assert sized["sha256"] is None and sized["bytes"] == 14
