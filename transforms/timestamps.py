@@ -957,6 +957,7 @@ class _AssignCreatedFn(beam.DoFn):
         self._tiers = {t: Metrics.counter(NAMESPACE, f"tier.{t}") for t in TIERS}
         self._bad = Metrics.counter(NAMESPACE, "bad_value")
         self._clock = StageClock("timestamps")
+        self._sources: dict[str, Any] = {}
 
     def process(self, doc: Document) -> Iterable[Document]:
         dropped: list[Dropped] = []
@@ -966,7 +967,10 @@ class _AssignCreatedFn(beam.DoFn):
             self._bad.inc()
             Metrics.counter(NAMESPACE, f"bad_value.{d.field}").inc()
         self._tiers[out.pre_cutoff_evidence or "none"].inc()
-        Metrics.counter(NAMESPACE, f"created_source.{out.created_source or 'none'}").inc()
+        source = out.created_source or "none"
+        if source not in self._sources:
+            self._sources[source] = Metrics.counter(NAMESPACE, f"created_source.{source}")
+        self._sources[source].inc()
         yield out
 
 
