@@ -54,7 +54,9 @@ def _rejected_fact(doc: Document) -> tuple[tuple[str, str, str], int]:
     return ("final", doc.source_uri, doc.reject_reason), 1
 
 
-def _evidence_facts(doc: Document):
+def _input_facts(doc: Document):
+    """Counted once per document read: its file, its evidence tier and the source of its ``created``."""
+    yield ("read", doc.source_uri, "input_records"), 1
     yield ("tier", "", doc.pre_cutoff_evidence or "none"), 1
     yield ("created_source", "", doc.created_source or "none"), 1
 
@@ -69,9 +71,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes,
                            html_dates=config.html_dates)
     docs = p | "Read" >> ReadDocuments(list(config.inputs), reader)
-    read_counts = docs | "Count read" >> beam.Map(lambda d: (("read", d.source_uri, "input_records"), 1))
-    docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)
-    facts = [read_counts, docs | "Evidence facts" >> beam.FlatMap(_evidence_facts)]
+    docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)  # one document out for each in
+    facts = [docs | "Input facts" >> beam.FlatMap(_input_facts)]
     live, unreadable = split_rejected(docs, "Split unreadable")
     rejected = [unreadable]
     tag_mode = config.mode == "tag"
