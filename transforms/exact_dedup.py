@@ -1,6 +1,6 @@
 """Exact de-duplication: documents whose normalized text is identical.
 
-Only ``(text hash, keep key, doc_id)`` goes through the shuffle, never the
+Only ``(text hash, keep key)`` goes through the shuffle, never the
 texts. Each group of identical texts keeps the document that
 :func:`~provsieve.transforms.near_dedup.keep_key` orders first (oldest
 evidence of existence, then smallest ``doc_id``), so the choice is the same on
@@ -26,12 +26,15 @@ def exact_key(text: str) -> str:
     return hashlib.sha1(normalize_text(text).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def duplicates_of_group(members: Iterable[tuple[tuple, str]]) -> Iterator[tuple[str, str]]:
-    """``(keep key, doc_id)`` pairs of one text -> ``(loser doc_id, kept doc_id)`` for every loser."""
-    ordered = sorted(members)
-    kept = ordered[0][1]
-    for _, doc_id in ordered[1:]:
-        yield doc_id, kept
+def duplicates_of_group(keep_keys: Iterable[tuple]) -> Iterator[tuple[str, str]]:
+    """Keep keys of the copies of one text -> ``(loser doc_id, kept doc_id)`` for every loser.
+
+    A keep key ends with the document's id, so it names the document too.
+    """
+    ordered = sorted(keep_keys)
+    kept = ordered[0][-1]
+    for key in ordered[1:]:
+        yield key[-1], kept
 
 
 def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
@@ -42,8 +45,8 @@ def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
     return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept)
 
 
-def _keyed(doc: Document) -> tuple[str, tuple[tuple, str]]:
-    return exact_key(doc.text), (keep_key(doc), doc.doc_id)
+def _keyed(doc: Document) -> tuple[str, tuple]:
+    return exact_key(doc.text), keep_key(doc)
 
 
 class ExactDedup(beam.PTransform):

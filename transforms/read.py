@@ -48,7 +48,6 @@ from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
 
-FORMATS = ("warc", "wet", "arc", "jsonl", "parquet")
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _ZSTD_SKIPPABLE = (0x184D2A50, 0x184D2A5F)

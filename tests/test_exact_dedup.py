@@ -1,0 +1,27 @@
+from provsieve.transforms.document import new_document
+from provsieve.transforms.exact_dedup import duplicates_of_group, exact_key
+from provsieve.transforms.near_dedup import keep_key
+
+
+def test_exact_key_ignores_case_punctuation_and_spacing():
+    assert exact_key("Hello,  World!\n") == exact_key("hello world")
+    assert exact_key("hello world") != exact_key("hello there world")
+
+
+def _doc(index, crawl_date):
+    return new_document(source_uri="mem://x", source_format="jsonl", source_index=index, text="same text",
+                        crawl_date=crawl_date)
+
+
+def test_the_oldest_copy_is_kept_then_the_smallest_doc_id():
+    old, new_a, new_b, undated = (_doc(0, "2020-01-01T00:00:00Z"), _doc(1, "2023-01-01T00:00:00Z"),
+                                  _doc(2, "2023-01-01T00:00:00Z"), _doc(3, None))
+    pairs = dict(duplicates_of_group(keep_key(d) for d in (undated, new_b, old, new_a)))
+    assert pairs == {d.doc_id: old.doc_id for d in (new_a, new_b, undated)}
+    tie = dict(duplicates_of_group(keep_key(d) for d in (new_b, new_a)))
+    kept = min(new_a.doc_id, new_b.doc_id)
+    assert list(tie.values()) == [kept] and kept not in tie
+
+
+def test_a_single_copy_has_no_duplicates():
+    assert list(duplicates_of_group([keep_key(_doc(0, None))])) == []
