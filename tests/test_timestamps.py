@@ -516,11 +516,23 @@ def test_auto_mode_answers_from_markup_without_htmldate(monkeypatch):
 def test_auto_mode_falls_back_to_htmldate_and_structured_mode_does_not():
     from provsieve.transforms.timestamps import html_date_evidence
 
-    page = "<html><body><article><h1>Post</h1><p>Published on March 4, 2019 by Ann.</p></article></body></html>"
+    page = ('<html><body><article><h1>Post</h1><p class="byline">By Ann, <span class="date">March 4, 2019</span>'
+            '</p><p>Text.</p></article></body></html>')
     auto = html_date_evidence(page, "https://x.example/post", "2022-01-01T00:00:00Z", mode="auto")
     assert auto["published_date"] == "2019-03-04T00:00:00Z"
     structured = html_date_evidence(page, "https://x.example/post", "2022-01-01T00:00:00Z", mode="structured")
     assert structured["published_date"] is None
+
+
+def test_auto_mode_takes_no_date_guessed_from_the_prose_and_htmldate_mode_does():
+    from provsieve.transforms.timestamps import html_date_evidence
+
+    page = ("<html><body><article><h1>Post</h1><p>Published on March 4, 2019 by Ann. The bridge opened in 1998."
+            "</p></article></body></html>")
+    capture = "2022-01-01T00:00:00Z"
+    assert html_date_evidence(page, "https://x.example/post", capture, mode="auto")["published_date"] is None
+    extensive = html_date_evidence(page, "https://x.example/post", capture, mode="htmldate")
+    assert extensive["published_date"] == "2019-03-04T00:00:00Z"
 
 
 def test_url_date_comes_first_as_in_htmldate():

@@ -79,6 +79,7 @@ _CHAR_MAP = str.maketrans(
         "\ufeff": None,
     }
 )
+_MAPPED_CHAR = re.compile("[" + "".join(re.escape(chr(c)) for c in _CHAR_MAP) + "]")
 _PUNCT = re.compile(r"([^\w\s])")
 _DIGIT = re.compile(r"\d")
 _NT = re.compile(r"(\w) n ' t\b")  # PTB "do n't" -> "don't" (after punct split)
@@ -96,22 +97,27 @@ def preprocess(text: str) -> str:
     ``it 's`` / ``word ,`` of some corpora equals ``it's`` / ``word,``).
     Digits become ``0`` (numbers are topical, not stylistic).
     """
-    text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).lower()
-    text = _PUNCT.sub(r" \1 ", text)
+    text = unicodedata.normalize("NFKC", text)
+    if _MAPPED_CHAR.search(text):  # str.translate looks up every character; most texts need none mapped
+        text = text.translate(_CHAR_MAP)
+    # Splitting on the captured marks and joining with spaces is _PUNCT.sub(r" \1 ") without a
+    # Python-level template expansion per mark (the whitespace is folded just after).
+    text = " ".join(_PUNCT.split(text.lower()))
     text = _DIGIT.sub("0", text)
     text = " ".join(text.split())
-    text = _NT.sub(r"\1n ' t", text)
+    if " n ' t" in text:
+        text = _NT.sub(r"\1n ' t", text)
     return _REPEAT.sub(r"\1 \1 \1 \1", text)
 
 
-def count_words(tokens: Sequence[str]) -> int:
-    """Number of word tokens (those with a letter or digit) among ``tokens``.
+def count_words(line: str) -> int:
+    """Number of word tokens (those with a letter or digit) in a preprocessed line.
 
     After :func:`preprocess` a token is either one punctuation mark or a run
-    of word characters, so its first character decides (a regex per token
-    cost more than the fastText prediction itself).
+    of word characters, so the words are the tokens less the marks (counted
+    in C: a test per token cost more than the fastText prediction itself).
     """
-    return sum(1 for t in tokens if t and (t[0].isalnum() or t[0] == "_"))
+    return line.count(" ") + 1 - len(_PUNCT.findall(line)) if line else 0
 
 
 # --------------------------------------------------------------------------
@@ -259,20 +265,20 @@ class AIDetector:
 
     def score_texts(self, texts: list[str]) -> list[tuple[Optional[float], bool]]:
         """(ai_score, confident) per raw text, all chunks predicted in one batch."""
-        per_doc: list[list[list[str]]] = []
+        per_doc: list[list[int]] = []  # tokens per chunk
         lines: list[str] = []
         for text in texts:
             chunks = chunk_tokens(preprocess(text).split(), max_chunks=MAX_CHUNKS)
-            per_doc.append(chunks)
+            per_doc.append([len(c) for c in chunks])
             lines.extend(" ".join(c) for c in chunks)
         probs = self.predict_lines(lines)
         results: list[tuple[Optional[float], bool]] = []
         pos = 0
-        for chunks in per_doc:
-            n = len(chunks)
-            score = combine_chunk_scores(probs[pos : pos + n], [len(c) for c in chunks])
+        for sizes in per_doc:
+            n = len(sizes)
+            score = combine_chunk_scores(probs[pos : pos + n], sizes)
+            words = sum(count_words(line) for line in lines[pos : pos + n])
             pos += n
-            words = sum(count_words(c) for c in chunks)
             results.append((score, score is not None and words >= MIN_WORDS))
         return results
 
