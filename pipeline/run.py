@@ -1,6 +1,6 @@
 """The provsieve pipeline: the order of the steps, and running it.
 
-    read -> timestamps -> exact dedup -> near dedup -> AI tagging -> AI decision -> write
+    read -> timestamps -> dedup (exact, then near) -> AI tagging -> AI decision -> write
 
 Every step marks the documents it rejects (``reject_reason``); after each step
 the rejected ones are split off, so later steps only see live documents. All
@@ -27,8 +27,7 @@ from provsieve.transforms import timing
 from provsieve.transforms.ai_detector import DEFAULT_THRESHOLD, CalibrateThreshold, TagAIText
 from provsieve.transforms.decide import ai_verdict
 from provsieve.transforms.document import Document
-from provsieve.transforms.exact_dedup import ExactDedup
-from provsieve.transforms.near_dedup import NearDedup
+from provsieve.transforms.dedup import Deduplicate
 from provsieve.transforms.read import ReaderOptions, ReadDocuments, expand_inputs
 from provsieve.transforms.timestamps import TagTimestamps
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
@@ -78,15 +77,11 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     tag_mode = config.mode == "tag"
 
     if config.dedup:
-        live = live | "Exact dedup" >> ExactDedup()
+        live = live | "Dedup" >> Deduplicate(threshold=config.dedup_threshold, num_perm=config.num_perm,
+                                             ngram=config.ngram)
         if not tag_mode:
-            live, exact_dups = split_rejected(live, "Split exact duplicates")
-            rejected.append(exact_dups)
-        live = live | "Near dedup" >> NearDedup(threshold=config.dedup_threshold, num_perm=config.num_perm,
-                                                ngram=config.ngram)
-        if not tag_mode:
-            live, near_dups = split_rejected(live, "Split near duplicates")
-            rejected.append(near_dups)
+            live, dups = split_rejected(live, "Split duplicates")
+            rejected.append(dups)
 
     if config.ai:
         live = live | "AI tagging" >> TagAIText()

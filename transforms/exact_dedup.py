@@ -39,7 +39,7 @@ def duplicates_of_group(keep_keys: Iterable[tuple]) -> Iterator[tuple[str, str]]
 
 def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
     kept = duplicates.get(doc.doc_id)
-    if kept is None:
+    if kept is None or doc.reject_reason is not None:
         return doc
     Metrics.counter("exact_dedup", "duplicates").inc()
     return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept)
@@ -49,14 +49,22 @@ def _keyed(doc: Document) -> tuple[str, tuple]:
     return exact_key(doc.text), keep_key(doc)
 
 
-class ExactDedup(beam.PTransform):
-    """Documents -> the same documents, the non-kept copies of identical texts marked ``exact_duplicate``."""
+class ExactDuplicates(beam.PTransform):
+    """Documents -> ``(loser doc_id, kept doc_id)`` for every non-kept copy of an identical text."""
 
     def expand(self, docs):
-        duplicates = (
+        return (
             docs
+            | "Live" >> beam.Filter(lambda d: d.reject_reason is None)
             | "Key by text" >> beam.Map(timed("dedup", _keyed))
             | "Group copies" >> beam.GroupByKey()
             | "Losers" >> beam.FlatMap(lambda kv: duplicates_of_group(kv[1]))
         )
+
+
+class ExactDedup(beam.PTransform):
+    """Documents -> the same documents, the non-kept copies of identical texts marked ``exact_duplicate``."""
+
+    def expand(self, docs):
+        duplicates = docs | "Copies" >> ExactDuplicates()
         return docs | "Mark copies" >> beam.Map(mark_duplicate, beam.pvalue.AsDict(duplicates))

@@ -19,7 +19,9 @@ Pipeline (``NearDedup``), with what each shuffle carries:
    ``GroupByKey`` by node, no step sees all edges. Nodes are the documents'
    :func:`keep_key` tuples, so the component minimum every node converges to
    *is* the document to keep.
-6. Join back with a side input (see :class:`NearDedup`).
+6. Join back with a side input (see :class:`NearDedup`; the pipeline's
+   :class:`~provsieve.transforms.dedup.Deduplicate` joins exact and near
+   duplicates back in one pass).
 
 Output: every input document, in the same shape:
 
@@ -207,9 +209,10 @@ class _Sign(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(self.BANDS, (bucket_key(band, h), doc.doc_id))
 
 
-def _shared_bucket_members(item: tuple[bytes, Iterable[str]]) -> Iterator[tuple[str, bytes]]:
+def _shared_bucket_members(item: tuple[bytes, Iterable[str]], excluded: Optional[dict] = None
+                           ) -> Iterator[tuple[str, bytes]]:
     key, doc_ids = item
-    doc_ids = list(doc_ids)
+    doc_ids = list(doc_ids) if not excluded else [d for d in doc_ids if d not in excluded]
     if len(doc_ids) > 1:
         Metrics.counter(NAMESPACE, "shared_buckets").inc()
         for doc_id in doc_ids:
@@ -281,37 +284,38 @@ def _duplicate_assignment(item: tuple[Node, Node]) -> tuple[str, Assignment]:
     return node[2], Assignment(root[2], None)
 
 
-class NearDedup(beam.PTransform):
-    """Tag near-duplicate Documents (module docstring: method and output columns).
+def _lsh_params(threshold: float, num_perm: int, bands: Optional[int], rows: Optional[int]) -> tuple[int, int]:
+    if (bands is None) != (rows is None):
+        raise ValueError("give both bands and rows, or neither")
+    if bands is None:
+        bands, rows = lsh_params(threshold, num_perm)
+    if bands * rows > num_perm:
+        raise ValueError(f"{bands} bands x {rows} rows > {num_perm} permutations")
+    return bands, rows
 
-    ``threshold`` is both the Jaccard level the LSH bands are tuned for (bands
-    x rows chosen as datasketch's ``MinHashLSH`` does, unless given) and the
-    minimum estimated Jaccard of a verified pair.
 
-    ``join="side_input"`` (default) tags the documents with a side input
-    ``AsDict`` of the assignments of clustered documents only: no text is ever
-    shuffled, at the price of every worker holding that dict (~100 bytes per
-    clustered document). ``join="cogroup"`` instead joins with a
-    ``CoGroupByKey`` on doc_id, which shuffles every document once: use it when
-    the clustered documents run into hundreds of millions.
+class NearDuplicateAssignments(beam.PTransform):
+    """Documents -> ``(doc_id, Assignment)`` for every document in a near-duplicate cluster.
+
+    Steps 1-5 of the module docstring; the documents themselves are not
+    touched, so the caller joins the assignments back however suits it.
+    ``threshold``: the Jaccard level the LSH bands are tuned for (bands x rows
+    chosen as datasketch's ``MinHashLSH`` does, unless given) and the minimum
+    estimated Jaccard of a verified pair. ``excluded``: an optional
+    PCollection keyed by doc_id (e.g. the exact copies already rejected) whose
+    documents take no part; it is read as a side input by the band step only,
+    so it costs no pass over the documents.
     """
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
                  bands: Optional[int] = None, rows: Optional[int] = None,
-                 cc_rounds: int = 6, join: str = "side_input",
+                 cc_rounds: int = 6, excluded: Optional[beam.PCollection] = None,
                  min_batch: int = 32, max_batch: int = 512):
         super().__init__()
-        if (bands is None) != (rows is None):
-            raise ValueError("give both bands and rows, or neither")
-        if bands is None:
-            bands, rows = lsh_params(threshold, num_perm)
-        if bands * rows > num_perm:
-            raise ValueError(f"{bands} bands x {rows} rows > {num_perm} permutations")
-        if join not in ("side_input", "cogroup"):
-            raise ValueError(f"join must be 'side_input' or 'cogroup', got {join!r}")
+        self.bands, self.rows = _lsh_params(threshold, num_perm, bands, rows)
         self.threshold, self.num_perm, self.ngram, self.seed = threshold, num_perm, ngram, seed
-        self.bands, self.rows, self.cc_rounds, self.join = bands, rows, cc_rounds, join
+        self.cc_rounds, self.excluded = cc_rounds, excluded
         self._batch = (min_batch, max_batch)
 
     def expand(self, docs):
@@ -321,9 +325,10 @@ class NearDedup(beam.PTransform):
                   | "Sign" >> beam.ParDo(_Sign(self.num_perm, self.ngram, self.seed,
                                                self.bands, self.rows)
                                          ).with_outputs(_Sign.BANDS, main="sigs"))
+        excluded = [] if self.excluded is None else [beam.pvalue.AsDict(self.excluded)]
         memberships = (signed[_Sign.BANDS]
                        | "GroupBands" >> beam.GroupByKey()
-                       | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members))
+                       | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members, *excluded))
         edges = ({"sig": signed.sigs, "buckets": memberships}
                  | "JoinSignatures" >> beam.CoGroupByKey()
                  | "ToBuckets" >> beam.FlatMap(_to_buckets)
@@ -343,7 +348,35 @@ class NearDedup(beam.PTransform):
                 | "ClusterSize" >> beam.CombinePerKey(sum)
                 | "Kept" >> beam.Map(_kept_assignment))
         dups = roots | "Duplicates" >> beam.Map(_duplicate_assignment)
-        assignments = (kept, dups) | "Assignments" >> beam.Flatten()
+        return (kept, dups) | "Assignments" >> beam.Flatten()
+
+
+class NearDedup(beam.PTransform):
+    """Tag near-duplicate Documents (module docstring: method and output columns).
+
+    Parameters as :class:`NearDuplicateAssignments`. ``join="side_input"``
+    (default) tags the documents with a side input ``AsDict`` of the
+    assignments of clustered documents only: no text is ever shuffled, at the
+    price of every worker holding that dict (~100 bytes per clustered
+    document). ``join="cogroup"`` instead joins with a ``CoGroupByKey`` on
+    doc_id, which shuffles every document once: use it when the clustered
+    documents run into hundreds of millions.
+    """
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
+                 ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
+                 bands: Optional[int] = None, rows: Optional[int] = None,
+                 cc_rounds: int = 6, join: str = "side_input",
+                 min_batch: int = 32, max_batch: int = 512):
+        super().__init__()
+        if join not in ("side_input", "cogroup"):
+            raise ValueError(f"join must be 'side_input' or 'cogroup', got {join!r}")
+        self.assignments = NearDuplicateAssignments(threshold, num_perm, ngram, seed, bands, rows, cc_rounds,
+                                                    min_batch=min_batch, max_batch=max_batch)
+        self.bands, self.rows, self.join = self.assignments.bands, self.assignments.rows, join
+
+    def expand(self, docs):
+        assignments = docs | "Clusters" >> self.assignments
         if self.join == "side_input":
             return docs | "Tag" >> beam.Map(
                 lambda d, a: tag_document(d, a.get(d.doc_id)), beam.pvalue.AsDict(assignments))

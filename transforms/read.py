@@ -580,7 +580,7 @@ class _ReadFileFn(beam.DoFn):
         self._clock = StageClock("read")
 
     def setup(self) -> None:
-        if self._options.html_dates != "structured":  # htmldate will run: pay its one-time cost here
+        if self._options.html_dates == "htmldate":  # its free-text scan reaches dateparser: pay that cost here
             timestamps.warm_up()
 
     def process(self, path: str) -> Iterator[Document]:

@@ -797,7 +797,8 @@ def warm_up() -> None:
     dateparser, htmldate's last-resort parser, compiles a locale's tables the
     first time a string is tried against it; a string no locale accepts tries
     all of them (measured: ~5 s once, then milliseconds; the first such page in
-    the CC 2020 sample took 3.5 s). Optional; only moves the cost.
+    the CC 2020 sample took 3.5 s). Optional; only moves the cost. Only
+    htmldate's extensive search (``--html-dates htmldate``) calls dateparser.
     """
     try:
         from htmldate.extractors import external_date_parser
