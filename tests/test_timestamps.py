@@ -562,3 +562,15 @@ def test_auto_fallback_runs_htmldate_modified_pass_only_when_a_claim_is_possible
                                http_headers={"Date": "Mon, 01 Jan 2024 00:00:00 GMT",
                                              "Last-Modified": "Tue, 05 Mar 2019 00:00:00 GMT"})
     assert calls == [True, False]
+
+
+def test_canonical_fast_path_agrees_with_the_general_parser():
+    from provsieve.transforms.timestamps import parse_date_reason
+
+    now = "2024-06-01T00:00:00Z"
+    values = ["2019-05-12T10:20:30Z", "2024-06-01T23:59:59Z", "2024-06-02T00:00:01Z", "2024-06-03T00:00:00Z",
+              "1994-12-31T23:59:59Z", "1995-01-01T00:00:00Z", "2019-02-30T00:00:00Z", "2019-13-01T00:00:00Z",
+              "2019-01-01T24:00:00Z", "0999-01-01T00:00:00Z", "2020-02-29T12:00:00Z", "2021-02-29T12:00:00Z"]
+    for value in values:
+        # a trailing space is stripped by the general parser and keeps the fast path out
+        assert parse_date_reason(value, now=now) == parse_date_reason(value + " ", now=now), value

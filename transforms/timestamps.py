@@ -71,6 +71,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, NamedTuple, Optional
 
 import apache_beam as beam
@@ -260,6 +261,14 @@ def parse_date_reason(value: object, *, now: object = None) -> tuple[Optional[st
     """
     ref = _reference(now)
     dt: Optional[datetime]
+    if isinstance(value, str) and len(value) == 20 and _CANONICAL.match(value):
+        # Already canonical (every value the reader produces, re-checked by assign_created): the
+        # same answer as the general path below without re-formatting it.
+        try:
+            dt = datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
+        except ValueError:
+            return None, "malformed"
+        return _bounded(dt, ref, value)
     try:
         if value is None:
             return None, "null"
@@ -285,11 +294,18 @@ def parse_date_reason(value: object, *, now: object = None) -> tuple[Optional[st
     except Exception:  # noqa: BLE001 - hostile input must never crash a worker
         LOGGER.debug("unparseable date %r", value, exc_info=True)
         return None, "malformed"
+    return _bounded(dt, ref)
+
+
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def _bounded(dt: datetime, ref: datetime, iso: Optional[str] = None) -> tuple[Optional[str], str]:
     if dt < MIN_DATE:
         return None, "before_1995"
     if dt > ref + _FUTURE_SLACK:
         return None, "future"
-    return to_iso(dt), ""
+    return iso or to_iso(dt), ""
 
 
 def parse_date(value: object, *, now: object = None) -> Optional[str]:
@@ -826,6 +842,7 @@ def count_dropped(dropped: Iterable[Dropped]) -> int:
 # decision
 # ---------------------------------------------------------------------------
 
+@lru_cache(maxsize=64)
 def normalize_cutoff(cutoff: str) -> str:
     """``YYYY-MM-DD`` (or any ISO instant) to canonical UTC ISO; ValueError if bad."""
     try:
