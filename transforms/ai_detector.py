@@ -80,6 +80,7 @@ _CHAR_MAP = str.maketrans(
     }
 )
 _MAPPED_CHAR = re.compile("[" + "".join(re.escape(chr(c)) for c in _CHAR_MAP) + "]")
+_REPLACEMENT = {chr(c): r or "" for c, r in _CHAR_MAP.items()}
 _PUNCT = re.compile(r"([^\w\s])")
 _DIGIT = re.compile(r"\d")
 _NT = re.compile(r"(\w) n ' t\b")  # PTB "do n't" -> "don't" (after punct split)
@@ -98,8 +99,8 @@ def preprocess(text: str) -> str:
     Digits become ``0`` (numbers are topical, not stylistic).
     """
     text = unicodedata.normalize("NFKC", text)
-    if _MAPPED_CHAR.search(text):  # str.translate looks up every character; most texts need none mapped
-        text = text.translate(_CHAR_MAP)
+    # _CHAR_MAP applied to the few characters it maps (str.translate looks up every character)
+    text = _MAPPED_CHAR.sub(lambda m: _REPLACEMENT[m[0]], text)
     # Splitting on the captured marks and joining with spaces is _PUNCT.sub(r" \1 ") without a
     # Python-level template expansion per mark (the whitespace is folded just after).
     text = " ".join(_PUNCT.split(text.lower()))
