@@ -90,6 +90,14 @@ def test_batching_does_not_change_signatures():
     assert minhash_signatures([]).shape == (0, 112)
 
 
+def test_prenormalized_texts_give_the_same_signatures():
+    from provsieve.transforms.document import normalize_text
+
+    texts = generated_texts(30, seed=12) + ["Ünïcödé — TEXT, with   punctuation!", ""]
+    norms = [normalize_text(t) for t in texts]
+    assert np.array_equal(minhash_signatures(texts), minhash_signatures(norms, normalized=True))
+
+
 def test_shingles_and_vectorised_hashes():
     assert shingles("A b, c!", 5) == [b"a b c"]  # short text: one shingle of all words
     assert shingles("", 5) == [b""]

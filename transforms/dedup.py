@@ -1,15 +1,18 @@
 """De-duplication as the pipeline runs it: exact copies, then near duplicates, joined back in one pass.
 
-:class:`~provsieve.transforms.exact_dedup.ExactDuplicates` and
-:class:`~provsieve.transforms.near_dedup.NearDuplicateAssignments` both read
-the documents in the stage that reads them and shuffle only ids, text hashes,
-band keys and signatures. Their verdicts meet the documents once, in
+One step (:class:`~provsieve.transforms.near_dedup.Fingerprint`) normalizes
+each text once and emits its exact-copy key, MinHash signature and LSH band
+keys, in the stage that reads the documents. From there only ids, keys and
+signatures are shuffled: :class:`~provsieve.transforms.exact_dedup.CopiesFromKeys`
+finds the exact copies, :class:`~provsieve.transforms.near_dedup.ClusterSignatures`
+the near-duplicate clusters. Their verdicts meet the documents once, in
 :func:`mark_duplicates` with two side inputs (the exact losers, the cluster
-assignments). Run one after the other, each would join its verdicts back on its
-own and the runner would set every document aside twice, waiting for each join;
-here it waits once. The exact copies take no part in near de-duplication (the
-band step leaves them out), so the result is the same as exact de-duplication
-followed by near de-duplication of what is left.
+assignments). Run one after the other, exact and near de-duplication would
+each join their verdicts back on their own, and the runner would set every
+document aside twice, waiting for each join; here it waits once. The exact
+copies take no part in near de-duplication (the band step leaves them out),
+so the result is the same as exact de-duplication followed by near
+de-duplication of what is left (``tests/test_dedup.py``).
 """
 
 from __future__ import annotations
@@ -17,9 +20,15 @@ from __future__ import annotations
 import apache_beam as beam
 
 from provsieve.transforms.document import Document
-from provsieve.transforms.exact_dedup import ExactDuplicates, mark_duplicate
+from provsieve.transforms.exact_dedup import CopiesFromKeys, mark_duplicate
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
-from provsieve.transforms.near_dedup import Assignment, NearDuplicateAssignments, tag_document
+from provsieve.transforms.near_dedup import (
+    Assignment,
+    ClusterSignatures,
+    Fingerprint,
+    lsh_bands_rows,
+    tag_document,
+)
 
 
 def mark_duplicates(doc: Document, exact_losers: dict[str, str], near: dict[str, Assignment]) -> Document:
@@ -37,10 +46,14 @@ class Deduplicate(beam.PTransform):
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED):
         super().__init__()
-        self._near = dict(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed)
+        bands, rows = lsh_bands_rows(threshold, num_perm)
+        self._fingerprint = Fingerprint(num_perm, ngram, seed, bands, rows)
+        self._cluster = (bands, rows, threshold)
 
     def expand(self, docs):
-        exact = docs | "Exact copies" >> ExactDuplicates()
-        near = docs | "Near duplicates" >> NearDuplicateAssignments(**self._near, excluded=exact)
+        keys = docs | "Fingerprint" >> self._fingerprint
+        exact = keys.exact | "Exact copies" >> CopiesFromKeys()
+        near = ({"sigs": keys.sigs, "bands": keys.bands}
+                | "Near duplicates" >> ClusterSignatures(*self._cluster, excluded=exact))
         return docs | "Mark duplicates" >> beam.Map(
             mark_duplicates, beam.pvalue.AsDict(exact), beam.pvalue.AsDict(near))

@@ -130,6 +130,11 @@ def normalize_text(text: str) -> str:
     return _PUNCT_OR_SPACE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
 
 
+def normalized_text_key(normalized: str) -> str:
+    """Key of identical texts: hex SHA-1 of the :func:`normalize_text` form (exact de-duplication)."""
+    return hashlib.sha1(normalized.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def new_document(
     *,
     source_uri: str,

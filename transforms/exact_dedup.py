@@ -10,20 +10,19 @@ side input: its size is the number of duplicates, not of documents.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from provsieve.transforms.document import Document, normalize_text
+from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.near_dedup import keep_key
 from provsieve.transforms.timing import timed
 
 
 def exact_key(text: str) -> str:
     """Hash of the normalized text (NFKC, lowercase, punctuation and whitespace folded)."""
-    return hashlib.sha1(normalize_text(text).encode("utf-8", "surrogatepass")).hexdigest()
+    return normalized_text_key(normalize_text(text))
 
 
 def duplicates_of_group(keep_keys: Iterable[tuple]) -> Iterator[tuple[str, str]]:
@@ -49,6 +48,17 @@ def _keyed(doc: Document) -> tuple[str, tuple]:
     return exact_key(doc.text), keep_key(doc)
 
 
+class CopiesFromKeys(beam.PTransform):
+    """``(text key, keep key)`` pairs -> ``(loser doc_id, kept doc_id)`` for every non-kept copy."""
+
+    def expand(self, keyed):
+        return (
+            keyed
+            | "Group copies" >> beam.GroupByKey()
+            | "Losers" >> beam.FlatMap(lambda kv: duplicates_of_group(kv[1]))
+        )
+
+
 class ExactDuplicates(beam.PTransform):
     """Documents -> ``(loser doc_id, kept doc_id)`` for every non-kept copy of an identical text."""
 
@@ -57,8 +67,7 @@ class ExactDuplicates(beam.PTransform):
             docs
             | "Live" >> beam.Filter(lambda d: d.reject_reason is None)
             | "Key by text" >> beam.Map(timed("dedup", _keyed))
-            | "Group copies" >> beam.GroupByKey()
-            | "Losers" >> beam.FlatMap(lambda kv: duplicates_of_group(kv[1]))
+            | "Copies" >> CopiesFromKeys()
         )
 
 

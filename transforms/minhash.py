@@ -185,16 +185,17 @@ def _word_hashes(norms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return _fmix64(poly ^ (ends - starts).astype(np.uint64)), word_offsets
 
 
-def shingle_hashes(texts: Sequence[str], ngram: int = DEFAULT_NGRAM
+def shingle_hashes(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, *, normalized: bool = False
                    ) -> tuple[np.ndarray, np.ndarray]:
     """``H`` of every shingle of every text, vectorised.
 
     Returns ``(hashes, offsets)``: ``hashes[offsets[i]:offsets[i + 1]]`` are the
     ``uint32`` hashes of ``shingles(texts[i], ngram)``, in order.
+    ``normalized=True``: the texts are already :func:`normalize_text`'s output.
     """
     if not 1 <= ngram <= len(_K_POWERS):
         raise ValueError(f"ngram must be in 1..{len(_K_POWERS)}, got {ngram}")
-    norms = [normalize_text(t) for t in texts]
+    norms = list(texts) if normalized else [normalize_text(t) for t in texts]
     words, word_offsets = _word_hashes(norms)
     n_words = np.diff(word_offsets)
     n_shingles = np.maximum(n_words - ngram + 1, 1)
@@ -258,17 +259,19 @@ def _min_permuted(hashes: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.
 
 
 def minhash_signatures(texts: Sequence[str], num_perm: int = DEFAULT_NUM_PERM,
-                       ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED) -> np.ndarray:
+                       ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED, *,
+                       normalized: bool = False) -> np.ndarray:
     """MinHash signature matrix of ``texts``: shape ``(len(texts), num_perm)``, ``uint32``.
 
     Row ``i`` equals ``datasketch.MinHash(num_perm, seed=seed, hashfunc=H)``
     updated with ``shingles(texts[i], ngram)``. Pass batches of a few hundred
     texts: memory is the batch's text plus ~20 bytes per word.
+    ``normalized=True``: the texts are already :func:`normalize_text`'s output.
     """
     a, b = permutations(num_perm, seed)
     if not len(texts):
         return np.empty((0, num_perm), dtype=np.uint32)
-    hashes, offsets = shingle_hashes(texts, ngram)
+    hashes, offsets = shingle_hashes(texts, ngram, normalized=normalized)
     return _min_permuted(hashes, offsets, a, b)
 
 

@@ -45,7 +45,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from provsieve.transforms.document import Document
+from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.minhash import (
     DEFAULT_NGRAM,
     DEFAULT_NUM_PERM,
@@ -188,9 +188,13 @@ def tag_document(doc: Document, assignment: Optional[Assignment]) -> Document:
 # --- Beam glue ----------------------------------------------------------------------
 
 class _Sign(beam.DoFn):
-    """Batch of documents -> ``(doc_id, (node, signature bytes))``, tagged ``bands`` entries."""
+    """Batch of documents -> ``(doc_id, (node, signature bytes))``, tagged ``bands`` and ``exact`` entries.
 
-    BANDS = "bands"
+    The text is normalized once for both keys: ``exact`` is ``(text key,
+    node)`` for exact de-duplication (:func:`normalized_text_key`).
+    """
+
+    BANDS, EXACT = "bands", "exact"
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int):
         self._args = (num_perm, ngram, seed)
@@ -200,11 +204,15 @@ class _Sign(beam.DoFn):
 
     def process(self, batch: Sequence[Document]) -> Iterator:
         with self._clock:
-            sigs = minhash_signatures([d.text for d in batch], *self._args)
+            norms = [normalize_text(d.text) for d in batch]
+            text_keys = [normalized_text_key(n) for n in norms]
+            sigs = minhash_signatures(norms, *self._args, normalized=True)
             hashes = band_hashes(sigs, self._bands, self._rows)
         self._docs.inc(len(batch))
-        for doc, sig, row in zip(batch, sigs, hashes.tolist()):
-            yield doc.doc_id, (keep_key(doc), sig.tobytes())
+        for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
+            node = keep_key(doc)
+            yield doc.doc_id, (node, sig.tobytes())
+            yield beam.pvalue.TaggedOutput(self.EXACT, (text_key, node))
             for band, h in enumerate(row):
                 yield beam.pvalue.TaggedOutput(self.BANDS, (bucket_key(band, h), doc.doc_id))
 
@@ -284,7 +292,9 @@ def _duplicate_assignment(item: tuple[Node, Node]) -> tuple[str, Assignment]:
     return node[2], Assignment(root[2], None)
 
 
-def _lsh_params(threshold: float, num_perm: int, bands: Optional[int], rows: Optional[int]) -> tuple[int, int]:
+def lsh_bands_rows(threshold: float, num_perm: int, bands: Optional[int] = None, rows: Optional[int] = None
+                   ) -> tuple[int, int]:
+    """``(bands, rows)``: as given, or as datasketch's ``MinHashLSH`` would choose them for ``threshold``."""
     if (bands is None) != (rows is None):
         raise ValueError("give both bands and rows, or neither")
     if bands is None:
@@ -294,42 +304,48 @@ def _lsh_params(threshold: float, num_perm: int, bands: Optional[int], rows: Opt
     return bands, rows
 
 
-class NearDuplicateAssignments(beam.PTransform):
-    """Documents -> ``(doc_id, Assignment)`` for every document in a near-duplicate cluster.
+class Fingerprint(beam.PTransform):
+    """Live Documents -> their de-duplication keys; nothing of the text leaves this step.
 
-    Steps 1-5 of the module docstring; the documents themselves are not
-    touched, so the caller joins the assignments back however suits it.
-    ``threshold``: the Jaccard level the LSH bands are tuned for (bands x rows
-    chosen as datasketch's ``MinHashLSH`` does, unless given) and the minimum
-    estimated Jaccard of a verified pair. ``excluded``: an optional
-    PCollection keyed by doc_id (e.g. the exact copies already rejected) whose
-    documents take no part; it is read as a side input by the band step only,
-    so it costs no pass over the documents.
+    Outputs (``result.sigs``, ``result.bands``, ``result.exact``):
+    ``(doc_id, (node, signature bytes))``, ``(band bucket key, doc_id)`` (one per
+    band) and ``(text key, node)``, where ``node`` is the :func:`keep_key`.
+    Documents already rejected are left out.
     """
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
-                 ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
-                 bands: Optional[int] = None, rows: Optional[int] = None,
-                 cc_rounds: int = 6, excluded: Optional[beam.PCollection] = None,
+    def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
                  min_batch: int = 32, max_batch: int = 512):
         super().__init__()
-        self.bands, self.rows = _lsh_params(threshold, num_perm, bands, rows)
-        self.threshold, self.num_perm, self.ngram, self.seed = threshold, num_perm, ngram, seed
-        self.cc_rounds, self.excluded = cc_rounds, excluded
+        self._sign = _Sign(num_perm, ngram, seed, bands, rows)
         self._batch = (min_batch, max_batch)
 
     def expand(self, docs):
-        signed = (docs
-                  | "Eligible" >> beam.Filter(lambda d: d.reject_reason is None)
-                  | "Batch" >> beam.BatchElements(*self._batch)
-                  | "Sign" >> beam.ParDo(_Sign(self.num_perm, self.ngram, self.seed,
-                                               self.bands, self.rows)
-                                         ).with_outputs(_Sign.BANDS, main="sigs"))
+        return (docs
+                | "Eligible" >> beam.Filter(lambda d: d.reject_reason is None)
+                | "Batch" >> beam.BatchElements(*self._batch)
+                | "Sign" >> beam.ParDo(self._sign).with_outputs(_Sign.BANDS, _Sign.EXACT, main="sigs"))
+
+
+class ClusterSignatures(beam.PTransform):
+    """``{"sigs": ..., "bands": ...}`` of :class:`Fingerprint` -> ``(doc_id, Assignment)`` for every clustered document.
+
+    Steps 2-5 of the module docstring. ``excluded``: an optional PCollection
+    keyed by doc_id (e.g. the exact copies already rejected) whose documents
+    take no part; it is read as a side input by the band step only.
+    """
+
+    def __init__(self, bands: int, rows: int, threshold: float, cc_rounds: int = 6,
+                 excluded: Optional[beam.PCollection] = None):
+        super().__init__()
+        self.bands, self.rows, self.threshold = bands, rows, threshold
+        self.cc_rounds, self.excluded = cc_rounds, excluded
+
+    def expand(self, fingerprints):
         excluded = [] if self.excluded is None else [beam.pvalue.AsDict(self.excluded)]
-        memberships = (signed[_Sign.BANDS]
+        memberships = (fingerprints["bands"]
                        | "GroupBands" >> beam.GroupByKey()
                        | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members, *excluded))
-        edges = ({"sig": signed.sigs, "buckets": memberships}
+        edges = ({"sig": fingerprints["sigs"], "buckets": memberships}
                  | "JoinSignatures" >> beam.CoGroupByKey()
                  | "ToBuckets" >> beam.FlatMap(_to_buckets)
                  | "GroupBuckets" >> beam.GroupByKey()
@@ -349,6 +365,30 @@ class NearDuplicateAssignments(beam.PTransform):
                 | "Kept" >> beam.Map(_kept_assignment))
         dups = roots | "Duplicates" >> beam.Map(_duplicate_assignment)
         return (kept, dups) | "Assignments" >> beam.Flatten()
+
+
+class NearDuplicateAssignments(beam.PTransform):
+    """Documents -> ``(doc_id, Assignment)`` for every document in a near-duplicate cluster.
+
+    :class:`Fingerprint` then :class:`ClusterSignatures`; the documents
+    themselves are not touched, so the caller joins the assignments back
+    however suits it. ``threshold``: the Jaccard level the LSH bands are tuned
+    for (bands x rows chosen as datasketch's ``MinHashLSH`` does, unless given)
+    and the minimum estimated Jaccard of a verified pair.
+    """
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
+                 ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
+                 bands: Optional[int] = None, rows: Optional[int] = None,
+                 cc_rounds: int = 6, min_batch: int = 32, max_batch: int = 512):
+        super().__init__()
+        self.bands, self.rows = lsh_bands_rows(threshold, num_perm, bands, rows)
+        self.fingerprint = Fingerprint(num_perm, ngram, seed, self.bands, self.rows, min_batch, max_batch)
+        self.cluster = ClusterSignatures(self.bands, self.rows, threshold, cc_rounds)
+
+    def expand(self, docs):
+        keys = docs | "Fingerprint" >> self.fingerprint
+        return {"sigs": keys.sigs, "bands": keys.bands} | "Cluster" >> self.cluster
 
 
 class NearDedup(beam.PTransform):
@@ -372,7 +412,7 @@ class NearDedup(beam.PTransform):
         if join not in ("side_input", "cogroup"):
             raise ValueError(f"join must be 'side_input' or 'cogroup', got {join!r}")
         self.assignments = NearDuplicateAssignments(threshold, num_perm, ngram, seed, bands, rows, cc_rounds,
-                                                    min_batch=min_batch, max_batch=max_batch)
+                                                    min_batch, max_batch)
         self.bands, self.rows, self.join = self.assignments.bands, self.assignments.rows, join
 
     def expand(self, docs):
