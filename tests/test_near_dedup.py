@@ -210,10 +210,24 @@ def _row(d):
     return d.doc_id, d.dup_cluster_id, d.dup_cluster_size, d.duplicate_of, d.reject_reason
 
 
+def test_shared_buckets_merges_parts_and_leaves_out_excluded():
+    from provsieve.transforms.near_dedup import bucket_key, shared_buckets
+
+    parts = [{1: ["a"], 2: ["b"], 3: ["c", "d"]}, {1: ["e"], 4: ["f"]}, {3: ["g"]}]
+    got = sorted(shared_buckets(5, parts))
+    assert got == sorted([("a", bucket_key(5, 1)), ("e", bucket_key(5, 1)),
+                          ("c", bucket_key(5, 3)), ("d", bucket_key(5, 3)), ("g", bucket_key(5, 3))])
+    assert sorted(shared_buckets(5, parts, excluded={"e": 1, "c": 1})) == sorted(
+        [("d", bucket_key(5, 3)), ("g", bucket_key(5, 3))])
+    assert list(shared_buckets(0, [])) == []
+
+
 def test_near_dedup_pipeline_on_crafted_clusters():
     docs, expected = crafted_docs()
     want = _expected_rows(docs, expected)
-    for kwargs in ({}, {"bands": 56, "rows": 2, "join": "cogroup"}):
+    # the last: band parts flushed after every batch of 1-2 documents, 3 shards per band
+    for kwargs in ({}, {"bands": 56, "rows": 2, "join": "cogroup"},
+                   {"min_batch": 1, "max_batch": 2, "band_shards": 3, "flush_entries": 1}):
         with BeamTestPipeline(runner=FnApiRunner()) as p:
             rows = p | beam.Create(docs) | NearDedup(**kwargs) | beam.Map(_row)
             assert_that(rows, equal_to(want))
@@ -224,5 +238,5 @@ def test_near_dedup_pipeline_on_crafted_clusters():
         assert counters["clusters"] == 5
         assert counters["duplicates"] == 3 + 5 + 1 + 1 + 1
         assert counters.get("cc_unsettled_nodes", 0) == 0
-        if kwargs:  # 56 x 2 bands: the weak cross pairs are candidates, and rejected
+        if kwargs.get("bands"):  # 56 x 2 bands: the weak cross pairs are candidates, and rejected
             assert counters["candidate_pairs"] > counters["verified_pairs"] + 3

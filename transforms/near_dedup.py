@@ -44,6 +44,9 @@ from typing import NamedTuple, Optional
 import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.minhash import (
@@ -105,6 +108,30 @@ def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 def bucket_key(band: int, band_hash: int) -> bytes:
     return band.to_bytes(2, "big") + int(band_hash).to_bytes(8, "big")
+
+
+BandParts = dict[int, list[str]]
+"""Part of one band's buckets: band hash -> doc_ids, as gathered by one worker."""
+
+
+def shared_buckets(band: int, parts: Iterable[BandParts], excluded: Optional[Iterable[str]] = None
+                   ) -> Iterator[tuple[str, bytes]]:
+    """``(doc_id, bucket key)`` for every member of a bucket of ``band`` with two documents or more.
+
+    ``parts`` are the partial bucket lists of several workers (merged here);
+    documents in ``excluded`` take no part.
+    """
+    merged: BandParts = {}
+    for part in parts:
+        for band_hash, doc_ids in part.items():
+            merged.setdefault(band_hash, []).extend(doc_ids)
+    for band_hash, doc_ids in merged.items():
+        if len(doc_ids) > 1 and excluded:
+            doc_ids = [d for d in doc_ids if d not in excluded]
+        if len(doc_ids) > 1:
+            key = bucket_key(band, band_hash)
+            for doc_id in doc_ids:
+                yield doc_id, key
 
 
 class BucketResult(NamedTuple):
@@ -188,19 +215,33 @@ def tag_document(doc: Document, assignment: Optional[Assignment]) -> Document:
 # --- Beam glue ----------------------------------------------------------------------
 
 class _Sign(beam.DoFn):
-    """Batch of documents -> ``(doc_id, (node, signature bytes))``, tagged ``bands`` and ``exact`` entries.
+    """Batch of documents -> ``(doc_id, (node, signature bytes))``, tagged ``exact`` and ``bands`` entries.
 
     The text is normalized once for both keys: ``exact`` is ``(text key,
     node)`` for exact de-duplication (:func:`normalized_text_key`).
+
+    ``bands``: rather than one ``(bucket key, doc_id)`` element per band and
+    document (14 per document, most of the elements the runner would move),
+    the worker gathers its documents' band hashes into ``((band, shard),
+    {band hash: [doc_ids]})`` parts, keyed by band and ``band hash % shards``,
+    and emits them every ``flush_entries`` entries and at the end of the
+    bundle: Beam's combiner lifting, done by hand. ``shards`` bounds what one
+    key holds after the shuffle (1/``shards`` of a band's documents).
     """
 
     BANDS, EXACT = "bands", "exact"
 
-    def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int):
+    def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
+                 shards: int = 64, flush_entries: int = 200_000):
         self._args = (num_perm, ngram, seed)
         self._bands, self._rows = bands, rows
+        self._shards, self._flush_entries = shards, flush_entries
         self._docs = Metrics.counter(NAMESPACE, "docs")
         self._clock = StageClock("dedup")
+
+    def start_bundle(self) -> None:
+        self._parts: dict[tuple[int, int], BandParts] = {}
+        self._entries = 0
 
     def process(self, batch: Sequence[Document]) -> Iterator:
         with self._clock:
@@ -209,22 +250,38 @@ class _Sign(beam.DoFn):
             sigs = minhash_signatures(norms, *self._args, normalized=True)
             hashes = band_hashes(sigs, self._bands, self._rows)
         self._docs.inc(len(batch))
+        shards, parts = self._shards, self._parts
         for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
             node = keep_key(doc)
             yield doc.doc_id, (node, sig.tobytes())
             yield beam.pvalue.TaggedOutput(self.EXACT, (text_key, node))
             for band, h in enumerate(row):
-                yield beam.pvalue.TaggedOutput(self.BANDS, (bucket_key(band, h), doc.doc_id))
+                parts.setdefault((band, h % shards), {}).setdefault(h, []).append(doc.doc_id)
+        self._entries += len(batch) * self._bands
+        if self._entries >= self._flush_entries:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator:
+        # Outside process() there is no element to take the window from: the documents of a
+        # batch pipeline are all in the global window.
+        for part in self._flush():
+            yield beam.pvalue.TaggedOutput(self.BANDS, WindowedValue(part.value, MIN_TIMESTAMP, [GlobalWindow()]))
+
+    def _flush(self) -> Iterator:
+        parts, self._parts, self._entries = self._parts, {}, 0
+        for key in sorted(parts):
+            yield beam.pvalue.TaggedOutput(self.BANDS, (key, parts[key]))
 
 
-def _shared_bucket_members(item: tuple[bytes, Iterable[str]], excluded: Optional[dict] = None
+def _shared_bucket_members(item: tuple[tuple[int, int], Iterable[BandParts]], excluded: Optional[dict] = None
                            ) -> Iterator[tuple[str, bytes]]:
-    key, doc_ids = item
-    doc_ids = list(doc_ids) if not excluded else [d for d in doc_ids if d not in excluded]
-    if len(doc_ids) > 1:
-        Metrics.counter(NAMESPACE, "shared_buckets").inc()
-        for doc_id in doc_ids:
-            yield doc_id, key
+    (band, _), parts = item
+    buckets, last = Metrics.counter(NAMESPACE, "shared_buckets"), None
+    for doc_id, key in shared_buckets(band, parts, excluded):
+        if key != last:
+            buckets.inc()
+            last = key
+        yield doc_id, key
 
 
 def _to_buckets(item: tuple[str, dict]) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
@@ -314,9 +371,9 @@ class Fingerprint(beam.PTransform):
     """
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
-                 min_batch: int = 32, max_batch: int = 512):
+                 min_batch: int = 32, max_batch: int = 512, band_shards: int = 64, flush_entries: int = 200_000):
         super().__init__()
-        self._sign = _Sign(num_perm, ngram, seed, bands, rows)
+        self._sign = _Sign(num_perm, ngram, seed, bands, rows, band_shards, flush_entries)
         self._batch = (min_batch, max_batch)
 
     def expand(self, docs):
@@ -380,10 +437,12 @@ class NearDuplicateAssignments(beam.PTransform):
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
                  bands: Optional[int] = None, rows: Optional[int] = None,
-                 cc_rounds: int = 6, min_batch: int = 32, max_batch: int = 512):
+                 cc_rounds: int = 6, min_batch: int = 32, max_batch: int = 512, **fingerprint_options: int):
+        """``fingerprint_options``: ``band_shards``, ``flush_entries`` of :class:`Fingerprint`."""
         super().__init__()
         self.bands, self.rows = lsh_bands_rows(threshold, num_perm, bands, rows)
-        self.fingerprint = Fingerprint(num_perm, ngram, seed, self.bands, self.rows, min_batch, max_batch)
+        self.fingerprint = Fingerprint(num_perm, ngram, seed, self.bands, self.rows, min_batch, max_batch,
+                                       **fingerprint_options)
         self.cluster = ClusterSignatures(self.bands, self.rows, threshold, cc_rounds)
 
     def expand(self, docs):
@@ -407,12 +466,12 @@ class NearDedup(beam.PTransform):
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
                  bands: Optional[int] = None, rows: Optional[int] = None,
                  cc_rounds: int = 6, join: str = "side_input",
-                 min_batch: int = 32, max_batch: int = 512):
+                 min_batch: int = 32, max_batch: int = 512, **fingerprint_options: int):
         super().__init__()
         if join not in ("side_input", "cogroup"):
             raise ValueError(f"join must be 'side_input' or 'cogroup', got {join!r}")
         self.assignments = NearDuplicateAssignments(threshold, num_perm, ngram, seed, bands, rows, cc_rounds,
-                                                    min_batch, max_batch)
+                                                    min_batch, max_batch, **fingerprint_options)
         self.bands, self.rows, self.join = self.assignments.bands, self.assignments.rows, join
 
     def expand(self, docs):
