@@ -9,6 +9,12 @@ on and off, timed), and the tier :func:`assign_created` gives at a cutoff.
 
 ``--show`` prints one line per page (for spot checks: grep the date in the page).
 
+``--modes`` compares the ``--html-dates`` modes (htmldate, auto, structured)
+page by page: time, published dates found, agreement with htmldate.
+
+    /work/venv/bin/python bench/timestamp_evidence.py --modes \
+        /work/shared/data/crawl/*.warc.gz pipeline/sample/sample.warc.gz
+
 ``--reader`` instead reads every input (JSONL too) through the project's reader
 (``provsieve.transforms.read.read_file``, which calls ``gather_evidence``) and
 tallies what ``TagTimestamps`` would put in the manifest: documents per tier and
@@ -66,10 +72,13 @@ def main() -> None:
     ap.add_argument("--cutoff", action="append")
     ap.add_argument("--show", action="store_true")
     ap.add_argument("--reader", action="store_true")
+    ap.add_argument("--modes", action="store_true")
     args = ap.parse_args()
     args.cutoff = args.cutoff or ["2022-11-30"]
     if args.reader:
         return via_reader(args)
+    if args.modes:
+        return compare_modes(args.files or sorted(glob.glob(DEFAULT_GLOB)))
     args.cutoff = args.cutoff[0]
     files = args.files or sorted(glob.glob(DEFAULT_GLOB))
     # dateparser (htmldate's fallback) compiles its locale tables on first use:
@@ -151,6 +160,46 @@ def main() -> None:
     print(f"tiers: {dict(tiers)}")
     print(f"created_source: {dict(sources)}")
     print(f"bad values: {dict(bad)}")
+
+
+def compare_modes(files: list[str]) -> None:
+    """``--html-dates`` modes side by side on every HTML page: time per page, published dates found,
+    and agreement with htmldate's extensive search (the ``htmldate`` mode)."""
+    warm_up()
+    modes = ("htmldate", "auto", "structured")
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    found, same = collections.Counter(), collections.Counter()
+    differ: list[tuple[str, str, str]] = []
+    for path in files:
+        with open(path, "rb") as fh:
+            for rec in ArchiveIterator(fh, parse_http=True, record_types=WarcRecordType.response):
+                headers = rec.http_headers
+                ctype = headers.get("Content-Type") if headers is not None else None
+                if ctype is not None and "html" not in ctype.lower():
+                    continue
+                body = rec.reader.read()
+                if not body.strip():
+                    continue
+                html = _decode(body, ctype)
+                url = (rec.headers.get("WARC-Target-URI") or "").strip("<>")
+                crawl = capture_date(rec.headers.get("WARC-Date"))
+                published = {}
+                for mode in modes:
+                    t0 = time.perf_counter()
+                    published[mode] = html_date_evidence(html, url, crawl, mode=mode)["published_date"]
+                    times[mode].append(time.perf_counter() - t0)
+                    found[mode] += published[mode] is not None
+                    same[mode] += published[mode] == published["htmldate"]
+                if published["auto"] != published["htmldate"]:
+                    differ.append((url[:70], str(published["htmldate"])[:10], str(published["auto"])[:10]))
+    pages = len(times["auto"])
+    print(f"{pages} HTML pages in {len(files)} files")
+    for mode in modes:
+        print(f"--html-dates {mode:10}: {1000 * statistics.mean(times[mode]):6.2f} ms/page mean, "
+              f"published date on {found[mode]} pages, same as htmldate on {same[mode]}")
+    print("htmldate vs auto where they differ (url, htmldate, auto):")
+    for row in differ:
+        print("  ", *row)
 
 
 def via_reader(args: argparse.Namespace) -> None:

@@ -2,12 +2,15 @@
 
 Pipeline (``NearDedup``), with what each shuffle carries:
 
-1. Sign: batches of documents (``BatchElements``) -> MinHash signatures
-   (:func:`~provsieve.transforms.minhash.minhash_signatures`) and one 64-bit key
-   per LSH band. Nothing of the text leaves this step.
-2. Band ``GroupByKey``: ``(band key, doc_id)``. Buckets of one document (the
-   vast majority) stop here, so a document without near-duplicates costs 14
-   small shuffle entries and one signature shuffle, and never enters steps 4-5.
+1. Sign (:class:`Fingerprint`): batches of documents (``BatchElements``) ->
+   MinHash signatures (:func:`~provsieve.transforms.minhash.minhash_signatures`)
+   and one 64-bit hash per LSH band, gathered per worker into parts
+   ``((band, hash % shards), {hash: [doc_ids]})`` (see :class:`_Sign`).
+   Nothing of the text leaves this step.
+2. Band ``GroupByKey`` on ``(band, shard)``: the parts are merged
+   (:func:`shared_buckets`). Buckets of one document (the vast majority) stop
+   here, so a document without near-duplicates costs 14 dict entries and one
+   signature shuffle, and never enters steps 4-5.
 3. ``CoGroupByKey`` on doc_id of the signatures with the shared-bucket
    memberships, then ``GroupByKey`` per shared bucket of ``(node, signature)``.
 4. Verification inside each bucket (:func:`verify_bucket`): a candidate pair
