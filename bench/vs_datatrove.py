@@ -60,8 +60,8 @@ def provsieve_clusters(out: Path) -> dict[str, str]:
     pred = {}
     for row in pq.read_table(out / "human", columns=["url", "doc_id", "dup_cluster_id"]).to_pylist():
         pred[row["url"]] = row["dup_cluster_id"] or row["doc_id"]
-    for row in pq.read_table(out / "rejected", columns=["url", "doc_id", "duplicate_of"]).to_pylist():
-        pred[row["url"]] = row["duplicate_of"] or row["doc_id"]
+    for row in pq.read_table(out / "rejected", columns=["url", "doc_id", "dup_cluster_id"]).to_pylist():
+        pred[row["url"]] = row["dup_cluster_id"] or row["doc_id"]
     return pred
 
 

@@ -29,8 +29,8 @@ def _with_exact_copies():
               doc(n + 2, singleton.text, "2018-01-01T00:00:00Z")]
     rows = {r[0]: r for r in _expected_rows(docs, expected)}
     for copy in copies[:2]:
-        rows[copy.doc_id] = (copy.doc_id, None, None, member.doc_id, "exact_duplicate")
-    rows[singleton.doc_id] = (singleton.doc_id, None, None, copies[2].doc_id, "exact_duplicate")
+        rows[copy.doc_id] = (copy.doc_id, member.doc_id, None, member.doc_id, "exact_duplicate")
+    rows[singleton.doc_id] = (singleton.doc_id, copies[2].doc_id, None, copies[2].doc_id, "exact_duplicate")
     rows[copies[2].doc_id] = (copies[2].doc_id, copies[2].doc_id, 1, None, None)
     return docs + copies, sorted(rows.values())
 
@@ -48,7 +48,10 @@ def test_one_pass_equals_exact_then_near():
 def test_mark_duplicates_exact_before_near_and_rejected_untouched():
     d = doc(1, "a b c")
     exact = mark_duplicates(d, {d.doc_id: "k1"}, {d.doc_id: Assignment("k2", None)})
-    assert (exact.reject_reason, exact.duplicate_of) == ("exact_duplicate", "k1")
+    assert (exact.reject_reason, exact.duplicate_of, exact.dup_cluster_id) == ("exact_duplicate", "k1", "k1")
+    # the kept copy of the text is itself a near duplicate of k3: the cluster is k3's
+    chained = mark_duplicates(d, {d.doc_id: "k1"}, {"k1": Assignment("k3", None)})
+    assert (chained.duplicate_of, chained.dup_cluster_id) == ("k1", "k3")
     near = mark_duplicates(d, {}, {d.doc_id: Assignment("k2", None)})
     assert (near.reject_reason, near.duplicate_of) == ("near_duplicate", "k2")
     alone = mark_duplicates(d, {}, {})

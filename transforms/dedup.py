@@ -32,11 +32,20 @@ from provsieve.transforms.near_dedup import (
 
 
 def mark_duplicates(doc: Document, exact_losers: dict[str, str], near: dict[str, Assignment]) -> Document:
-    """The document with its de-duplication columns filled (or untouched, when already rejected)."""
+    """The document with its de-duplication columns filled (or untouched, when already rejected).
+
+    An exact copy's ``duplicate_of`` is the copy kept of its text; its
+    ``dup_cluster_id`` is the document kept for the whole cluster, which is
+    another one when that copy is itself a near duplicate. So every document
+    of a cluster, whatever kind of copy it is, carries the same ``dup_cluster_id``.
+    """
     if doc.reject_reason is not None:
         return doc
-    if doc.doc_id in exact_losers:
-        return mark_duplicate(doc, exact_losers)
+    kept_copy = exact_losers.get(doc.doc_id)
+    if kept_copy is not None:
+        cluster = near.get(kept_copy)
+        return mark_duplicate(doc, exact_losers)._replace(
+            dup_cluster_id=cluster.kept if cluster is not None else kept_copy)
     return tag_document(doc, near.get(doc.doc_id))
 
 

@@ -41,7 +41,7 @@ def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
     if kept is None or doc.reject_reason is not None:
         return doc
     Metrics.counter("exact_dedup", "duplicates").inc()
-    return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept)
+    return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept, dup_cluster_id=kept)
 
 
 def _keyed(doc: Document) -> tuple[str, tuple]:
