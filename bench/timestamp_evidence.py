@@ -66,6 +66,22 @@ def _decode(body: bytes, content_type: str | None) -> str:
         return body.decode("utf-8", "replace")
 
 
+def html_pages(files: list[str]):
+    """``(path, index, record, html, url)`` for every non-empty HTML response record of ``files``."""
+    for path in files:
+        with open(path, "rb") as fh:
+            for i, rec in enumerate(ArchiveIterator(fh, parse_http=True,
+                                                    record_types=WarcRecordType.response)):
+                headers = rec.http_headers
+                ctype = headers.get("Content-Type") if headers is not None else None
+                if ctype is not None and "html" not in ctype.lower():
+                    continue
+                body = rec.reader.read()
+                if not body.strip():
+                    continue
+                yield path, i, rec, _decode(body, ctype), (rec.headers.get("WARC-Target-URI") or "").strip("<>")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*")
@@ -93,56 +109,45 @@ def main() -> None:
     bad = collections.Counter()
     pages = 0
     slowest: list[tuple[float, str]] = []
-    for path in files:
-        with open(path, "rb") as fh:
-            for i, rec in enumerate(ArchiveIterator(fh, parse_http=True,
-                                                    record_types=WarcRecordType.response)):
-                headers = rec.http_headers
-                ctype = headers.get("Content-Type") if headers is not None else None
-                if ctype is not None and "html" not in ctype.lower():
-                    continue
-                body = rec.reader.read()
-                if not body.strip():
-                    continue
-                pages += 1
-                html = _decode(body, ctype)
-                url = (rec.headers.get("WARC-Target-URI") or "").strip("<>")
-                dropped: list[Dropped] = []
-                crawl = capture_date(rec.headers.get("WARC-Date"), dropped=dropped)
-                ev = http_date_evidence(headers, crawl, dropped=dropped)
-                ev["url_date"] = url_date_evidence(url, capture=crawl, dropped=dropped)
-                tree = _load_tree(html)
-                results = {}
-                for ext in (False, True):
-                    t0 = time.perf_counter()
-                    # the first call in the loop also pays no parse: tree is shared
-                    results[ext] = html_date_evidence(
-                        tree, url, crawl, extensive_search=ext,
-                        dropped=dropped if ext else None)
-                    times[ext].append(time.perf_counter() - t0)
-                    if ext:  # noqa: SIM102
-                        slowest.append((times[ext][-1], url))
-                ev.update(results[True])
-                for ext in (False, True):
-                    for k in ("published_date", "modified_date"):
-                        if results[ext][k]:
-                            found[(k, ext)] += 1
-                agree["published same (fast vs extensive)"] += (
-                    results[True]["published_date"] == results[False]["published_date"])
-                for d in dropped:
-                    bad[(d.field, d.reason)] += 1
-                doc = new_document(source_uri=path, source_format="warc", source_index=i,
-                                   text="", url=url, crawl_date=crawl, **ev)
-                doc = assign_created(doc, args.cutoff)
-                tiers[doc.pre_cutoff_evidence] += 1
-                sources[doc.created_source] += 1
-                if args.show:
-                    print(f"{path.rsplit('/', 1)[-1][:22]:22} {url[:70]:70} "
-                          f"crawl={crawl} pub={ev.get('published_date')} "
-                          f"pub_fast={results[False]['published_date']} "
-                          f"mod={ev.get('modified_date')} url={ev.get('url_date')} "
-                          f"lm={ev.get('http_last_modified')} -> {doc.pre_cutoff_evidence} "
-                          f"created={doc.created} ({doc.created_source})")
+    for path, i, rec, html, url in html_pages(files):
+        pages += 1
+        headers = rec.http_headers
+        dropped: list[Dropped] = []
+        crawl = capture_date(rec.headers.get("WARC-Date"), dropped=dropped)
+        ev = http_date_evidence(headers, crawl, dropped=dropped)
+        ev["url_date"] = url_date_evidence(url, capture=crawl, dropped=dropped)
+        tree = _load_tree(html)
+        results = {}
+        for ext in (False, True):
+            t0 = time.perf_counter()
+            # the first call in the loop also pays no parse: tree is shared
+            results[ext] = html_date_evidence(
+                tree, url, crawl, extensive_search=ext,
+                dropped=dropped if ext else None)
+            times[ext].append(time.perf_counter() - t0)
+            if ext:  # noqa: SIM102
+                slowest.append((times[ext][-1], url))
+        ev.update(results[True])
+        for ext in (False, True):
+            for k in ("published_date", "modified_date"):
+                if results[ext][k]:
+                    found[(k, ext)] += 1
+        agree["published same (fast vs extensive)"] += (
+            results[True]["published_date"] == results[False]["published_date"])
+        for d in dropped:
+            bad[(d.field, d.reason)] += 1
+        doc = new_document(source_uri=path, source_format="warc", source_index=i,
+                           text="", url=url, crawl_date=crawl, **ev)
+        doc = assign_created(doc, args.cutoff)
+        tiers[doc.pre_cutoff_evidence] += 1
+        sources[doc.created_source] += 1
+        if args.show:
+            print(f"{path.rsplit('/', 1)[-1][:22]:22} {url[:70]:70} "
+                  f"crawl={crawl} pub={ev.get('published_date')} "
+                  f"pub_fast={results[False]['published_date']} "
+                  f"mod={ev.get('modified_date')} url={ev.get('url_date')} "
+                  f"lm={ev.get('http_last_modified')} -> {doc.pre_cutoff_evidence} "
+                  f"created={doc.created} ({doc.created_source})")
 
     print(f"\nHTML pages: {pages}  (files: {len(files)}, cutoff {args.cutoff})")
     for ext in (False, True):
@@ -170,28 +175,17 @@ def compare_modes(files: list[str]) -> None:
     times: dict[str, list[float]] = {m: [] for m in modes}
     found, same = collections.Counter(), collections.Counter()
     differ: list[tuple[str, str, str]] = []
-    for path in files:
-        with open(path, "rb") as fh:
-            for rec in ArchiveIterator(fh, parse_http=True, record_types=WarcRecordType.response):
-                headers = rec.http_headers
-                ctype = headers.get("Content-Type") if headers is not None else None
-                if ctype is not None and "html" not in ctype.lower():
-                    continue
-                body = rec.reader.read()
-                if not body.strip():
-                    continue
-                html = _decode(body, ctype)
-                url = (rec.headers.get("WARC-Target-URI") or "").strip("<>")
-                crawl = capture_date(rec.headers.get("WARC-Date"))
-                published = {}
-                for mode in modes:
-                    t0 = time.perf_counter()
-                    published[mode] = html_date_evidence(html, url, crawl, mode=mode)["published_date"]
-                    times[mode].append(time.perf_counter() - t0)
-                    found[mode] += published[mode] is not None
-                    same[mode] += published[mode] == published["htmldate"]
-                if published["auto"] != published["htmldate"]:
-                    differ.append((url[:70], str(published["htmldate"])[:10], str(published["auto"])[:10]))
+    for _, _, rec, html, url in html_pages(files):
+        crawl = capture_date(rec.headers.get("WARC-Date"))
+        published = {}
+        for mode in modes:
+            t0 = time.perf_counter()
+            published[mode] = html_date_evidence(html, url, crawl, mode=mode)["published_date"]
+            times[mode].append(time.perf_counter() - t0)
+            found[mode] += published[mode] is not None
+            same[mode] += published[mode] == published["htmldate"]
+        if published["auto"] != published["htmldate"]:
+            differ.append((url[:70], str(published["htmldate"])[:10], str(published["auto"])[:10]))
     pages = len(times["auto"])
     print(f"{pages} HTML pages in {len(files)} files")
     for mode in modes:
