@@ -42,6 +42,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--docs", type=int, default=10_000)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--save", type=Path, help="also write the raw profile here (for pstats / snakeviz)")
     ap.add_argument("extra", nargs="*", help="extra `provsieve run` flags, after --")
     args = ap.parse_args()
     from provsieve.pipeline.cli import main as provsieve
@@ -60,6 +61,8 @@ def main() -> None:
     finally:
         profiler.disable()
     stats = pstats.Stats(profiler)
+    if args.save:
+        stats.dump_stats(args.save)
     by_component: collections.Counter = collections.Counter()
     for (filename, _, _), (_, _, own, _, _) in stats.stats.items():
         by_component[component(filename)] += own

@@ -25,6 +25,7 @@ from provsieve.pipeline import manifest as manifest_lib
 from provsieve.pipeline.options import RunConfig, pipeline_options, uses_embedded_runner
 from provsieve.transforms import timing
 from provsieve.transforms.ai_detector import DEFAULT_THRESHOLD, CalibrateThreshold, TagAIText
+from provsieve.transforms.counting import CountPerBundle
 from provsieve.transforms.decide import ai_verdict
 from provsieve.transforms.document import Document
 from provsieve.transforms.dedup import Deduplicate
@@ -45,19 +46,19 @@ def split_rejected(docs, label: str):
     return live, rejected
 
 
-def _kept_fact(doc: Document) -> tuple[tuple[str, str, str], int]:
-    return ("final", doc.source_uri, "kept"), 1
+def _kept_fact(doc: Document) -> tuple[tuple[str, str, str]]:
+    return (("final", doc.source_uri, "kept"),)
 
 
-def _rejected_fact(doc: Document) -> tuple[tuple[str, str, str], int]:
-    return ("final", doc.source_uri, doc.reject_reason), 1
+def _rejected_fact(doc: Document) -> tuple[tuple[str, str, str]]:
+    return (("final", doc.source_uri, doc.reject_reason),)
 
 
-def _input_facts(doc: Document):
+def _input_facts(doc: Document) -> tuple[tuple[str, str, str], ...]:
     """Counted once per document read: its file, its evidence tier and the source of its ``created``."""
-    yield ("read", doc.source_uri, "input_records"), 1
-    yield ("tier", "", doc.pre_cutoff_evidence or "none"), 1
-    yield ("created_source", "", doc.created_source or "none"), 1
+    return (("read", doc.source_uri, "input_records"),
+            ("tier", "", doc.pre_cutoff_evidence or "none"),
+            ("created_source", "", doc.created_source or "none"))
 
 
 def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
@@ -71,7 +72,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
                            html_dates=config.html_dates)
     docs = p | "Read" >> ReadDocuments(list(config.inputs), reader)
     docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)  # one document out for each in
-    facts = [docs | "Input facts" >> beam.FlatMap(_input_facts)]
+    facts = [docs | "Input facts" >> CountPerBundle(_input_facts)]
     live, unreadable = split_rejected(docs, "Split unreadable")
     rejected = [unreadable]
     tag_mode = config.mode == "tag"
@@ -101,8 +102,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
                                                           with_verdict=tag_mode)
     rejected_shards = rejected_all | "Write rejected" >> WriteShards(staging_dir, "rejected", config.rows_per_shard)
     facts += [
-        live | "Kept facts" >> beam.Map(_kept_fact),
-        rejected_all | "Rejected facts" >> beam.Map(_rejected_fact),
+        live | "Kept facts" >> CountPerBundle(_kept_fact),
+        rejected_all | "Rejected facts" >> CountPerBundle(_rejected_fact),
     ]
     summed = (
         facts

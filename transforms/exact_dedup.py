@@ -16,7 +16,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
-from provsieve.transforms.near_dedup import keep_key
+from provsieve.transforms.near_dedup import keep_key, text_key_shard
 from provsieve.transforms.timing import timed
 
 
@@ -36,6 +36,21 @@ def duplicates_of_group(keep_keys: Iterable[tuple]) -> Iterator[tuple[str, str]]
         yield key[-1], kept
 
 
+TextParts = dict[str, list[tuple]]
+"""Part of the exact-copy keys: text key -> keep keys of the documents with that text, as gathered by one worker."""
+
+
+def copies_in_parts(parts: Iterable[TextParts]) -> Iterator[tuple[str, str]]:
+    """``(loser doc_id, kept doc_id)`` for every non-kept copy among the merged ``parts`` of one shard."""
+    merged: TextParts = {}
+    for part in parts:
+        for text_key, keep_keys in part.items():
+            merged.setdefault(text_key, []).extend(keep_keys)
+    for keep_keys in merged.values():
+        if len(keep_keys) > 1:
+            yield from duplicates_of_group(keep_keys)
+
+
 def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
     kept = duplicates.get(doc.doc_id)
     if kept is None or doc.reject_reason is not None:
@@ -44,18 +59,24 @@ def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
     return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept, dup_cluster_id=kept)
 
 
-def _keyed(doc: Document) -> tuple[str, tuple]:
-    return exact_key(doc.text), keep_key(doc)
+def _keyed(doc: Document, shards: int = 64) -> tuple[int, TextParts]:
+    text_key = exact_key(doc.text)
+    return text_key_shard(text_key, shards), {text_key: [keep_key(doc)]}
 
 
 class CopiesFromKeys(beam.PTransform):
-    """``(text key, keep key)`` pairs -> ``(loser doc_id, kept doc_id)`` for every non-kept copy."""
+    """``(shard, text parts)`` -> ``(loser doc_id, kept doc_id)`` for every non-kept copy.
 
-    def expand(self, keyed):
+    The parts of a shard (:data:`TextParts`, keyed by :func:`text_key_shard`)
+    are merged after one ``GroupByKey``: a few large elements rather than one
+    per document.
+    """
+
+    def expand(self, parts):
         return (
-            keyed
+            parts
             | "Group copies" >> beam.GroupByKey()
-            | "Losers" >> beam.FlatMap(lambda kv: duplicates_of_group(kv[1]))
+            | "Losers" >> beam.FlatMap(lambda kv: copies_in_parts(kv[1]))
         )
 
 

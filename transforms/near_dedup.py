@@ -5,14 +5,15 @@ Pipeline (``NearDedup``), with what each shuffle carries:
 1. Sign (:class:`Fingerprint`): batches of documents (``BatchElements``) ->
    MinHash signatures (:func:`~provsieve.transforms.minhash.minhash_signatures`)
    and one 64-bit hash per LSH band, gathered per worker into parts
-   ``((band, hash % shards), {hash: [doc_ids]})`` (see :class:`_Sign`).
-   Nothing of the text leaves this step.
+   (``{doc_id: (node, signature)}`` and ``((band, hash % shards), {hash:
+   [doc_ids]})``, see :class:`_Sign`). Nothing of the text leaves this step.
 2. Band ``GroupByKey`` on ``(band, shard)``: the parts are merged
    (:func:`shared_buckets`). Buckets of one document (the vast majority) stop
    here, so a document without near-duplicates costs 14 dict entries and one
-   signature shuffle, and never enters steps 4-5.
-3. ``CoGroupByKey`` on doc_id of the signatures with the shared-bucket
-   memberships, then ``GroupByKey`` per shared bucket of ``(node, signature)``.
+   signature entry, and never enters steps 4-5.
+3. The signature parts meet the shared-bucket memberships, a side input the
+   size of the documents that share a bucket (:func:`signatures_to_buckets`),
+   then ``GroupByKey`` per shared bucket of ``(node, signature)``.
 4. Verification inside each bucket (:func:`verify_bucket`): a candidate pair
    becomes an edge only if its estimated Jaccard is >= ``threshold``, so chains
    of weak matches cannot snowball into giant false clusters. A pair is judged
@@ -47,10 +48,8 @@ from typing import NamedTuple, Optional
 import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
+from provsieve.transforms.counting import in_global_window
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.minhash import (
     DEFAULT_NGRAM,
@@ -218,18 +217,21 @@ def tag_document(doc: Document, assignment: Optional[Assignment]) -> Document:
 # --- Beam glue ----------------------------------------------------------------------
 
 class _Sign(beam.DoFn):
-    """Batch of documents -> ``(doc_id, (node, signature bytes))``, tagged ``exact`` and ``bands`` entries.
+    """Batches of documents -> parts of signatures (main output), band buckets and exact-copy keys.
 
-    The text is normalized once for both keys: ``exact`` is ``(text key,
-    node)`` for exact de-duplication (:func:`normalized_text_key`).
+    The text is normalized once for both kinds of de-duplication. Rather than
+    one element per document for its signature, one for its exact-copy key and
+    one per band (16 per document: most of what the runner would otherwise
+    move and group), the worker gathers them into parts and emits each every
+    ``flush_entries`` entries and at the end of the bundle: Beam's combiner
+    lifting, done by hand.
 
-    ``bands``: rather than one ``(bucket key, doc_id)`` element per band and
-    document (14 per document, most of the elements the runner would move),
-    the worker gathers its documents' band hashes into ``((band, shard),
-    {band hash: [doc_ids]})`` parts, keyed by band and ``band hash % shards``,
-    and emits them every ``flush_entries`` entries and at the end of the
-    bundle: Beam's combiner lifting, done by hand. ``shards`` bounds what one
-    key holds after the shuffle (1/``shards`` of a band's documents).
+    * main: ``{doc_id: (node, signature bytes)}``;
+    * ``bands``: ``((band, hash % shards), {band hash: [doc_ids]})``;
+    * ``exact``: ``(text key shard, {text key: [node]})`` (:func:`normalized_text_key`);
+
+    where ``node`` is the :func:`keep_key`. ``shards`` bounds what one key
+    holds after a shuffle (1/``shards`` of a band's documents, of the text keys).
     """
 
     BANDS, EXACT = "bands", "exact"
@@ -244,6 +246,8 @@ class _Sign(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._parts: dict[tuple[int, int], BandParts] = {}
+        self._sigs: dict[str, tuple[Node, bytes]] = {}
+        self._exact: dict[int, dict[str, list[Node]]] = {}
         self._entries = 0
 
     def process(self, batch: Sequence[Document]) -> Iterator:
@@ -253,27 +257,38 @@ class _Sign(beam.DoFn):
             sigs = minhash_signatures(norms, *self._args, normalized=True)
             hashes = band_hashes(sigs, self._bands, self._rows)
         self._docs.inc(len(batch))
-        shards, parts = self._shards, self._parts
+        shards, parts, exact, signatures = self._shards, self._parts, self._exact, self._sigs
         for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
             node = keep_key(doc)
-            yield doc.doc_id, (node, sig.tobytes())
-            yield beam.pvalue.TaggedOutput(self.EXACT, (text_key, node))
+            signatures[doc.doc_id] = (node, sig.tobytes())
+            exact.setdefault(text_key_shard(text_key, shards), {}).setdefault(text_key, []).append(node)
             for band, h in enumerate(row):
                 parts.setdefault((band, h % shards), {}).setdefault(h, []).append(doc.doc_id)
-        self._entries += len(batch) * self._bands
+        self._entries += len(batch) * (self._bands + 2)
         if self._entries >= self._flush_entries:
             yield from self._flush()
 
     def finish_bundle(self) -> Iterator:
-        # Outside process() there is no element to take the window from: the documents of a
-        # batch pipeline are all in the global window.
-        for part in self._flush():
-            yield beam.pvalue.TaggedOutput(self.BANDS, WindowedValue(part.value, MIN_TIMESTAMP, [GlobalWindow()]))
+        for out in self._flush():
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(out.tag, in_global_window(out.value))
+            else:
+                yield in_global_window(out)
 
     def _flush(self) -> Iterator:
-        parts, self._parts, self._entries = self._parts, {}, 0
+        parts, exact, sigs = self._parts, self._exact, self._sigs
+        self.start_bundle()
+        if sigs:
+            yield sigs
+        for shard in sorted(exact):
+            yield beam.pvalue.TaggedOutput(self.EXACT, (shard, exact[shard]))
         for key in sorted(parts):
             yield beam.pvalue.TaggedOutput(self.BANDS, (key, parts[key]))
+
+
+def text_key_shard(text_key: str, shards: int) -> int:
+    """Shard of a hex text key (:func:`normalized_text_key`) among ``shards``."""
+    return int(text_key[:8], 16) % shards
 
 
 def _shared_bucket_members(item: tuple[tuple[int, int], Iterable[BandParts]], excluded: Optional[dict] = None
@@ -287,13 +302,12 @@ def _shared_bucket_members(item: tuple[tuple[int, int], Iterable[BandParts]], ex
         yield doc_id, key
 
 
-def _to_buckets(item: tuple[str, dict]) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
-    _, grouped = item
-    buckets = list(grouped["buckets"])
-    if buckets:
-        for node_sig in grouped["sig"]:
-            for key in buckets:
-                yield key, node_sig
+def signatures_to_buckets(part: dict[str, tuple[Node, bytes]], memberships: dict[str, Iterable[bytes]]
+                          ) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
+    """``(bucket key, (node, signature))`` for each shared bucket of each document of a signature part."""
+    for doc_id, node_sig in part.items():
+        for key in memberships.get(doc_id, ()):
+            yield key, node_sig
 
 
 class _Verify(beam.DoFn):
@@ -367,10 +381,10 @@ def lsh_bands_rows(threshold: float, num_perm: int, bands: Optional[int] = None,
 class Fingerprint(beam.PTransform):
     """Live Documents -> their de-duplication keys; nothing of the text leaves this step.
 
-    Outputs (``result.sigs``, ``result.bands``, ``result.exact``):
-    ``(doc_id, (node, signature bytes))``, ``(band bucket key, doc_id)`` (one per
-    band) and ``(text key, node)``, where ``node`` is the :func:`keep_key`.
-    Documents already rejected are left out.
+    Outputs (``result.sigs``, ``result.bands``, ``result.exact``): parts of
+    ``{doc_id: (node, signature bytes)}``, ``((band, shard), {band hash: [doc_ids]})``
+    and ``(shard, {text key: [node]})``, where ``node`` is the :func:`keep_key`
+    (see :class:`_Sign`). Documents already rejected are left out.
     """
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
@@ -405,9 +419,9 @@ class ClusterSignatures(beam.PTransform):
         memberships = (fingerprints["bands"]
                        | "GroupBands" >> beam.GroupByKey()
                        | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members, *excluded))
-        edges = ({"sig": fingerprints["sigs"], "buckets": memberships}
-                 | "JoinSignatures" >> beam.CoGroupByKey()
-                 | "ToBuckets" >> beam.FlatMap(_to_buckets)
+        per_document = memberships | "BucketsPerDocument" >> beam.GroupByKey()
+        edges = (fingerprints["sigs"]
+                 | "ToBuckets" >> beam.FlatMap(signatures_to_buckets, beam.pvalue.AsDict(per_document))
                  | "GroupBuckets" >> beam.GroupByKey()
                  | "Verify" >> beam.ParDo(_Verify(self.bands, self.rows, self.threshold)))
         for i in range(self.cc_rounds):

@@ -1,0 +1,33 @@
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from provsieve.transforms.counting import CountPerBundle
+
+WORDS = ["a b", "b c", "a", "", "c c c", "a b c"] * 7
+
+
+def _words(line):
+    return line.split()
+
+
+@pytest.mark.parametrize("max_keys", [1, 2, 10_000])
+def test_partial_counts_sum_to_the_counts(max_keys):
+    expected = {}
+    for line in WORDS:
+        for word in line.split():
+            expected[word] = expected.get(word, 0) + 1
+    with TestPipeline() as p:
+        counts = (p
+                  | beam.Create(WORDS)
+                  | beam.Reshuffle()
+                  | CountPerBundle(_words, max_keys=max_keys)
+                  | beam.CombinePerKey(sum))
+        assert_that(counts, equal_to(sorted(expected.items())))
+
+
+def test_no_elements_no_counts():
+    with TestPipeline() as p:
+        counts = p | beam.Create([]) | CountPerBundle(_words) | beam.CombinePerKey(sum)
+        assert_that(counts, equal_to([]))
