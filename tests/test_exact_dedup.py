@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from provsieve.transforms.document import new_document
 from provsieve.transforms.exact_dedup import duplicates_of_group, exact_key
 from provsieve.transforms.near_dedup import keep_key
@@ -25,3 +28,27 @@ def test_the_oldest_copy_is_kept_then_the_smallest_doc_id():
 
 def test_a_single_copy_has_no_duplicates():
     assert list(duplicates_of_group([keep_key(_doc(0, None))])) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_normalize_text_fast_ascii_path_equals_the_regex(text):
+    import re
+    import unicodedata
+
+    from provsieve.transforms.document import normalize_text
+
+    reference = re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
+    assert normalize_text(text) == reference
+
+
+def test_copies_are_found_across_the_parts_of_several_workers():
+    from provsieve.transforms.exact_dedup import copies_in_parts
+
+    old, new_a, new_b, undated = (_doc(0, "2020-01-01T00:00:00Z"), _doc(1, "2023-01-01T00:00:00Z"),
+                                  _doc(2, "2023-01-01T00:00:00Z"), _doc(3, None))
+    parts = [(["t1", "t2"], [keep_key(new_b), keep_key(undated)]),
+             (["t1"], [keep_key(old)]),
+             (["t2", "t3"], [keep_key(new_a), ("x", "y", "z")])]
+    assert sorted(copies_in_parts(parts)) == sorted([(new_b.doc_id, old.doc_id), (undated.doc_id, new_a.doc_id)])
+    assert list(copies_in_parts([])) == []

@@ -213,13 +213,16 @@ def _row(d):
 def test_shared_buckets_merges_parts_and_leaves_out_excluded():
     from provsieve.transforms.near_dedup import bucket_key, shared_buckets
 
-    parts = [{1: ["a"], 2: ["b"], 3: ["c", "d"]}, {1: ["e"], 4: ["f"]}, {3: ["g"]}]
+    parts = [([1, 2, 3, 3], ["a", "b", "c", "d"]), ([1, 4], ["e", "f"]), ([3], ["g"])]
     got = sorted(shared_buckets(5, parts))
     assert got == sorted([("a", bucket_key(5, 1)), ("e", bucket_key(5, 1)),
                           ("c", bucket_key(5, 3)), ("d", bucket_key(5, 3)), ("g", bucket_key(5, 3))])
     assert sorted(shared_buckets(5, parts, excluded={"e": 1, "c": 1})) == sorted(
         [("d", bucket_key(5, 3)), ("g", bucket_key(5, 3))])
     assert list(shared_buckets(0, [])) == []
+    big = 2**64 - 1  # band hashes are full uint64
+    assert sorted(shared_buckets(1, [([big], ["x"]), ([big], ["y"])])) == [("x", bucket_key(1, big)),
+                                                                            ("y", bucket_key(1, big))]
 
 
 def test_near_dedup_pipeline_on_crafted_clusters():

@@ -36,19 +36,22 @@ def duplicates_of_group(keep_keys: Iterable[tuple]) -> Iterator[tuple[str, str]]
         yield key[-1], kept
 
 
-TextParts = dict[str, list[tuple]]
-"""Part of the exact-copy keys: text key -> keep keys of the documents with that text, as gathered by one worker."""
+TextParts = tuple[list[str], list[tuple]]
+"""Part of the exact-copy keys as gathered by one worker: text keys and the keep key of each document."""
 
 
 def copies_in_parts(parts: Iterable[TextParts]) -> Iterator[tuple[str, str]]:
     """``(loser doc_id, kept doc_id)`` for every non-kept copy among the merged ``parts`` of one shard."""
-    merged: TextParts = {}
-    for part in parts:
-        for text_key, keep_keys in part.items():
-            merged.setdefault(text_key, []).extend(keep_keys)
-    for keep_keys in merged.values():
-        if len(keep_keys) > 1:
-            yield from duplicates_of_group(keep_keys)
+    first: dict[str, tuple] = {}
+    copies: dict[str, list[tuple]] = {}
+    for text_keys, keep_keys in parts:
+        for text_key, keep in zip(text_keys, keep_keys):
+            if text_key in first:
+                copies.setdefault(text_key, [first[text_key]]).append(keep)
+            else:
+                first[text_key] = keep
+    for keep_keys in copies.values():
+        yield from duplicates_of_group(keep_keys)
 
 
 def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
@@ -61,7 +64,7 @@ def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
 
 def _keyed(doc: Document, shards: int = 64) -> tuple[int, TextParts]:
     text_key = exact_key(doc.text)
-    return text_key_shard(text_key, shards), {text_key: [keep_key(doc)]}
+    return text_key_shard(text_key, shards), ([text_key], [keep_key(doc)])
 
 
 class CopiesFromKeys(beam.PTransform):

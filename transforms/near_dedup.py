@@ -5,11 +5,11 @@ Pipeline (``NearDedup``), with what each shuffle carries:
 1. Sign (:class:`Fingerprint`): batches of documents (``BatchElements``) ->
    MinHash signatures (:func:`~provsieve.transforms.minhash.minhash_signatures`)
    and one 64-bit hash per LSH band, gathered per worker into parts
-   (``{doc_id: (node, signature)}`` and ``((band, hash % shards), {hash:
-   [doc_ids]})``, see :class:`_Sign`). Nothing of the text leaves this step.
+   (``{doc_id: (node, signature)}`` and ``((band, hash % shards), (hashes,
+   doc_ids))``, see :class:`_Sign`). Nothing of the text leaves this step.
 2. Band ``GroupByKey`` on ``(band, shard)``: the parts are merged
    (:func:`shared_buckets`). Buckets of one document (the vast majority) stop
-   here, so a document without near-duplicates costs 14 dict entries and one
+   here, so a document without near-duplicates costs 14 list entries and one
    signature entry, and never enters steps 4-5.
 3. The signature parts meet the shared-bucket memberships, a side input the
    size of the documents that share a bucket (:func:`signatures_to_buckets`),
@@ -112,8 +112,13 @@ def bucket_key(band: int, band_hash: int) -> bytes:
     return band.to_bytes(2, "big") + int(band_hash).to_bytes(8, "big")
 
 
-BandParts = dict[int, list[str]]
-"""Part of one band's buckets: band hash -> doc_ids, as gathered by one worker."""
+BandParts = tuple[np.ndarray, list[str]]
+"""Part of one band's buckets as gathered by one worker: band hashes (uint64) and the doc_id of each.
+
+Two flat sequences rather than a dict of lists: a worker holds one entry per
+band and document until it flushes, and millions of small lists would cost
+the garbage collector more than the hashing costs.
+"""
 
 
 def shared_buckets(band: int, parts: Iterable[BandParts], excluded: Optional[Iterable[str]] = None
@@ -121,18 +126,24 @@ def shared_buckets(band: int, parts: Iterable[BandParts], excluded: Optional[Ite
     """``(doc_id, bucket key)`` for every member of a bucket of ``band`` with two documents or more.
 
     ``parts`` are the partial bucket lists of several workers (merged here);
-    documents in ``excluded`` take no part.
+    documents in ``excluded`` take no part. Buckets come out in hash order.
     """
-    merged: BandParts = {}
-    for part in parts:
-        for band_hash, doc_ids in part.items():
-            merged.setdefault(band_hash, []).extend(doc_ids)
-    for band_hash, doc_ids in merged.items():
-        if len(doc_ids) > 1 and excluded:
-            doc_ids = [d for d in doc_ids if d not in excluded]
-        if len(doc_ids) > 1:
-            key = bucket_key(band, band_hash)
-            for doc_id in doc_ids:
+    parts = list(parts)
+    if not parts:
+        return
+    hashes = np.concatenate([np.asarray(h, dtype=np.uint64) for h, _ in parts])
+    doc_ids = [doc_id for _, ids in parts for doc_id in ids]
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(ordered)])
+    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+        members = [doc_ids[i] for i in order[start:start + size].tolist()]
+        if excluded:
+            members = [d for d in members if d not in excluded]
+        if len(members) > 1:
+            key = bucket_key(band, int(ordered[start]))
+            for doc_id in members:
                 yield doc_id, key
 
 
@@ -227,8 +238,8 @@ class _Sign(beam.DoFn):
     lifting, done by hand.
 
     * main: ``{doc_id: (node, signature bytes)}``;
-    * ``bands``: ``((band, hash % shards), {band hash: [doc_ids]})``;
-    * ``exact``: ``(text key shard, {text key: [node]})`` (:func:`normalized_text_key`);
+    * ``bands``: ``((band, hash % shards), (band hashes, doc_ids))`` (:data:`BandParts`);
+    * ``exact``: ``(text key shard, (text keys, nodes))`` (:func:`normalized_text_key`);
 
     where ``node`` is the :func:`keep_key`. ``shards`` bounds what one key
     holds after a shuffle (1/``shards`` of a band's documents, of the text keys).
@@ -245,9 +256,9 @@ class _Sign(beam.DoFn):
         self._clock = StageClock("dedup")
 
     def start_bundle(self) -> None:
-        self._parts: dict[tuple[int, int], BandParts] = {}
+        self._parts: dict[tuple[int, int], tuple[list[int], list[str]]] = {}
         self._sigs: dict[str, tuple[Node, bytes]] = {}
-        self._exact: dict[int, dict[str, list[Node]]] = {}
+        self._exact: dict[int, tuple[list[str], list[Node]]] = {}
         self._entries = 0
 
     def process(self, batch: Sequence[Document]) -> Iterator:
@@ -261,9 +272,17 @@ class _Sign(beam.DoFn):
         for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
             node = keep_key(doc)
             signatures[doc.doc_id] = (node, sig.tobytes())
-            exact.setdefault(text_key_shard(text_key, shards), {}).setdefault(text_key, []).append(node)
+            copies = exact.get(text_key_shard(text_key, shards))
+            if copies is None:
+                copies = exact[text_key_shard(text_key, shards)] = ([], [])
+            copies[0].append(text_key)
+            copies[1].append(node)
             for band, h in enumerate(row):
-                parts.setdefault((band, h % shards), {}).setdefault(h, []).append(doc.doc_id)
+                part = parts.get((band, h % shards))
+                if part is None:
+                    part = parts[band, h % shards] = ([], [])
+                part[0].append(h)
+                part[1].append(doc.doc_id)
         self._entries += len(batch) * (self._bands + 2)
         if self._entries >= self._flush_entries:
             yield from self._flush()
@@ -283,7 +302,8 @@ class _Sign(beam.DoFn):
         for shard in sorted(exact):
             yield beam.pvalue.TaggedOutput(self.EXACT, (shard, exact[shard]))
         for key in sorted(parts):
-            yield beam.pvalue.TaggedOutput(self.BANDS, (key, parts[key]))
+            hashes, doc_ids = parts[key]
+            yield beam.pvalue.TaggedOutput(self.BANDS, (key, (np.array(hashes, dtype=np.uint64), doc_ids)))
 
 
 def text_key_shard(text_key: str, shards: int) -> int:
@@ -382,8 +402,8 @@ class Fingerprint(beam.PTransform):
     """Live Documents -> their de-duplication keys; nothing of the text leaves this step.
 
     Outputs (``result.sigs``, ``result.bands``, ``result.exact``): parts of
-    ``{doc_id: (node, signature bytes)}``, ``((band, shard), {band hash: [doc_ids]})``
-    and ``(shard, {text key: [node]})``, where ``node`` is the :func:`keep_key`
+    ``{doc_id: (node, signature bytes)}``, ``((band, shard), (band hashes, doc_ids))``
+    and ``(shard, (text keys, nodes))``, where ``node`` is the :func:`keep_key`
     (see :class:`_Sign`). Documents already rejected are left out.
     """
 
