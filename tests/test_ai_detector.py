@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provsieve.transforms import ai_detector as aid
 from provsieve.transforms import ai_detector_training as tr
@@ -216,3 +218,25 @@ def test_shared_dev_sample_separates(detector):
     scores = [s for s, _ in detector.score_texts([r["text"] for r in recs])]
     assert tr.auroc([r["label"] == "ai" for r in recs], scores) > 0.8
     assert not math.isnan(np.mean(scores))
+
+
+def _preprocess_by_regex(text):
+    """preprocess() as first written, all regular expressions: the ASCII table path must equal it."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text)
+    text = aid._MAPPED_CHAR.sub(lambda m: aid._REPLACEMENT[m[0]], text)
+    text = re.sub(r"([^\w\s])", r" \1 ", text.lower())
+    text = " ".join(re.sub(r"\d", "0", text).split())
+    text = re.sub(r"(\w) n ' t\b", r"\1n ' t", text)
+    return re.sub(r"(\S)( \1){3,}", r"\1 \1 \1 \1", text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aAb1 9,.!!``'_-\n\t\x00\x1c\x7f n't")) | st.text(max_size=80) | st.text(
+    alphabet=st.characters(max_codepoint=0x7F)))
+def test_fast_preprocess_equals_the_regex_definition(text):
+    line = aid.preprocess(text)
+    assert line == _preprocess_by_regex(text)
+    assert aid.count_words(line) == sum(1 for tok in line.split() if any(c.isalnum() or c == "_" for c in tok))

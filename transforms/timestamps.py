@@ -139,8 +139,13 @@ def to_iso(dt: datetime) -> str:
     return dt.strftime(ISO_FORMAT)
 
 
+@lru_cache(maxsize=1 << 14)
 def _from_iso(value: str) -> datetime:
-    """Read back a canonical string (or any ISO string) as an aware datetime."""
+    """Read back a canonical string (or any ISO string) as an aware datetime.
+
+    Cached: the reader and the tier rule read the same few strings of a record
+    (its capture, its HTTP date) back again and again.
+    """
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
@@ -487,13 +492,16 @@ def url_date_evidence(url: Optional[str], *, capture: Optional[str] = None,
     """
     if not url or not isinstance(url, str):
         return None
+    value = _url_day(url)
+    return None if value is None else _check("url_date", value, capture, dropped)
+
+
+@lru_cache(maxsize=64)  # the reader asks twice per page (URL evidence, then html_date_evidence)
+def _url_day(url: str) -> Optional[str]:
     path = _URL_HOST.sub("", url.strip().strip("<>").strip())
     path = path.split("?", 1)[0].split("#", 1)[0]
     m = _URL_DATE.search(path)
-    if m is None:
-        return None
-    value = f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}"
-    return _check("url_date", value, capture, dropped)
+    return None if m is None else f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}"
 
 
 # ---------------------------------------------------------------------------
@@ -586,7 +594,7 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
             html = tostring(html, encoding="unicode")
         except Exception:  # noqa: BLE001
             return None
-    limit = (_reference(capture) + _FUTURE_SLACK).strftime("%Y-%m-%d")
+    limit = _latest_day_allowed(capture)
     best: Optional[str] = None
     for m in _ISO_DAY.finditer(html, 0, _SCAN_LIMIT):
         day = m.group(0)
@@ -595,11 +603,23 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
             continue
         if "1995-01-01" <= day <= limit and (best is None or day > best):
             try:
-                datetime.strptime(day, "%Y-%m-%d")
+                date(int(day[:4]), int(day[5:7]), int(day[8:10]))
             except ValueError:  # 2019-02-30
                 continue
             best = day
     return None if best is None else best + "T00:00:00Z"
+
+
+def _latest_day_allowed(capture: Optional[str]) -> str:
+    """``YYYY-MM-DD`` of the capture plus the one-day slack (today's, without a capture)."""
+    if capture is None:
+        return (_reference(None) + _FUTURE_SLACK).strftime("%Y-%m-%d")
+    return _capture_day_limit(capture)
+
+
+@lru_cache(maxsize=256)
+def _capture_day_limit(capture: str) -> str:
+    return (_reference(capture) + _FUTURE_SLACK).strftime("%Y-%m-%d")
 
 
 HTML_DATE_MODES = ("auto", "htmldate", "structured")
