@@ -574,3 +574,12 @@ def test_canonical_fast_path_agrees_with_the_general_parser():
     for value in values:
         # a trailing space is stripped by the general parser and keeps the fast path out
         assert parse_date_reason(value, now=now) == parse_date_reason(value + " ", now=now), value
+
+
+def test_refused_markup_dates_are_reported_once_when_htmldate_takes_over():
+    # auto mode: no usable published date in the markup, so htmldate runs; the refused values count once
+    for mode in ("auto", "structured", "htmldate"):
+        dropped: list[Dropped] = []
+        html_date_evidence(PRE1995_PAGE, None, CAPTURE_2024, mode=mode, dropped=dropped)
+        refused = [(d.field, d.value) for d in dropped if d.reason == "before_1995"]
+        assert refused and len(refused) == len(set(refused)), (mode, dropped)

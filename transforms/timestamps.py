@@ -701,10 +701,10 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
         if published is not None:
             break
         published = _day(_check("published_date", raw, capture, dropped))
-    if published is None and mode == "auto":
-        return htmldate_evidence(html, url, capture, extensive_search=False,
-                                 modified_search=modified_search, dropped=dropped)
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
+    if published is None and mode == "auto":  # the markup's refused values are reported above, once
+        return htmldate_evidence(html, url, capture, extensive_search=False,
+                                 modified_search=modified_search, dropped=dropped, report_markup=False)
     modified.append(latest_page_date(text, capture))
     modified = [d for d in modified if d is not None]
     return {"published_date": published, "modified_date": max(modified) if modified else None}
@@ -712,7 +712,8 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
 
 def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
                       extensive_search: bool = True, modified_search: bool = True,
-                      dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
+                      dropped: Optional[list[Dropped]] = None, report_markup: bool = True
+                      ) -> dict[str, Optional[str]]:
     """``{"published_date", "modified_date"}`` from the page, via htmldate.
 
     ``published_date``: ``find_date(original_date=True, url=url)`` -- exactly
@@ -732,8 +733,9 @@ def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     (parsed once and shared by both calls). ``extensive_search=True`` is
     htmldate's default and its accuracy reference; ``False`` skips the free-text
     scan (measured in ``bench/timestamp_evidence.py``). Refused structured
-    values (pre-1995, after the capture) are reported in ``dropped``. Never
-    raises: an htmldate failure is reported as ``Dropped("html", ..., "error")``.
+    values (pre-1995, after the capture) are reported in ``dropped``, unless
+    ``report_markup`` is false (the caller has reported them). Never raises: an
+    htmldate failure is reported as ``Dropped("html", ..., "error")``.
     """
     result: dict[str, Optional[str]] = {"published_date": None, "modified_date": None}
     try:
@@ -744,7 +746,7 @@ def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
         # htmldate compares naive datetimes; the page's local day must not be
         # after the capture's (UTC) day + the usual slack.
         max_date = (ref + _FUTURE_SLACK).replace(tzinfo=None)
-        for kind, raw in _structured_dates(tree):
+        for kind, raw in _structured_dates(tree) if report_markup else ():
             _check(f"{kind}_date", raw, capture, dropped)
         clean_url = url.strip().strip("<>").strip() if isinstance(url, str) else None
         published = _htmldate(tree, url=clean_url or None, original=True,

@@ -58,9 +58,10 @@ def shard_name(kind: str, shard: int, num_shards: int) -> str:
 def documents_to_table(docs: Iterable[Document], schema: pa.Schema) -> pa.Table:
     """Documents to an Arrow table of ``schema``, rows sorted by ``doc_id``."""
     rows = sorted(docs, key=lambda d: d.doc_id)
+    by_field = dict(zip(Document._fields, zip(*rows))) if rows else {name: () for name in Document._fields}
     columns = {}
     for field in schema:
-        values = [getattr(d, field.name) for d in rows]
+        values = list(by_field[field.name])
         if field.name in DATE_COLUMNS:
             columns[field.name] = pa.array(values, pa.string()).cast(field.type)
         else:
