@@ -272,9 +272,10 @@ class _Sign(beam.DoFn):
         for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
             node = keep_key(doc)
             signatures[doc.doc_id] = (node, sig.tobytes())
-            copies = exact.get(text_key_shard(text_key, shards))
+            shard = text_key_shard(text_key, shards)
+            copies = exact.get(shard)
             if copies is None:
-                copies = exact[text_key_shard(text_key, shards)] = ([], [])
+                copies = exact[shard] = ([], [])
             copies[0].append(text_key)
             copies[1].append(node)
             for band, h in enumerate(row):
