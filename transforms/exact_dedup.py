@@ -16,7 +16,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
-from provsieve.transforms.near_dedup import keep_key, text_key_shard
+from provsieve.transforms.near_dedup import KEY_SHARDS, keep_key, text_key_shard
 from provsieve.transforms.timing import timed
 
 
@@ -62,7 +62,7 @@ def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
     return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept, dup_cluster_id=kept)
 
 
-def _keyed(doc: Document, shards: int = 64) -> tuple[int, TextParts]:
+def _keyed(doc: Document, shards: int = KEY_SHARDS) -> tuple[int, TextParts]:
     text_key = exact_key(doc.text)
     return text_key_shard(text_key, shards), ([text_key], [keep_key(doc)])
 

@@ -112,6 +112,10 @@ def bucket_key(band: int, band_hash: int) -> bytes:
     return band.to_bytes(2, "big") + int(band_hash).to_bytes(8, "big")
 
 
+KEY_SHARDS = 64
+"""Default number of shards of the band and exact-copy keys (what one key holds after the shuffle)."""
+
+
 BandParts = tuple[np.ndarray, list[str]]
 """Part of one band's buckets as gathered by one worker: band hashes (uint64) and the doc_id of each.
 
@@ -248,7 +252,7 @@ class _Sign(beam.DoFn):
     BANDS, EXACT = "bands", "exact"
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
-                 shards: int = 64, flush_entries: int = 200_000):
+                 shards: int = KEY_SHARDS, flush_entries: int = 200_000):
         self._args = (num_perm, ngram, seed)
         self._bands, self._rows = bands, rows
         self._shards, self._flush_entries = shards, flush_entries
@@ -272,18 +276,9 @@ class _Sign(beam.DoFn):
         for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
             node = keep_key(doc)
             signatures[doc.doc_id] = (node, sig.tobytes())
-            shard = text_key_shard(text_key, shards)
-            copies = exact.get(shard)
-            if copies is None:
-                copies = exact[shard] = ([], [])
-            copies[0].append(text_key)
-            copies[1].append(node)
+            _append_pair(exact, text_key_shard(text_key, shards), text_key, node)
             for band, h in enumerate(row):
-                part = parts.get((band, h % shards))
-                if part is None:
-                    part = parts[band, h % shards] = ([], [])
-                part[0].append(h)
-                part[1].append(doc.doc_id)
+                _append_pair(parts, (band, h % shards), h, doc.doc_id)
         self._entries += len(batch) * (self._bands + 2)
         if self._entries >= self._flush_entries:
             yield from self._flush()
@@ -305,6 +300,15 @@ class _Sign(beam.DoFn):
         for key in sorted(parts):
             hashes, doc_ids = parts[key]
             yield beam.pvalue.TaggedOutput(self.BANDS, (key, (np.array(hashes, dtype=np.uint64), doc_ids)))
+
+
+def _append_pair(parts: dict, key, first, second) -> None:
+    """Append to the two parallel lists of ``parts[key]`` (created empty)."""
+    part = parts.get(key)
+    if part is None:
+        part = parts[key] = ([], [])
+    part[0].append(first)
+    part[1].append(second)
 
 
 def text_key_shard(text_key: str, shards: int) -> int:
@@ -409,7 +413,8 @@ class Fingerprint(beam.PTransform):
     """
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
-                 min_batch: int = 32, max_batch: int = 512, band_shards: int = 64, flush_entries: int = 200_000):
+                 min_batch: int = 32, max_batch: int = 512, band_shards: int = KEY_SHARDS,
+                 flush_entries: int = 200_000):
         super().__init__()
         self._sign = _Sign(num_perm, ngram, seed, bands, rows, band_shards, flush_entries)
         self._batch = (min_batch, max_batch)
