@@ -260,6 +260,9 @@ class _Sign(beam.DoFn):
         self._clock = StageClock("dedup")
 
     def start_bundle(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self._parts: dict[tuple[int, int], tuple[list[int], list[str]]] = {}
         self._sigs: dict[str, tuple[Node, bytes]] = {}
         self._exact: dict[int, tuple[list[str], list[Node]]] = {}
@@ -292,7 +295,7 @@ class _Sign(beam.DoFn):
 
     def _flush(self) -> Iterator:
         parts, exact, sigs = self._parts, self._exact, self._sigs
-        self.start_bundle()
+        self._reset()
         if sigs:
             yield sigs
         for shard in sorted(exact):

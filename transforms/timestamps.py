@@ -594,7 +594,7 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
             html = tostring(html, encoding="unicode")
         except Exception:  # noqa: BLE001
             return None
-    limit = _latest_day_allowed(capture)
+    limit = (_reference(capture) + _FUTURE_SLACK).strftime("%Y-%m-%d")  # _reference reads a cached parse
     best: Optional[str] = None
     for m in _ISO_DAY.finditer(html, 0, _SCAN_LIMIT):
         day = m.group(0)
@@ -608,18 +608,6 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
                 continue
             best = day
     return None if best is None else best + "T00:00:00Z"
-
-
-def _latest_day_allowed(capture: Optional[str]) -> str:
-    """``YYYY-MM-DD`` of the capture plus the one-day slack (today's, without a capture)."""
-    if capture is None:
-        return (_reference(None) + _FUTURE_SLACK).strftime("%Y-%m-%d")
-    return _capture_day_limit(capture)
-
-
-@lru_cache(maxsize=256)
-def _capture_day_limit(capture: str) -> str:
-    return (_reference(capture) + _FUTURE_SLACK).strftime("%Y-%m-%d")
 
 
 HTML_DATE_MODES = ("auto", "htmldate", "structured")
