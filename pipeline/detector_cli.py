@@ -30,8 +30,10 @@ from provsieve.transforms.ai_detector_training import (
     rows_to_json,
     select_split,
     train_model,
+    trained_languages,
     write_training_file,
 )
+from provsieve.transforms.language import LanguageIdentifier
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -88,6 +90,12 @@ def _load(paths: Sequence[str], label: Optional[str] = None) -> list[Record]:
     return [r for p in paths for r in load_records(p, label)]
 
 
+def _languages(records: Sequence[Record]) -> list[str]:
+    """The decided language of every record (``und`` where not confident), by the shipped language model."""
+    return [lang.code if lang.confident else "und"
+            for lang in LanguageIdentifier().identify([r["text"] for r in records])]
+
+
 def _scores(detector: AIDetector, records: Sequence[Record]) -> list[Optional[float]]:
     return [s for s, _ in detector.score_texts([r["text"] for r in records])]
 
@@ -132,6 +140,7 @@ def train_command(args: argparse.Namespace) -> int:
         "web_split_docs": {"train": len(web_train), "dev": len(web_dev), "holdout": len(web_holdout)},
         "train_lines": counts,
     }
+    meta["languages"], meta["train_languages"] = trained_languages(_languages(train + web_train))
     threshold = DEFAULT_THRESHOLD
     if dev or web_dev:
         dev_scores = _scores(detector, dev)

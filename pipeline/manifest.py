@@ -31,9 +31,10 @@ from provsieve.transforms.write import ShardInfo, read_json, write_json
 MANIFEST_NAME = "manifest.json"
 HASH_CHUNK = 8 * 1024 * 1024
 
-STAGES = ("read", "exact_dedup", "near_dedup", "ai")
+STAGES = ("read", "language", "exact_dedup", "near_dedup", "ai")
 """The steps that reject documents, in pipeline order."""
-STAGE_OF_REASON = {"exact_duplicate": "exact_dedup", "near_duplicate": "near_dedup", "ai_generated": "ai"}
+STAGE_OF_REASON = {"language_filtered": "language", "exact_duplicate": "exact_dedup", "near_duplicate": "near_dedup",
+                   "ai_generated": "ai"}
 """The step behind each ``reject_reason``; every other reason comes from the reader."""
 TRACKED_PACKAGES = ("provsieve", "apache-beam", "datasketch", "fasttext", "pyarrow", "numpy", "fastwarc",
                     "resiliparse", "warcio", "htmldate", "zstandard")
@@ -71,6 +72,8 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
         lambda: {"input_records": 0, "kept": 0, "rejected": {}})
     tiers: dict[str, int] = {}
     created_sources: dict[str, int] = {}
+    by_language: dict[str, dict[str, Any]] = collections.defaultdict(lambda: {"kept": 0, "rejected": {}})
+    ai_unsupported: dict[str, int] = {}
     threshold = None
     for (category, key, name), value in facts:
         if category == "read":
@@ -86,6 +89,12 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
             created_sources[name] = value
         elif category == "ai_threshold":
             threshold = {"value": value, "chosen_by": key}
+        elif category == "language" and name == "kept":
+            by_language[key]["kept"] += value
+        elif category == "language":
+            by_language[key]["rejected"][name] = by_language[key]["rejected"].get(name, 0) + value
+        elif category == "ai_unsupported_language":
+            ai_unsupported[name] = ai_unsupported.get(name, 0) + value
     totals_rejected: dict[str, int] = collections.Counter()
     for entry in per_file.values():
         entry["rejected_total"] = sum(entry["rejected"].values())
@@ -108,7 +117,20 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
         "documents_by_pre_cutoff_evidence": dict(sorted(tiers.items())),
         "documents_by_created_source": dict(sorted(created_sources.items())),
         "ai_threshold": threshold,
+        "documents_by_language": language_breakdown(by_language),
+        "ai_unsupported_language": dict(sorted(ai_unsupported.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
+
+
+def language_breakdown(by_language: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Kept and rejected (by reason) per decided language, most documents first.
+
+    ``und``: language not confident; ``none``: rejected while reading, before
+    the language step.
+    """
+    rows = {lang: {"documents": e["kept"] + sum(e["rejected"].values()), "kept": e["kept"],
+                   "rejected": dict(sorted(e["rejected"].items()))} for lang, e in by_language.items()}
+    return dict(sorted(rows.items(), key=lambda kv: (-kv[1]["documents"], kv[0])))
 
 
 def file_sha256(path: str) -> tuple[int, str]:
@@ -166,11 +188,33 @@ def ai_model_info(config: RunConfig) -> dict[str, Any] | None:
         "default_threshold": ai_detector.DEFAULT_THRESHOLD,
         "default_threshold_method": meta.get("threshold_method"),
         "declared_sha256": meta.get("sha256"),
+        "languages": list(ai_detector.SUPPORTED_LANGUAGES) if ai_detector.SUPPORTED_LANGUAGES is not None else None,
     }
     try:
         data = resources.files(ai_detector.MODEL_PACKAGE).joinpath(ai_detector.MODEL_RESOURCE).read_bytes()
         info["sha256"] = hashlib.sha256(data).hexdigest()
         info["bytes"] = len(data)
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        info["missing"] = True
+    return info
+
+
+def language_model_info() -> dict[str, Any]:
+    """The shipped language-ID model: version, sha256 (of the file read now), licence, where it comes from."""
+    from importlib import resources
+
+    from provsieve.transforms import language
+
+    meta = language.SHIPPED_METADATA
+    info: dict[str, Any] = {"version": language.MODEL_VERSION,
+                            "resource": f"{language.MODEL_PACKAGE}/{language.MODEL_RESOURCE}",
+                            "licence": meta.get("licence"), "upstream": meta.get("upstream"),
+                            "declared_sha256": meta.get("sha256"),
+                            "min_score": language.MIN_SCORE, "min_letters": language.MIN_LETTERS,
+                            "max_chars": language.MAX_CHARS}
+    try:
+        info["sha256"] = hashlib.sha256(
+            resources.files(language.MODEL_PACKAGE).joinpath(language.MODEL_RESOURCE).read_bytes()).hexdigest()
     except (FileNotFoundError, ModuleNotFoundError, OSError):
         info["missing"] = True
     return info
@@ -187,6 +231,7 @@ def driver_facts(config: RunConfig) -> dict[str, Any]:
         "git_commit": git_commit(),
         "versions": package_versions(),
         "ai_model": ai_model_info(config),
+        "language_model": language_model_info(),
         "input_files": describe_inputs(config.inputs, config.hash_inputs_limit_bytes),
     }
 
@@ -199,8 +244,8 @@ def stage_funnel(counters: dict[str, Any], config: RunConfig | dict | None = Non
     removes documents; the others' would-be reasons are columns in ``human/``.
     """
     cfg = config.to_json() if isinstance(config, RunConfig) else dict(config or {})
-    enabled = {"read": True, "exact_dedup": cfg.get("dedup", True), "near_dedup": cfg.get("dedup", True),
-               "ai": cfg.get("ai", True)}
+    enabled = {"read": True, "language": cfg.get("languages") is not None, "exact_dedup": cfg.get("dedup", True),
+               "near_dedup": cfg.get("dedup", True), "ai": cfg.get("ai", True)}
     by_stage: dict[str, dict[str, int]] = {stage: {} for stage in STAGES}
     for reason, count in counters.get("rejected", {}).items():
         by_stage[STAGE_OF_REASON.get(reason, "read")][reason] = count
@@ -241,7 +286,8 @@ def build_manifest(config: RunConfig, shards: list[ShardInfo], facts: list,
         "config_sha256": config.sha256(),
         "versions": driver.get("versions") or package_versions(),
         "ai_model": driver.get("ai_model", {"version": ai_detector.MODEL_VERSION} if config.ai else None),
-        "policy": {"cutoff": config.cutoff, "trust": config.trust, "mode": config.mode,
+        "language_model": driver.get("language_model"),
+        "policy": {"cutoff": config.cutoff, "trust": config.trust, "mode": config.mode, "languages": config.languages,
                    "ai_threshold": threshold["value"] if threshold else None,
                    "ai_threshold_chosen_by": threshold["chosen_by"] if threshold else None},
         **summary,

@@ -39,6 +39,8 @@ class RunConfig:
     cutoff: str = DEFAULT_CUTOFF
     html_dates: str = "auto"
     trust: str = "captured"
+    languages: Optional[tuple[str, ...]] = None
+    """``--languages``: keep only documents in these languages (None: all)."""
     ai: bool = True
     ai_threshold: Optional[float] = None
     calibrate_fpr: Optional[float] = None
@@ -65,6 +67,15 @@ def _date(value: str) -> str:
         return datetime.date.fromisoformat(value).isoformat()
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"{value!r} is not a YYYY-MM-DD date") from err
+
+
+def _languages(value: str) -> tuple[str, ...]:
+    from provsieve.transforms.language import parse_languages
+
+    try:
+        return parse_languages(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -106,6 +117,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     dates.add_argument("--trust", choices=TRUST_LEVELS, default="captured",
                        help="which pre-cutoff evidence exempts a document from the AI filter: captured (default: "
                             "the crawl captured it before the cutoff), claimed (also the page's own dates), none")
+    lang = parser.add_argument_group("language")
+    lang.add_argument("--languages", type=_languages, default=None, metavar="CODES",
+                      help="keep only documents in these languages, comma-separated ISO 639 codes of the language "
+                           "model (e.g. en,de); und keeps those whose language is not confident (short texts). "
+                           "Others are rejected as language_filtered. Default: keep every language")
     ai = parser.add_argument_group("AI-text detection")
     ai.add_argument("--no-ai", dest="ai", action="store_false", help="skip AI-text tagging")
     threshold = ai.add_mutually_exclusive_group()
@@ -134,6 +150,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         cutoff=args.cutoff,
         html_dates=args.html_dates,
         trust=args.trust,
+        languages=args.languages,
         ai=args.ai,
         ai_threshold=args.ai_threshold,
         calibrate_fpr=args.calibrate_fpr,

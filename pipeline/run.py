@@ -1,6 +1,6 @@
 """The provsieve pipeline: the order of the steps, and running it.
 
-    read -> timestamps -> dedup (exact, then near) -> AI tagging -> AI decision -> write
+    read -> timestamps -> language (+ --languages) -> dedup (exact, then near) -> AI tagging -> AI decision -> write
 
 Every step marks the documents it rejects (``reject_reason``); after each step
 the rejected ones are split off, so later steps only see live documents. All
@@ -24,11 +24,18 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from provsieve.pipeline import manifest as manifest_lib
 from provsieve.pipeline.options import RunConfig, pipeline_options, uses_embedded_runner
 from provsieve.transforms import timing
-from provsieve.transforms.ai_detector import DEFAULT_THRESHOLD, CalibrateThreshold, TagAIText
+from provsieve.transforms.ai_detector import (
+    DEFAULT_THRESHOLD,
+    SUPPORTED_LANGUAGES,
+    CalibrateThreshold,
+    TagAIText,
+    supported_language,
+)
 from provsieve.transforms.counting import CountPerBundle
 from provsieve.transforms.decide import ai_verdict
 from provsieve.transforms.document import Document
 from provsieve.transforms.dedup import Deduplicate
+from provsieve.transforms.language import TagLanguage, decided_language, language_verdict
 from provsieve.transforms.read import ReaderOptions, ReadDocuments, expand_inputs
 from provsieve.transforms.timestamps import TagTimestamps
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
@@ -46,12 +53,20 @@ def split_rejected(docs, label: str):
     return live, rejected
 
 
-def _kept_fact(doc: Document) -> tuple[tuple[str, str, str]]:
-    return (("final", doc.source_uri, "kept"),)
+def _kept_fact(doc: Document) -> tuple[tuple[str, str, str], ...]:
+    return (("final", doc.source_uri, "kept"), ("language", decided_language(doc) or "none", "kept"))
 
 
-def _rejected_fact(doc: Document) -> tuple[tuple[str, str, str]]:
-    return (("final", doc.source_uri, doc.reject_reason),)
+def _rejected_fact(doc: Document) -> tuple[tuple[str, str, str], ...]:
+    return (("final", doc.source_uri, doc.reject_reason),
+            ("language", decided_language(doc) or "none", doc.reject_reason))
+
+
+def _ai_language_facts(doc: Document) -> tuple[tuple[str, str, str], ...]:
+    """A scored document the detector cannot judge in its language: counted by that language."""
+    if doc.reject_reason or doc.ai_score is None or supported_language(doc, SUPPORTED_LANGUAGES):
+        return ()
+    return (("ai_unsupported_language", "", decided_language(doc)),)
 
 
 def _input_facts(doc: Document) -> tuple[tuple[str, str, str], ...]:
@@ -77,6 +92,13 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     rejected = [unreadable]
     tag_mode = config.mode == "tag"
 
+    live = live | "Language" >> TagLanguage()
+    if config.languages is not None:
+        live = live | "Language filter" >> beam.Map(language_verdict, config.languages)
+        if not tag_mode:
+            live, off_language = split_rejected(live, "Split other languages")
+            rejected.append(off_language)
+
     if config.dedup:
         live = live | "Dedup" >> Deduplicate(threshold=config.dedup_threshold, num_perm=config.num_perm,
                                              ngram=config.ngram)
@@ -86,6 +108,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
 
     if config.ai:
         live = live | "AI tagging" >> TagAIText()
+        facts.append(live | "AI language facts" >> CountPerBundle(_ai_language_facts))
         threshold, how = _ai_threshold(live, config)
         if isinstance(threshold, float):  # known before the run: no side input, no materialized documents
             facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), threshold)]))
@@ -178,5 +201,5 @@ def stage_seconds(result) -> dict[str, float]:
     if "read" in raw:
         raw["read"] -= evidence
     raw["timestamps"] = raw.get("timestamps", 0.0) + evidence
-    order = ["read", "timestamps", "dedup", "ai", "write"]
+    order = ["read", "timestamps", "language", "dedup", "ai", "write"]
     return {stage: round(raw[stage], 3) for stage in order + sorted(set(raw) - set(order)) if stage in raw}

@@ -18,6 +18,12 @@ def format_summary(manifest: dict[str, Any]) -> str:
     tiers = manifest.get("documents_by_pre_cutoff_evidence") or {}
     if tiers:
         lines.append("pre-cutoff evidence: " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()))
+    languages = manifest.get("documents_by_language") or {}
+    if languages:
+        lines.append("languages (documents): " + _top({k: v["documents"] for k, v in languages.items()}))
+    unjudged = manifest.get("ai_unsupported_language") or {}
+    if unjudged:
+        lines.append(f"AI not judged for their language: {sum(unjudged.values()):,} ({_top(unjudged)})")
     threshold = manifest.get("ai_threshold")
     if threshold:
         lines.append(f"AI threshold: {threshold['value']:.3f} ({threshold['chosen_by']})")
@@ -30,3 +36,10 @@ def format_summary(manifest: dict[str, Any]) -> str:
         lines.append("files with errors: " + ", ".join(manifest["file_errors"]))
     lines.append("counters add up: " + ("yes" if counters["balanced"] else "NO (see manifest.json)"))
     return "\n".join(lines)
+
+
+def _top(counts: dict[str, int], n: int = 8) -> str:
+    """``en 450, ja 29, ... +12 more`` (most first)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{k} {v:,}" for k, v in ranked[:n])
+    return text + (f", +{len(ranked) - n} more" if len(ranked) > n else "")

@@ -233,6 +233,28 @@ DEFAULT_THRESHOLD: float = float(_SHIPPED_METADATA.get("threshold", _FALLBACK_TH
 """Chosen on dev for <= 1% FPR on human text; see models/ai_detector.json."""
 
 
+def model_languages(metadata: dict[str, Any]) -> Optional[tuple[str, ...]]:
+    """The languages a detector was trained for, from its metadata (None: not recorded, judge every language)."""
+    languages = metadata.get("languages")
+    return None if languages is None else tuple(languages)
+
+
+SUPPORTED_LANGUAGES: Optional[tuple[str, ...]] = model_languages(_SHIPPED_METADATA)
+
+
+def supported_language(doc: Document, languages: Optional[Sequence[str]]) -> bool:
+    """Whether a detector trained on ``languages`` can judge ``doc``.
+
+    A document whose language is not confident (``language_confident``
+    false: short or mixed text) counts as ``und`` and is not supported
+    either. A document without a language tag (the language step did not
+    run) and a model that records no languages are judged as before.
+    """
+    if languages is None or doc.language is None:
+        return True
+    return bool(doc.language_confident) and doc.language in languages
+
+
 _FT_LOG_EPS = 1e-5
 
 
@@ -262,6 +284,7 @@ class AIDetector:
             "in-memory" if model is not None else Path(model_path).stem if model_path else MODEL_VERSION
         )
         self.threshold: float = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
+        self.languages = model_languages(self.metadata) if model is None else None
         self.batch_chunks = batch_chunks
         if model is not None:
             self.model = model
@@ -318,6 +341,7 @@ class _TagAITextFn(beam.DoFn):
         self._no_text = beam.metrics.Metrics.counter(ns, "no_text")
         self._above_default = beam.metrics.Metrics.counter(ns, "above_default_threshold")
         self._batches = beam.metrics.Metrics.counter(ns, "batches")
+        self._unsupported_language = beam.metrics.Metrics.counter(ns, "unsupported_language")
         self._clock = StageClock("ai")
 
     def setup(self) -> None:
@@ -347,6 +371,9 @@ class _TagAITextFn(beam.DoFn):
         out = []
         for (doc, window, ts), (score, confident) in zip(buffer, results):
             self._scored.inc()
+            if confident and not supported_language(doc, self._detector.languages):
+                confident = False  # a score in a language the model never saw means nothing
+                self._unsupported_language.inc()
             if score is None:
                 self._no_text.inc()
             if not confident:
@@ -362,7 +389,8 @@ class TagAIText(beam.PTransform):
     """PCollection[Document] -> same, with ai_score / ai_model / ai_confident set.
 
     ``model_path=None`` uses the model shipped in the package. Only tags; the
-    pipeline decides what to reject.
+    pipeline decides what to reject. ``ai_confident`` is false for documents
+    in a language the model's metadata does not list (:func:`supported_language`).
     """
 
     def __init__(self, model_path: Optional[str] = None, batch_size: int = 256) -> None:

@@ -36,6 +36,25 @@ from provsieve.transforms.ai_detector import (
 Record = dict[str, Any]
 LABELS = {"human": LABEL_HUMAN, "ai": LABEL_AI}
 
+MIN_LANGUAGE_SHARE = 0.01
+"""A language is among a detector's ``languages`` when at least this share of its training texts is in it."""
+
+
+def trained_languages(languages: Iterable[Optional[str]],
+                      min_share: float = MIN_LANGUAGE_SHARE) -> tuple[list[str], dict[str, int]]:
+    """The languages a detector can judge, from the (decided) language of each training text.
+
+    Returns the codes holding at least ``min_share`` of the texts (``und``,
+    the texts whose language is not confident, never counts as one) and the
+    count per language, for the model's metadata.
+    """
+    counts: dict[str, int] = {}
+    for code in languages:
+        counts[code or "und"] = counts.get(code or "und", 0) + 1
+    total = sum(counts.values())
+    kept = sorted(c for c, n in counts.items() if c != "und" and total and n / total >= min_share)
+    return kept, dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
 # --------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------

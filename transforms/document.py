@@ -58,6 +58,12 @@ class Document(NamedTuple):
     dup_cluster_id: Optional[str] = None
     dup_cluster_size: Optional[int] = None
     duplicate_of: Optional[str] = None
+    # --- language --------------------------------------------------------------
+    language: Optional[str] = None
+    """The language model's best label (ISO 639-1, else 639-3 code), ``und`` for a text without letters."""
+    language_score: Optional[float] = None
+    language_confident: Optional[bool] = None
+    """False for short texts and uncertain predictions: decisions then treat the language as ``und``."""
     # --- AI-text tagging -----------------------------------------------------
     ai_score: Optional[float] = None
     ai_model: Optional[str] = None
