@@ -82,6 +82,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         "--web-split", choices=["all", "train", "dev", "holdout"], default="all",
         help="keep only this hash split of the records (as train-detector --web splits them)",
     )
+    ev.add_argument("--identify-languages", action="store_true",
+                    help="set each record's language with the shipped language model (und when not confident) "
+                         "and report per language; records that have a language field are reported per language "
+                         "without it")
     ev.add_argument("--json", default=None, metavar="OUT.json", help="also write the metrics as JSON")
     ev.set_defaults(func=eval_command)
 
@@ -175,6 +179,9 @@ def eval_command(args: argparse.Namespace) -> int:
     if not records:
         print("no records", file=sys.stderr)
         return 1
+    if args.identify_languages:
+        for record, language in zip(records, _languages(records)):
+            record["language"] = language
     detector = AIDetector(args.model)
     threshold = args.threshold if args.threshold is not None else detector.threshold
     rows = metrics_rows(records, _scores(detector, records), threshold)

@@ -1,7 +1,7 @@
 """``provsieve report OUT``: ``OUT/report.html``, one self-contained page a data lead can read.
 
 What went in, what came out and why: the funnel of counts by stage and reason,
-the AI score histogram split by pre-cutoff evidence, the created-date histogram
+the documents kept and rejected per language (``report_language.py``), the AI score histogram split by pre-cutoff evidence, the created-date histogram
 with the cutoff marked, the duplicate-cluster sizes, the top domains kept and
 rejected, and sample rejected documents per reason with their provenance.
 
@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from provsieve.pipeline.manifest import read_manifest, stage_funnel
+from provsieve.pipeline.report_language import judged_by_detector, language_section, unjudged_note
 
 REPORT_NAME = "report.html"
 SAMPLES_PER_REASON = 5
@@ -44,7 +45,7 @@ COLORS = {
     "kept": "#2f9e44", "rejected": "#e03131",
     "captured": "#1971c2", "claimed": "#f08c00", "none": "#adb5bd",
 }
-STAGE_TITLES = {"read": "Read and extract", "exact_dedup": "Exact de-duplication",
+STAGE_TITLES = {"read": "Read and extract", "language": "Language filter", "exact_dedup": "Exact de-duplication",
                 "near_dedup": "Near de-duplication", "ai": "AI-text filter"}
 
 
@@ -561,18 +562,27 @@ nav a{margin-right:12px;color:#1971c2;text-decoration:none}
 def build_report(output_dir: str, manifest: Optional[dict[str, Any]] = None) -> str:
     """The report page for a finished output directory, as an HTML string."""
     manifest = manifest or read_manifest(output_dir)
-    cols = ["doc_id", "url", "created", "ai_score", "pre_cutoff_evidence", "dup_cluster_size"]
+    cols = ["doc_id", "url", "created", "ai_score", "pre_cutoff_evidence", "dup_cluster_size", "language",
+            "language_confident"]
     human = _tables(output_dir, manifest, "human", cols)
     rejected = _tables(output_dir, manifest, "rejected", cols + ["reject_reason", "duplicate_of"])
     sizes, seen = cluster_sizes(human, rejected)
     body = [
         header_section(manifest),
-        '<nav><a href="#funnel">funnel</a><a href="#ai">AI scores</a><a href="#created">created dates</a>'
+        '<nav><a href="#funnel">funnel</a><a href="#languages">languages</a><a href="#ai">AI scores</a>'
+        '<a href="#created">created dates</a>'
         '<a href="#dups">duplicates</a><a href="#domains">domains</a><a href="#samples">rejected samples</a>'
         '<a href="#inputs">inputs</a></nav>',
         funnel_section(manifest),
-        ai_section(manifest, _column(human, "ai_score") + _column(rejected, "ai_score"),
-                   _column(human, "pre_cutoff_evidence") + _column(rejected, "pre_cutoff_evidence")),
+        language_section(manifest),
+        ai_section(manifest, [s if judged else None for s, judged in zip(
+                       _column(human, "ai_score") + _column(rejected, "ai_score"),
+                       judged_by_detector(_column(human, "language") + _column(rejected, "language"),
+                                          _column(human, "language_confident")
+                                          + _column(rejected, "language_confident"),
+                                          (manifest.get("ai_model") or {}).get("languages")))],
+                   _column(human, "pre_cutoff_evidence") + _column(rejected, "pre_cutoff_evidence"))
+        + unjudged_note(manifest),
         created_section(manifest, _column(human, "created"), _column(rejected, "created")),
         dedup_section(manifest, sizes, seen),
         domains_section(_column(human, "url"), _column(rejected, "url"), _column(rejected, "reject_reason")),

@@ -82,16 +82,17 @@ def load_records(path: str | Path, label: Optional[str] = None) -> list[Record]:
             if lab not in LABELS:
                 raise ValueError(f"{path}:{i + 1}: label must be human or ai (use --label), got {lab!r}")
             is_web = "source" not in raw or "label" not in raw
-            out.append(
-                {
-                    "id": str(raw.get("id", f"{stem}-{i}")),
-                    "text": raw.get("text") or "",
-                    "label": lab,
-                    "source": f"web:{stem}" if is_web else raw["source"],
-                    "generator": raw.get("generator") or ("human" if lab == "human" else "unknown"),
-                    "domain": raw.get("domain") or ("web" if is_web else "unknown"),
-                }
-            )
+            record = {
+                "id": str(raw.get("id", f"{stem}-{i}")),
+                "text": raw.get("text") or "",
+                "label": lab,
+                "source": f"web:{stem}" if is_web else raw["source"],
+                "generator": raw.get("generator") or ("human" if lab == "human" else "unknown"),
+                "domain": raw.get("domain") or ("web" if is_web else "unknown"),
+            }
+            if "language" in raw:  # e.g. provsieve's own output: eval-detector then reports per language
+                record["language"] = raw["language"] or "und"
+            out.append(record)
     return out
 
 
@@ -279,7 +280,7 @@ class MetricsRow:
 
 
 def metrics_rows(records: Sequence[Record], scores: Sequence[Optional[float]], threshold: float) -> list[MetricsRow]:
-    """Overall and per source / generator / domain metrics.
+    """Overall and per source / generator / domain metrics, and per language when the records have one.
 
     A group with no human texts (e.g. one generator) is ranked against all
     human texts of the evaluation set; a group with no AI texts only has a
@@ -289,9 +290,10 @@ def metrics_rows(records: Sequence[Record], scores: Sequence[Optional[float]], t
     y_all = np.array([r["label"] == "ai" for r, _ in keep], dtype=bool)
     s_all = np.array([s for _, s in keep], dtype=np.float64)
     groups: list[tuple[str, np.ndarray]] = [("overall", np.ones(len(keep), dtype=bool))]
-    for field in ("source", "generator", "domain"):
+    with_language = any("language" in r for r, _ in keep)
+    for field in ("source", "generator", "domain") + (("language",) if with_language else ()):
         values = sorted({str(r.get(field)) for r, _ in keep})
-        if len(values) < 2 and field != "source":
+        if len(values) < 2 and field not in ("source", "language"):
             continue
         for v in values:
             groups.append((f"{field}={v}", np.array([str(r.get(field)) == v for r, _ in keep], dtype=bool)))
