@@ -162,6 +162,10 @@ def check_counters(manifest: dict[str, Any]) -> Check:
         live = stage["out"]
     if stages and live != c["kept"]:
         check.fail(f"the last stage lets {live} documents out, but {c['kept']} were kept")
+    if by_language := manifest.get("documents_by_language"):
+        per_language = sum(e["documents"] for e in by_language.values())
+        if per_language != c["input_records"]:
+            check.fail(f"documents by language sum to {per_language}, not {c['input_records']} input records")
     if input_files := manifest.get("input_files"):
         paths = {f["path"] for f in input_files}
         for uri in files:

@@ -286,3 +286,14 @@ def test_summary_and_report_show_languages(language_runs):
     assert "8 scored documents were not judged for their language" in page
     # the AI histograms count only the judged (English) document
     assert "1 scored documents" in page
+
+
+def test_verify_checks_the_language_counts(language_runs):
+    from provsieve.pipeline.verify import check_counters
+
+    _, manifest, _ = language_runs
+    assert check_counters(manifest).ok
+    broken = json.loads(json.dumps(manifest))
+    broken["documents_by_language"]["en"]["documents"] += 1
+    check = check_counters(broken)
+    assert not check.ok and "documents by language sum to 12, not 11" in " ".join(check.problems)
