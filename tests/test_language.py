@@ -80,6 +80,9 @@ def test_language_line_is_one_line_and_bounded():
 
 def test_letters_and_labels():
     assert letter_count("abc 123 _ déjà-vu 東京") == 3 + 6 + 2
+    long = "1 2 3 " * 100 + "word " * 50
+    assert letter_count(long, 20) == letter_count(long) == 200  # no letter in the head: counted in full
+    assert 20 <= letter_count("word " * 500, 20) < letter_count("word " * 500) == 2000
     assert label_code("__label__en") == "en" and label_code("ceb") == "ceb"
 
 

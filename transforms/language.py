@@ -45,8 +45,10 @@ METADATA_RESOURCE = "models/lid.176.json"
 UNDETERMINED = "und"
 """ISO 639-2 "undetermined": no letter to score, or a language that is not confident."""
 
-MAX_CHARS = 2000
-"""Characters of the (one-line) text that are scored; prediction time grows with them."""
+MAX_CHARS = 1000
+"""Characters of the (one-line) text that are scored; prediction time grows with them. On 3,000 texts
+of the shared data, 1,000 characters give the same decided language as 2,000 for 99.7 % of them (500:
+99.2 %) at 54 % of the prediction time (``bench/language_speed.py`` has the step's cost)."""
 
 MIN_LETTERS = 20
 """Fewer letters than this (``str.isalpha``: a CJK character is one) and the language is not confident."""
@@ -72,8 +74,17 @@ def language_line(text: str, max_chars: int = MAX_CHARS) -> str:
     return " ".join(text[: 2 * max_chars].split())[:max_chars]
 
 
-def letter_count(line: str) -> int:
-    """Letters in ``line`` (word characters that are not digits or ``_``)."""
+def letter_count(line: str, enough: Optional[int] = None) -> int:
+    """Letters in ``line`` (word characters that are not digits or ``_``).
+
+    With ``enough``, counting may stop early: the result is exact below
+    ``enough`` and at least ``enough`` otherwise (all a threshold needs; the
+    full count cost a third of the prediction itself).
+    """
+    if enough is not None and len(line) > 8 * enough:
+        head = len(_NOT_LETTERS.sub("", line[: 8 * enough]))
+        if head >= enough:
+            return head
     return len(_NOT_LETTERS.sub("", line))
 
 
@@ -167,7 +178,7 @@ class LanguageIdentifier:
             labels, probs = self.model.predict([lines[i] for i in scored], k=1)
             for i, labs, ps in zip(scored, labels, probs):
                 results[i] = language_result(labs[0] if labs else None, ps[0] if len(ps) else None,
-                                             letter_count(lines[i]))
+                                             letter_count(lines[i], MIN_LETTERS))
         return results
 
 
