@@ -29,11 +29,9 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
-from typing import Any, Iterable, Iterator, NamedTuple, Optional, Sequence
+from typing import Any, Iterator, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import WindowedValue
 
 from provsieve.transforms.document import Document
 from provsieve.transforms.timing import StageClock
@@ -188,41 +186,22 @@ class LanguageIdentifier:
 
 
 class _TagLanguageFn(beam.DoFn):
-    """Loads the model once per worker; buffers documents and predicts them in batches."""
+    """Loads the model once per worker; tags one batch of documents with one ``predict`` call."""
 
-    def __init__(self, batch_size: int) -> None:
-        self._batch_size = batch_size
+    def __init__(self) -> None:
         self._not_confident = beam.metrics.Metrics.counter("language", "not_confident")
         self._clock = StageClock("language")
 
     def setup(self) -> None:
         self._identifier = LanguageIdentifier()
 
-    def start_bundle(self) -> None:
-        self._buffer: list[tuple[Document, Any, Any]] = []
-
-    def process(self, doc: Document, window=beam.DoFn.WindowParam,
-                timestamp=beam.DoFn.TimestampParam) -> Iterator[WindowedValue]:
-        self._buffer.append((doc, window, timestamp))
-        if len(self._buffer) >= self._batch_size:
-            yield from self._flush()
-
-    def finish_bundle(self) -> Iterable[WindowedValue]:
-        yield from self._flush()
-
-    def _flush(self) -> list[WindowedValue]:
-        buffer, self._buffer = self._buffer, []
-        if not buffer:
-            return []
+    def process(self, batch: list[Document]) -> Iterator[Document]:
         with self._clock:
-            found = self._identifier.identify([d.text for d, _, _ in buffer])
-        out = []
-        for (doc, window, ts), lang in zip(buffer, found):
+            found = self._identifier.identify([d.text for d in batch])
+        for doc, lang in zip(batch, found):
             if not lang.confident:
                 self._not_confident.inc()
-            tagged = doc._replace(language=lang.code, language_score=lang.score, language_confident=lang.confident)
-            out.append(WindowedValue(tagged, ts, [window if window is not None else GlobalWindow()]))
-        return out
+            yield doc._replace(language=lang.code, language_score=lang.score, language_confident=lang.confident)
 
 
 class TagLanguage(beam.PTransform):
@@ -236,4 +215,6 @@ class TagLanguage(beam.PTransform):
         self._batch_size = batch_size
 
     def expand(self, pcoll):
-        return pcoll | "IdentifyLanguage" >> beam.ParDo(_TagLanguageFn(self._batch_size)).with_output_types(Document)
+        return (pcoll
+                | "Batch" >> beam.BatchElements(min_batch_size=self._batch_size, max_batch_size=self._batch_size)
+                | "IdentifyLanguage" >> beam.ParDo(_TagLanguageFn()).with_output_types(Document))
