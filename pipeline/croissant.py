@@ -99,9 +99,12 @@ COLUMN_DESCRIPTIONS = {
     "dup_cluster_id": "Id of the (exact or near) duplicate cluster the document belongs to.",
     "dup_cluster_size": "Number of documents in that duplicate cluster.",
     "duplicate_of": "doc_id of the kept document this one duplicates.",
+    "language": "Language of the text by fastText lid.176 (ISO 639 code), und when it has no letters.",
+    "language_score": "Probability of that language, in [0, 1].",
+    "language_confident": "Whether the language is trusted (20+ letters, probability 0.5+); else decisions use und.",
     "ai_score": "AI-text detector score, P(machine-written), in [0, 1].",
     "ai_model": "Version of the AI-text detector that scored the document.",
-    "ai_confident": "Whether the text was long enough for the score to be trusted.",
+    "ai_confident": "Whether the score is trusted: the text is long enough and in a language the detector knows.",
     "reject_reason": "Why the document would be rejected (tag mode), or empty.",
     "reject_detail": "Human-readable detail of the rejection.",
 }
