@@ -300,3 +300,12 @@ def test_verify_checks_the_language_counts(language_runs):
     broken["documents_by_language"]["en"]["documents"] += 1
     check = check_counters(broken)
     assert not check.ok and "documents by language sum to 12, not 11" in " ".join(check.problems)
+
+
+def test_tag_mode_keeps_filtered_languages_with_their_reason(tmp_path):
+    manifest = run(RunConfig(inputs=(_corpus(tmp_path),), output=str(tmp_path / "tag"), mode="tag",
+                             languages=("en",), ai=False))
+    assert manifest["counters"]["balanced"] and manifest["counters"]["rejected"] == {"empty_text": 1}
+    rows = pq.read_table(tmp_path / "tag" / "human").to_pylist()
+    reasons = sorted(r["reject_reason"] or "-" for r in rows)
+    assert reasons.count("language_filtered") == 9 and reasons.count("-") == 1  # the copy is filtered, not a dup
