@@ -371,7 +371,7 @@ class _TagAITextFn(beam.DoFn):
         out = []
         for (doc, window, ts), (score, confident) in zip(buffer, results):
             self._scored.inc()
-            if confident and not supported_language(doc, self._detector.languages):
+            if not supported_language(doc, self._detector.languages):
                 confident = False  # a score in a language the model never saw means nothing
                 self._unsupported_language.inc()
             if score is None:
