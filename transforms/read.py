@@ -23,6 +23,7 @@ decompressed stream for JSONL; ``None`` for Parquet, whose rows are located by
 
 from __future__ import annotations
 
+import collections
 import gzip
 import io
 import json
@@ -41,8 +42,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from provsieve.transforms import timestamps
-from provsieve.transforms.document import Document, new_document
+from provsieve.transforms import capture_time, read_arc as arc, timestamps
+from provsieve.transforms.document import Document, make_doc_id, new_document
 from provsieve.transforms.extract import extract_text
 from provsieve.transforms.timing import StageClock
 
@@ -205,18 +206,23 @@ def _clean_uri(uri: Optional[str]) -> Optional[str]:
 
 
 def _http_document(*, source_uri: str, source_format: str, index: int, offset: Optional[int],
-                   url: Optional[str], record_id: Optional[str], capture_raw: Optional[str],
+                   url: Optional[str], record_id: Optional[str], capture: dict[str, Any],
                    status: Optional[int], http_headers: dict[str, str], payload: bytes,
                    options: ReaderOptions) -> Document:
-    """One fetched page (WARC or ARC response) to a Document with its timestamp evidence."""
+    """One fetched page (WARC or ARC response) to a Document with its timestamp evidence.
+
+    ``capture`` holds the capture evidence of the record (``warc_date``,
+    ``memento_datetime``, ``capture_uri``, ``arc_date``; see capture_time).
+    """
     content_type = http_headers.get("content-type")
-    provenance: dict[str, Any] = dict(url=url, warc_record_id=record_id, content_type=content_type)
+    provenance: dict[str, Any] = dict(url=url, warc_record_id=record_id, content_type=content_type,
+                                      capture_uri=capture.get("capture_uri"))
     if status is not None and status != 200:
-        provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url))
+        provenance.update(_date_evidence(http_headers=http_headers, url=url, **capture))
         return _rejected(source_uri, source_format, index, offset, "non_200_status", f"HTTP status {status}", **provenance)
     extracted = extract_text(payload, content_type)
-    provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url, html=extracted.html,
-                                     html_mode=options.html_dates))
+    provenance.update(_date_evidence(http_headers=http_headers, url=url, html=extracted.html,
+                                     html_mode=options.html_dates, **capture))
     if extracted.reject_reason:
         return _rejected(source_uri, source_format, index, offset, extracted.reject_reason,
                          extracted.reject_detail, **provenance)
@@ -236,18 +242,20 @@ def _date_evidence(**sources: Any) -> dict[str, Any]:
 _EVIDENCE_CLOCK = StageClock("date_evidence")
 
 
-def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator[Document]:
-    """Response records (WARC) or conversion records (WET); fastwarc detects gzip/zstd/lz4 itself.
+def read_warc(path: str, source_format: str, options: ReaderOptions,
+              skipped: Optional[collections.Counter] = None) -> Iterator[Document]:
+    """Page records (WARC) or conversion records (WET); fastwarc detects gzip/zstd/lz4 itself.
 
-    The last document is held back until the end of the file is checked: if
-    the compressed stream breaks inside it, that record *is* the break and is
-    reported once, as ``truncated_file``.
+    Records that hold no page are counted per type in ``skipped`` (``revisit``
+    among them: its payload is stored elsewhere). The last document is held
+    back until the end of the file is checked: if the compressed stream breaks
+    inside it, that record *is* the break and is reported once, as
+    ``truncated_file``.
     """
-    wanted = WarcRecordType.response | WarcRecordType.conversion
     index = -1
     last_offset = 0
     held: Optional[Document] = None
-    skipped = Metrics.counter("read", "skipped_records")
+    skipped = collections.Counter() if skipped is None else skipped
     with _open_raw(path) as raw:
         records = iter(ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
                                        auto_decode="all"))
@@ -264,8 +272,10 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
                 return
             index += 1
             last_offset = record.stream_pos
-            if not record.record_type & wanted:
-                skipped.inc()
+            kind = warc_record_kind(record)
+            if kind is not None:
+                skipped[kind] += 1
+                Metrics.counter("read", f"skipped_records.{kind}").inc()
                 continue
             if held is not None:
                 yield held
@@ -278,6 +288,28 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
         yield held
     if problem:
         yield _rejected(path, source_format, index + 1, last_offset, "truncated_file", problem)
+
+
+_PAGE_TYPES = WarcRecordType.response | WarcRecordType.conversion
+_TEXT_MEDIA = re.compile(r"^\s*(text/|application/(xhtml\+xml|xml)\b)", re.IGNORECASE)
+_CRAWLER_SCHEMES = ("metadata:", "dns:", "filedesc:", "<metadata:", "<dns:")
+
+
+def warc_record_kind(record) -> Optional[str]:
+    """None for a record that holds a page; else the type it is counted under as skipped.
+
+    Pages: ``response`` and ``conversion`` records, and ``resource`` records of
+    an HTML or text media type that are not crawler metadata (wget stores its
+    log as ``metadata://`` resources). ``revisit`` records are counted apart.
+    """
+    if record.record_type & _PAGE_TYPES:
+        return None
+    warc_type = (record.headers.get("WARC-Type") or "unknown").strip().lower()
+    if record.record_type == WarcRecordType.resource:
+        target = (record.headers.get("WARC-Target-URI") or "").strip().lower()
+        if _TEXT_MEDIA.match(record.headers.get("Content-Type") or "") and not target.startswith(_CRAWLER_SCHEMES):
+            return None
+    return warc_type
 
 
 def compressed_tail_problem(path: str, last_offset: int) -> Optional[str]:
@@ -316,13 +348,28 @@ _MAX_TAIL_CHECK = 256 * 1024 * 1024
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
+def _warc_capture(headers, http_headers=None) -> tuple[Optional[str], dict[str, Any]]:
+    """(the page's URL, its capture evidence) from a WARC header (and the HTTP header of a response).
+
+    A Wayback-style replay ``WARC-Target-URI`` gives the original URL; the
+    replay URI is kept as ``capture_uri``.
+    """
+    target = _clean_uri(headers.get("WARC-Target-URI"))
+    replay = capture_time.parse_replay_uri(target)
+    memento = headers.get("Memento-Datetime")
+    if memento is None and http_headers is not None:
+        memento = http_headers.get("Memento-Datetime")
+    capture = dict(warc_date=headers.get("WARC-Date"), memento_datetime=memento,
+                   capture_uri=replay.capture_uri if replay else None)
+    return (replay.original_url if replay else target), capture
+
+
 def _warc_record_document(path: str, source_format: str, index: int, offset: int, record,
                           options: ReaderOptions) -> Document:
     headers = record.headers
-    url = _clean_uri(headers.get("WARC-Target-URI"))
+    url, capture = _warc_capture(headers, record.http_headers)
     record_id = headers.get("WARC-Record-ID")
-    capture_raw = headers.get("WARC-Date")
-    provenance = dict(url=url, warc_record_id=record_id)
+    provenance = dict(url=url, warc_record_id=record_id, capture_uri=capture["capture_uri"])
     bad_names = [name for name, _ in headers.items() if not _HEADER_NAME.match(name)]
     if bad_names:
         return _rejected(path, source_format, index, offset, "malformed_header",
@@ -331,25 +378,31 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
         if record.content_length > options.max_doc_bytes:
             return _rejected(path, source_format, index, offset, "too_large",
                              f"{record.content_length} bytes > max {options.max_doc_bytes}",
-                             **_date_evidence(warc_date=capture_raw, url=url), **provenance)
-        if record.record_type == WarcRecordType.conversion:
+                             **_date_evidence(url=url, **capture), **provenance)
+        http = record.http_headers
+        block_type = headers.get("Content-Type") or ""
+        if http is None and (record.record_type != WarcRecordType.response
+                             or not block_type.strip().lower().startswith("application/http")):
+            # a conversion or resource record, or a response whose block is the body itself (Wayback exports
+            # merge the capture's HTTP headers into the WARC header): the WARC header describes the body
             payload = record.reader.read()
             _check_complete(payload, record.content_length, path, offset)
+            merged = capture_time.origin_http_headers(dict(headers.items()))
+            if not block_type and record.record_type == WarcRecordType.conversion:
+                merged["content-type"] = "text/plain"
             return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
-                                  url=url, record_id=record_id, capture_raw=capture_raw, status=None,
-                                  http_headers={"content-type": headers.get("Content-Type") or "text/plain"},
-                                  payload=payload, options=options)
-        if record.http_headers is None:
+                                  url=url, record_id=record_id, capture=capture, status=None,
+                                  http_headers=merged, payload=payload, options=options)
+        if http is None:
             return _rejected(path, source_format, index, offset, "unreadable_record",
                              f"{path}@{offset}: response record without a parseable HTTP header",
-                             **_date_evidence(warc_date=capture_raw, url=url), **provenance)
-        http = record.http_headers
+                             **_date_evidence(url=url, **capture), **provenance)
         payload = record.reader.read()
         if not (http.get("Transfer-Encoding") or http.get("Content-Encoding")):  # decoded lengths differ
             _check_complete(payload, record.content_length, path, offset)
         return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
-                              url=url, record_id=record_id, capture_raw=capture_raw, status=http.status_code,
-                              http_headers={k.lower(): v for k, v in http.items()}, payload=payload,
+                              url=url, record_id=record_id, capture=capture, status=http.status_code,
+                              http_headers=capture_time.origin_http_headers(dict(http.items())), payload=payload,
                               options=options)
     except _TruncatedRecord as err:
         return _rejected(path, source_format, index, offset, "truncated_record", str(err), **provenance)
@@ -366,45 +419,63 @@ def _check_complete(payload: bytes, expected: int, path: str, offset: int) -> No
         raise _TruncatedRecord(f"{path}@{offset}: record cut short ({len(payload)} of {expected} bytes): truncated file")
 
 
-def read_arc(path: str, options: ReaderOptions) -> Iterator[Document]:
-    """ARC (the Internet Archive's pre-WARC format), through warcio, which fastwarc does not read."""
-    from warcio.archiveiterator import ArchiveIterator as WarcioIterator
-
-    index = -1
-    offset: Optional[int] = 0
+def read_arc(path: str, options: ReaderOptions, skipped: Optional[collections.Counter] = None,
+             start: int = 0) -> Iterator[Document]:
+    """ARC v1/v2 (plain, gzip per record or whole-file gzip) through the tolerant reader of ``read_arc``."""
+    skipped = collections.Counter() if skipped is None else skipped
+    index, offset = 0, start
     with _open_raw(path) as raw:
-        records = WarcioIterator(raw, arc2warc=True)
-        iterator = iter(records)
-        while True:
-            try:
-                record = next(iterator)
-                index += 1
-                if record.rec_type != "response":
-                    Metrics.counter("read", "skipped_records").inc()
-                    continue
-                url = _clean_uri(record.rec_headers.get_header("WARC-Target-URI"))
-                length = int(record.rec_headers.get_header("Content-Length") or 0)
-                if length > options.max_doc_bytes:
-                    yield _rejected(path, "arc", index, records.get_record_offset(), "too_large",
-                                    f"{length} bytes > max {options.max_doc_bytes}", url=url)
-                    continue
-                payload = record.content_stream().read()
-                offset = records.get_record_offset()  # only valid once the record is read
-                http = record.http_headers
-                status = http.get_statuscode() if http else None
-                yield _http_document(
-                    source_uri=path, source_format="arc", index=index, offset=offset, url=url,
-                    record_id=record.rec_headers.get_header("WARC-Record-ID"),
-                    capture_raw=record.rec_headers.get_header("WARC-Date"),
-                    status=int(status) if status and status.isdigit() else None,
-                    http_headers={k.lower(): v for k, v in (http.headers if http else [])},
-                    payload=payload, options=options)
-            except StopIteration:
+        raw.seek(start)
+        for item in arc.iter_arc(raw, start):
+            if isinstance(item, str):
+                yield _rejected(path, "arc", index, offset, "truncated_file", f"{path}: {item}")
                 return
-            except Exception as err:  # noqa: BLE001
-                yield _rejected(path, "arc", index + 1, offset, "truncated_file",
-                                f"{path}: unreadable after byte offset {offset} (record {index + 1}): {err}")
-                return
+            index, offset = item.index + 1, item.offset if item.offset is not None else offset
+            if isinstance(item, arc.ArcGap):
+                arc.count_resync()
+                yield _rejected(path, "arc", item.index, item.offset, "unreadable_record", f"{path}: {item.detail}")
+                continue
+            yield from _arc_record_documents(path, item, options, skipped)
+
+
+def _arc_record_documents(path: str, record: "arc.ArcRecord", options: ReaderOptions,
+                          skipped: collections.Counter) -> Iterator[Document]:
+    """The Document of one ARC record (none for ``filedesc``/``dns`` records, which are counted)."""
+    header = record.header
+    kind = arc.record_kind(header)
+    if kind is not None:
+        skipped[kind] += 1
+        Metrics.counter("read", f"skipped_records.{kind}").inc()
+        return
+    where = f"{path}@{record.offset}" if record.offset is not None else f"{path} record {record.index}"
+    capture = dict(arc_date=header.date)
+    if record.problem:
+        arc.count_resync()
+    if record.truncated:
+        yield _rejected(path, "arc", record.index, record.offset, "truncated_file",
+                        f"{where}: {record.problem} (truncated file)", url=header.url,
+                        **_date_evidence(url=header.url, **capture))
+        return
+    if len(record.block) > options.max_doc_bytes:
+        yield _rejected(path, "arc", record.index, record.offset, "too_large",
+                        f"{len(record.block)} bytes > max {options.max_doc_bytes}", url=header.url,
+                        **_date_evidence(url=header.url, **capture))
+        return
+    try:
+        status, http_headers, payload = arc.http_parts(record.block, header.content_type)
+    except Exception as err:  # noqa: BLE001 - one bad record must not end the file
+        yield _rejected(path, "arc", record.index, record.offset, "unreadable_record",
+                        f"{where}: unparseable HTTP header: {err!r}"
+                        + (f"; {record.problem}" if record.problem else ""),
+                        url=header.url, **_date_evidence(url=header.url, **capture))
+        return
+    doc = _http_document(source_uri=path, source_format="arc", index=record.index, offset=record.offset,
+                         url=header.url, record_id=None, capture=capture, status=status,
+                         http_headers=capture_time.origin_http_headers(http_headers), payload=payload,
+                         options=options)
+    if record.problem and doc.reject_reason:
+        doc = doc._replace(reject_detail=f"{doc.reject_detail or doc.reject_reason}; {where}: {record.problem}")
+    yield doc
 
 
 def _field(obj: dict, dotted: str) -> Any:
@@ -509,16 +580,21 @@ def read_parquet(path: str, options: ReaderOptions) -> Iterator[Document]:
                             f"{path}: unreadable after row {index}: {err}")
 
 
-def read_file(path: str, options: ReaderOptions = ReaderOptions()) -> Iterator[Document]:
-    """Every Document of one file, in file order; never raises."""
+def read_file(path: str, options: ReaderOptions = ReaderOptions(),
+              skipped: Optional[collections.Counter] = None) -> Iterator[Document]:
+    """Every Document of one file, in file order; never raises.
+
+    Records that are not documents (WARC ``request``/``metadata``/``revisit``...,
+    ARC ``filedesc``/``dns``) are counted per type in ``skipped``.
+    """
     started = time.monotonic()
     count = 0
     try:
         fmt = detect_format(path)
         if fmt in ("warc", "wet"):
-            records = read_warc(path, fmt, options)
+            records = read_warc(path, fmt, options, skipped)
         elif fmt == "arc":
-            records = read_arc(path, options)
+            records = read_arc(path, options, skipped)
         elif fmt == "jsonl":
             records = read_jsonl(path, options)
         else:
@@ -538,8 +614,8 @@ def read_record(source_uri: str, source_format: str, source_offset: Optional[int
                 options: ReaderOptions = ReaderOptions()) -> Optional[Document]:
     """Re-read the one record a Document came from (for audits), or None if it is not there.
 
-    WARC/WET records are read by seeking to ``source_offset``; other formats
-    are scanned to ``source_index``.
+    WARC/WET and ARC records are read by seeking to ``source_offset``; other
+    formats (and ARC records without an offset) are scanned to ``source_index``.
     """
     if source_format in ("warc", "wet") and source_offset is not None:
         with _open_raw(source_uri) as raw:
@@ -547,6 +623,10 @@ def read_record(source_uri: str, source_format: str, source_offset: Optional[int
             for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
                                           auto_decode="all"):
                 return _warc_record_document(source_uri, source_format, source_index, source_offset, record, options)
+        return None
+    if source_format == "arc" and source_offset is not None:
+        for doc in read_arc(source_uri, options, start=source_offset):
+            return doc._replace(doc_id=make_doc_id(source_uri, source_index), source_index=source_index)
         return None
     for doc in read_file(source_uri, options):
         if doc.source_index == source_index:
