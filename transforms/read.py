@@ -243,10 +243,10 @@ _EVIDENCE_CLOCK = StageClock("date_evidence")
 
 
 def read_warc(path: str, source_format: str, options: ReaderOptions,
-              skipped: Optional[collections.Counter] = None) -> Iterator[Document]:
+              tally: Optional[collections.Counter] = None) -> Iterator[Document]:
     """Page records (WARC) or conversion records (WET); fastwarc detects gzip/zstd/lz4 itself.
 
-    Records that hold no page are counted per type in ``skipped`` (``revisit``
+    Records that hold no page are counted per type in ``tally`` (``revisit``
     among them: its payload is stored elsewhere). The last document is held
     back until the end of the file is checked: if the compressed stream breaks
     inside it, that record *is* the break and is reported once, as
@@ -255,7 +255,7 @@ def read_warc(path: str, source_format: str, options: ReaderOptions,
     index = -1
     last_offset = 0
     held: Optional[Document] = None
-    skipped = collections.Counter() if skipped is None else skipped
+    tally = collections.Counter() if tally is None else tally
     with _open_raw(path) as raw:
         records = iter(ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
                                        auto_decode="all"))
@@ -274,7 +274,7 @@ def read_warc(path: str, source_format: str, options: ReaderOptions,
             last_offset = record.stream_pos
             kind = warc_record_kind(record)
             if kind is not None:
-                skipped[kind] += 1
+                tally[kind] += 1
                 Metrics.counter("read", f"skipped_records.{kind}").inc()
                 continue
             if held is not None:
@@ -419,10 +419,10 @@ def _check_complete(payload: bytes, expected: int, path: str, offset: int) -> No
         raise _TruncatedRecord(f"{path}@{offset}: record cut short ({len(payload)} of {expected} bytes): truncated file")
 
 
-def read_arc(path: str, options: ReaderOptions, skipped: Optional[collections.Counter] = None,
+def read_arc(path: str, options: ReaderOptions, tally: Optional[collections.Counter] = None,
              start: int = 0) -> Iterator[Document]:
     """ARC v1/v2 (plain, gzip per record or whole-file gzip) through the tolerant reader of ``read_arc``."""
-    skipped = collections.Counter() if skipped is None else skipped
+    tally = collections.Counter() if tally is None else tally
     index, offset = 0, start
     with _open_raw(path) as raw:
         raw.seek(start)
@@ -432,25 +432,25 @@ def read_arc(path: str, options: ReaderOptions, skipped: Optional[collections.Co
                 return
             index, offset = item.index + 1, item.offset if item.offset is not None else offset
             if isinstance(item, arc.ArcGap):
-                arc.count_resync()
+                tally[arc.RESYNCED] += 1
                 yield _rejected(path, "arc", item.index, item.offset, "unreadable_record", f"{path}: {item.detail}")
                 continue
-            yield from _arc_record_documents(path, item, options, skipped)
+            yield from _arc_record_documents(path, item, options, tally)
 
 
 def _arc_record_documents(path: str, record: "arc.ArcRecord", options: ReaderOptions,
-                          skipped: collections.Counter) -> Iterator[Document]:
+                          tally: collections.Counter) -> Iterator[Document]:
     """The Document of one ARC record (none for ``filedesc``/``dns`` records, which are counted)."""
     header = record.header
     kind = arc.record_kind(header)
     if kind is not None:
-        skipped[kind] += 1
+        tally[kind] += 1
         Metrics.counter("read", f"skipped_records.{kind}").inc()
         return
     where = f"{path}@{record.offset}" if record.offset is not None else f"{path} record {record.index}"
     capture = dict(arc_date=header.date)
     if record.problem:
-        arc.count_resync()
+        tally[arc.RESYNCED] += 1
     if record.truncated:
         yield _rejected(path, "arc", record.index, record.offset, "truncated_file",
                         f"{where}: {record.problem} (truncated file)", url=header.url,
@@ -581,20 +581,21 @@ def read_parquet(path: str, options: ReaderOptions) -> Iterator[Document]:
 
 
 def read_file(path: str, options: ReaderOptions = ReaderOptions(),
-              skipped: Optional[collections.Counter] = None) -> Iterator[Document]:
+              tally: Optional[collections.Counter] = None) -> Iterator[Document]:
     """Every Document of one file, in file order; never raises.
 
     Records that are not documents (WARC ``request``/``metadata``/``revisit``...,
-    ARC ``filedesc``/``dns``) are counted per type in ``skipped``.
+    ARC ``filedesc``/``dns``) are counted per type in ``tally``, and so are ARC
+    records read after re-synchronising (``arc.RESYNCED``).
     """
     started = time.monotonic()
     count = 0
     try:
         fmt = detect_format(path)
         if fmt in ("warc", "wet"):
-            records = read_warc(path, fmt, options, skipped)
+            records = read_warc(path, fmt, options, tally)
         elif fmt == "arc":
-            records = read_arc(path, options, skipped)
+            records = read_arc(path, options, tally)
         elif fmt == "jsonl":
             records = read_jsonl(path, options)
         else:

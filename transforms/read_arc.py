@@ -10,7 +10,7 @@ webarchive-commons skips the field line by hand. This reader:
 * trusts each record's own header line and ``Archive-length``, and checks that
   the next record header (or the end) follows the declared length; when it
   does not, it re-synchronises on the next line that parses as an ARC header
-  (counted as ``read.arc_resynced``; the record is read up to that line and a
+  (counted as ``arc_resynchronised`` in the manifest; the record is read up to that line and a
   rejected record says so in ``reject_detail``);
 * reads ARC v1 and v2 header lines from the right (length, then the v2 fields,
   content type, 14-digit date, IP), so URLs with spaces (warcio #61) survive;
@@ -30,16 +30,16 @@ memory (ARC files are 100 MB by convention).
 
 from __future__ import annotations
 
-import collections
 import io
 import re
 import zlib
 from typing import IO, Iterator, NamedTuple, Optional
 
-from apache_beam.metrics import Metrics
 from warcio.bufferedreaders import ChunkedDataReader, DecompressingBufferedReader
 from warcio.statusandheaders import StatusAndHeadersParser
 
+RESYNCED = "arc_resynchronised"
+"""Tally key of ARC records (and damaged gaps) read after a declared length proved wrong."""
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
 _ARC_DATE = re.compile(rb"^\d{12,14}$")
@@ -134,12 +134,16 @@ def parse_segment(data: bytes, base: int, exact: bool, first_index: int) -> Iter
         line_end = data.find(b"\n", pos)
         line_end = len(data) if line_end < 0 else line_end
         header = parse_header_line(data[pos:line_end])
+        if header is None and _FIELD_LINE.match(data[pos:line_end]):
+            pos = _skip_newlines(data, line_end)  # Common Crawl: outside the filedesc length, a known variant
+            continue
         if header is None:
             resume = _next_header(data, line_end)
             stop = len(data) if resume is None else resume
+            where = f"offset {offset}" if offset is not None else f"position {pos} of a gzip member"
             yield ArcGap(index, offset, stop - pos,
-                         f"{stop - pos} bytes at {'offset ' + str(offset) if offset is not None else 'a record'} "
-                         f"are not an ARC record: {data[pos:min(line_end, pos + 80)]!r}; "
+                         f"{stop - pos} bytes at {where} are not an ARC record ({data[pos:min(line_end, pos + 60)]!r}"
+                         f"): "
                          + ("re-synchronised on the next record header" if resume is not None else "up to the end"))
             index += 1
             pos = stop
@@ -150,33 +154,27 @@ def parse_segment(data: bytes, base: int, exact: bool, first_index: int) -> Iter
         truncated = False
         if end > len(data):
             resume = _next_header(data, body_start)
-            if resume is None:
+            if resume is not None:
+                end = stop = resume
+            elif exact:
                 truncated, end, stop = True, len(data), len(data)
                 problem = f"the data ends {header.length - (len(data) - body_start)} bytes before the declared length"
-            else:
-                end = stop = resume
+            else:  # a gzip member is one unit: the record ends with it
+                end = stop = len(data)
         elif _follows_cleanly(data, end):
             stop = end
-        else:
+        else:  # the length is wrong: the record runs to the next record header
             resume = _next_header(data, body_start)
-            end = stop = len(data) if resume is None else resume
+            stop = end = len(data) if resume is None else resume
         if end != body_start + header.length and not truncated:
-            gap = data[body_start + header.length:stop] if stop > body_start + header.length else b""
-            if not (header.url.startswith("filedesc:") and _only_field_line(gap)):
-                problem = (f"declared length {header.length}, but the next record header is at "
-                           f"{end - body_start} bytes: re-synchronised there")
+            problem = (f"declared length {header.length}, but the record ends after {end - body_start} bytes "
+                       f"(next record header or end of its gzip member): re-synchronised there")
         block = data[body_start:end]
         if problem and not truncated:
             block = block.rstrip(b"\r\n") if end < len(data) else block
         yield ArcRecord(index, offset, header, block, problem, truncated)
         index += 1
         pos = _skip_newlines(data, stop)
-
-
-def _only_field_line(gap: bytes) -> bool:
-    """Common Crawl's filedesc length leaves out the field-description line: a known variant, not damage."""
-    lines = [line for line in gap.split(b"\n") if line.strip()]
-    return len(lines) <= 1 and all(_FIELD_LINE.match(line.strip()) for line in lines)
 
 
 def _gzip_members(raw: IO[bytes]) -> Iterator[tuple[int, bytes, Optional[str]]]:
@@ -263,9 +261,4 @@ def record_kind(header: ArcHeader) -> Optional[str]:
     return scheme if scheme in ("filedesc", "dns", "alexa") else None
 
 
-def count_resync() -> None:
-    Metrics.counter("read", "arc_resynced").inc()
 
-
-def tally() -> collections.Counter:
-    return collections.Counter()
