@@ -34,7 +34,6 @@ import zlib
 from typing import IO, Any, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
-from apache_beam.io import fileio
 import pyarrow.parquet as pq
 import zstandard
 from apache_beam.io.filesystem import CompressionTypes
@@ -45,6 +44,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from provsieve.transforms import capture_time, read_arc as arc, timestamps
 from provsieve.transforms.document import Document, make_doc_id, new_document
 from provsieve.transforms.extract import extract_text
+from provsieve.transforms.match_inputs import MatchInputs
 from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
@@ -638,22 +638,9 @@ def read_record(source_uri: str, source_format: str, source_offset: Optional[int
 # --- Beam -------------------------------------------------------------------
 
 
-def expand_inputs(patterns: list[str]) -> list[str]:
-    """Check every glob matches something, before the run starts.
-
-    Raises ``FileNotFoundError`` naming the patterns that match nothing.
-    """
-    empty = []
-    for pattern in patterns:
-        result = FileSystems.match([pattern])[0]
-        if not result.metadata_list:
-            empty.append(pattern)
-    if empty:
-        raise FileNotFoundError("no input files match: " + ", ".join(repr(p) for p in empty))
-    return patterns
-
-
 class _ReadFileFn(beam.DoFn):
+    """Path -> its Documents; the file's tally (skipped records per type...) on the ``tally`` output."""
+
     def __init__(self, options: ReaderOptions):
         self._options = options
         self._records = Metrics.counter("read", "records")
@@ -664,30 +651,40 @@ class _ReadFileFn(beam.DoFn):
         if self._options.html_dates == "htmldate":  # its free-text scan reaches dateparser: pay that cost here
             timestamps.warm_up()
 
-    def process(self, path: str) -> Iterator[Document]:
+    def process(self, path: str) -> Iterator[Any]:
         self._files.inc()
-        for doc in self._clock.iterate(read_file(path, self._options)):
+        tally: collections.Counter = collections.Counter()
+        for doc in self._clock.iterate(read_file(path, self._options, tally)):
             self._records.inc()
             if doc.reject_reason:
                 Metrics.counter("read", f"rejected_{doc.reject_reason}").inc()
             yield doc
+        for kind, count in sorted(tally.items()):
+            yield beam.pvalue.TaggedOutput(TALLY, (("skipped", path, kind), count))
+
+
+TALLY = "tally"
+"""The reader's second output: ``(("skipped", file, record type), count)`` facts for the manifest."""
 
 
 class ReadDocuments(beam.PTransform):
-    """File globs -> Documents, one file per element so files spread over workers."""
+    """File globs -> Documents, one file per element so files spread over workers.
 
-    def __init__(self, patterns: list[str], options: ReaderOptions = ReaderOptions()):
+    With ``with_tally`` the result is ``(documents, tally facts)``.
+    """
+
+    def __init__(self, patterns: list[str], options: ReaderOptions = ReaderOptions(), with_tally: bool = False):
         super().__init__()
         self._patterns = list(patterns)
         self._options = options
+        self._with_tally = with_tally
 
     def expand(self, pbegin):
-        return (
+        read = (
             pbegin
             | "Patterns" >> beam.Create(self._patterns)
-            | "Match" >> fileio.MatchAll()
-            | "Paths" >> beam.Map(lambda metadata: metadata.path)
-            | "Dedupe paths" >> beam.Distinct()
+            | "Match" >> MatchInputs()
             | "Spread files" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(_ReadFileFn(self._options))
+            | "Read" >> beam.ParDo(_ReadFileFn(self._options)).with_outputs(TALLY, main="documents")
         )
+        return (read.documents, read[TALLY]) if self._with_tally else read.documents
