@@ -312,7 +312,7 @@ def test_gather_evidence_warc_and_json():
     ev = gather_evidence(warc_date="2024-04-25T16:24:44Z",
                          http_headers={"Date": "Thu, 25 Apr 2024 16:24:44 GMT"},
                          html=OG_PAGE, url="https://x.com/2019/03/04/a")
-    assert ev == {"crawl_date": CAPTURE_2024, "http_date": CAPTURE_2024,
+    assert ev == {"crawl_date": CAPTURE_2024, "capture_source": "warc_date", "http_date": CAPTURE_2024,
                   "url_date": "2019-03-04T00:00:00Z", "published_date": "2019-03-04T00:00:00Z",
                   "modified_date": "2020-05-06T00:00:00Z"}
     dropped: list[Dropped] = []
