@@ -196,3 +196,32 @@ def test_old_warc_versions_read_like_warc_1_0(tmp_path, version):
     write_warc(path, records)
     (doc,) = read_file(str(path))
     assert doc.reject_reason is None and "Pequod" in doc.text and doc.crawl_date == "2008-04-30T20:48:25Z"
+
+
+def test_replay_uris_and_origin_headers():
+    from provsieve.transforms import capture_time
+
+    r = capture_time.parse_replay_uri("https://web.archive.org/web/20100305120000im_/http:/g.example/a.png")
+    assert r.original_url == "http://g.example/a.png" and r.stamp == "20100305120000"
+    assert capture_time.parse_replay_uri("http://wayback.archive-it.org/1234/20110101000000/https://h.example/x") \
+        .original_url == "https://h.example/x"
+    assert capture_time.parse_replay_uri("http://web.archive.org/web/2010/http://g.example/") is None  # no capture time
+    assert capture_time.parse_replay_uri("http://g.example/2010/03/05/post") is None
+    headers = capture_time.origin_http_headers({"Date": "Tue, 01 Dec 2026 10:00:00 GMT",
+                                                "X-Archive-Orig-Date": "Sat, 05 Mar 2011 12:00:00 GMT"})
+    assert headers["date"] == "Sat, 05 Mar 2011 12:00:00 GMT" and "last-modified" not in headers
+    dropped = []
+    ev = capture_time.capture_evidence(warc_date="null", memento_datetime="garbage",
+                                       capture_uri="http://web.archive.org/web/20110305120000/http://g.example/",
+                                       dropped=dropped)
+    assert ev == {"crawl_date": "2011-03-05T12:00:00Z", "capture_source": "replay_uri"}
+    assert [d.field for d in dropped] == ["crawl_date", "memento_datetime"]
+
+
+def test_a_response_whose_http_block_is_labelled_as_html_is_still_parsed(tmp_path):
+    block = http_message(PAGES["moby"].encode(), (("Content-Type", "text/html"),), status="HTTP/1.1 404 Not Found")
+    path = tmp_path / "mislabelled.warc.gz"
+    write_warc(path, [warc_record("response", block, warc_date="2015-01-01T00:00:00Z", target_uri="http://i.example/",
+                                  content_type="text/html")])
+    (doc,) = read_file(str(path))
+    assert doc.reject_reason == "non_200_status"

@@ -11,12 +11,19 @@ records before the break are kept and the break itself becomes one rejected
 row (``truncated_file``) naming the file and byte offset; a file that cannot be
 opened becomes one ``unreadable_file`` row. Nothing is dropped silently.
 
-WARC records that are not documents (``request``, ``metadata``, ``warcinfo``,
-``revisit``, ``resource``) are skipped and counted as ``read.skipped_records``;
-they are not input documents.
+Every WARC record that holds a page is a document: ``response`` records
+(with an HTTP message, or, as in Wayback exports, the body itself described by
+the WARC header), ``conversion`` records (WET) and ``resource`` records of an
+HTML or text media type. The others (``request``, ``metadata``, ``warcinfo``,
+non-text or crawler-metadata ``resource``, and ``revisit``, whose payload is
+stored in another record) are no input documents: they are counted per file
+and type in the reader's tally, which goes to the manifest. ARC files are read
+by :mod:`read_arc`; capture time and the original URL of replayed captures come
+from :mod:`capture_time`.
 
 ``source_offset`` is the byte offset of the record in the file as stored
-(compressed) for WARC/WET/ARC, and the byte offset of the line in the
+(compressed) for WARC/WET/ARC (``None`` for ARC records inside a whole-file
+gzip member after its first), and the byte offset of the line in the
 decompressed stream for JSONL; ``None`` for Parquet, whose rows are located by
 ``source_index`` (the row number).
 """
@@ -24,20 +31,14 @@ decompressed stream for JSONL; ``None`` for Parquet, whose rows are located by
 from __future__ import annotations
 
 import collections
-import gzip
-import io
 import json
 import logging
 import re
 import time
-import zlib
 from typing import IO, Any, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
 import pyarrow.parquet as pq
-import zstandard
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -45,15 +46,10 @@ from provsieve.transforms import capture_time, read_arc as arc, timestamps
 from provsieve.transforms.document import Document, make_doc_id, new_document
 from provsieve.transforms.extract import extract_text
 from provsieve.transforms.match_inputs import MatchInputs
+from provsieve.transforms.read_streams import compressed_tail_problem, open_decompressed, open_raw
 from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_ZSTD_SKIPPABLE = (0x184D2A50, 0x184D2A5F)
-_LZ4_MAGIC = b"\x04\x22\x4d\x18"
-
 
 class ReaderOptions(NamedTuple):
     text_field: str = "text"
@@ -96,84 +92,6 @@ def format_from_content(head: bytes) -> Optional[str]:
     if head.lstrip()[:1] == b"{":
         return "jsonl"
     return None
-
-
-def compression_of(head: bytes) -> str:
-    if head.startswith(_GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(_ZSTD_MAGIC) or (len(head) >= 4 and _ZSTD_SKIPPABLE[0] <= int.from_bytes(head[:4], "little") <= _ZSTD_SKIPPABLE[1]):
-        return "zstd"
-    if head.startswith(_LZ4_MAGIC):
-        return "lz4"
-    return "none"
-
-
-def _open_raw(path: str) -> IO[bytes]:
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-
-
-def _zstd_reader(raw: IO[bytes]) -> IO[bytes]:
-    """A zstd stream reader; honours the WARC-zstd convention of a dictionary in a leading skippable frame."""
-    head = raw.read(8)
-    magic = int.from_bytes(head[:4], "little") if len(head) >= 4 else 0
-    dict_data = None
-    if _ZSTD_SKIPPABLE[0] <= magic <= _ZSTD_SKIPPABLE[1]:
-        size = int.from_bytes(head[4:8], "little")
-        blob = raw.read(size)
-        if blob.startswith(_ZSTD_MAGIC):
-            blob = zstandard.ZstdDecompressor().decompress(blob, max_output_size=1 << 28)
-        dict_data = zstandard.ZstdCompressionDict(blob)
-        prefix = b""
-    else:
-        prefix = head
-    dctx = zstandard.ZstdDecompressor(dict_data=dict_data) if dict_data else zstandard.ZstdDecompressor()
-    source = io.BufferedReader(_Prefixed(prefix, raw)) if prefix else raw
-    return dctx.stream_reader(source, read_across_frames=True)
-
-
-class _Prefixed(io.RawIOBase):
-    """A raw stream with some already-consumed bytes put back in front."""
-
-    def __init__(self, prefix: bytes, raw: IO[bytes]):
-        self._prefix, self._raw = prefix, raw
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._prefix:
-            n = min(len(buffer), len(self._prefix))
-            buffer[:n], self._prefix = self._prefix[:n], self._prefix[n:]
-            return n
-        chunk = self._raw.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
-def open_decompressed(path: str) -> tuple[IO[bytes], str]:
-    """Open ``path`` on any Beam filesystem and undo gzip/zstd, detected from the magic bytes."""
-    raw = _open_raw(path)
-    head = raw.read(8)
-    raw.seek(0)
-    compression = compression_of(head)
-    if compression == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb"), compression
-    if compression == "zstd":
-        return io.BufferedReader(_ZstdAsRaw(_zstd_reader(raw))), compression
-    return raw, compression
-
-
-class _ZstdAsRaw(io.RawIOBase):
-    def __init__(self, reader):
-        self._reader = reader
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        chunk = self._reader.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
 
 
 def detect_format(path: str) -> str:
@@ -256,7 +174,7 @@ def read_warc(path: str, source_format: str, options: ReaderOptions,
     last_offset = 0
     held: Optional[Document] = None
     tally = collections.Counter() if tally is None else tally
-    with _open_raw(path) as raw:
+    with open_raw(path) as raw:
         records = iter(ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
                                        auto_decode="all"))
         while True:
@@ -312,39 +230,6 @@ def warc_record_kind(record) -> Optional[str]:
     return warc_type
 
 
-def compressed_tail_problem(path: str, last_offset: int) -> Optional[str]:
-    """Why the compressed stream after the last record read is broken, or None.
-
-    fastwarc ends iteration quietly at a gzip/zstd member that is cut short, so
-    the records after the break would vanish unreported. Decompressing from the
-    last record's offset to the end of the file is cheap (one record) and
-    tells a complete file from a truncated one.
-    """
-    with _open_raw(path) as raw:
-        raw.seek(last_offset)
-        tail = raw.read(_MAX_TAIL_CHECK)
-    compression = compression_of(tail[:8])
-    try:
-        if compression == "gzip":
-            while tail:
-                member = zlib.decompressobj(wbits=31)
-                member.decompress(tail, 1 << 30)
-                if not member.eof:
-                    return f"{path}: gzip stream cut short after byte offset {last_offset} (truncated file)"
-                tail = member.unused_data
-        elif compression == "zstd":
-            while tail:
-                frame = zstandard.ZstdDecompressor().decompressobj()
-                frame.decompress(tail)
-                if not frame.eof:
-                    return f"{path}: zstd frame cut short after byte offset {last_offset} (truncated file)"
-                tail = frame.unused_data
-    except (zlib.error, zstandard.ZstdError) as err:
-        return f"{path}: corrupt {compression} data after byte offset {last_offset}: {err}"
-    return None
-
-
-_MAX_TAIL_CHECK = 256 * 1024 * 1024
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -388,10 +273,14 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
             payload = record.reader.read()
             _check_complete(payload, record.content_length, path, offset)
             merged = capture_time.origin_http_headers(dict(headers.items()))
+            status = None
             if not block_type and record.record_type == WarcRecordType.conversion:
                 merged["content-type"] = "text/plain"
+            elif record.record_type == WarcRecordType.response and payload.startswith(b"HTTP/1."):
+                status, http_headers, payload = arc.http_parts(payload, block_type)  # mislabelled HTTP block
+                merged.update(capture_time.origin_http_headers(http_headers))
             return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
-                                  url=url, record_id=record_id, capture=capture, status=None,
+                                  url=url, record_id=record_id, capture=capture, status=status,
                                   http_headers=merged, payload=payload, options=options)
         if http is None:
             return _rejected(path, source_format, index, offset, "unreadable_record",
@@ -424,7 +313,7 @@ def read_arc(path: str, options: ReaderOptions, tally: Optional[collections.Coun
     """ARC v1/v2 (plain, gzip per record or whole-file gzip) through the tolerant reader of ``read_arc``."""
     tally = collections.Counter() if tally is None else tally
     index, offset = 0, start
-    with _open_raw(path) as raw:
+    with open_raw(path) as raw:
         raw.seek(start)
         for item in arc.iter_arc(raw, start):
             if isinstance(item, str):
@@ -560,7 +449,7 @@ def _skip_rest_of_line(stream: IO[bytes]) -> int:
 
 
 def read_parquet(path: str, options: ReaderOptions) -> Iterator[Document]:
-    with _open_raw(path) as raw:
+    with open_raw(path) as raw:
         parquet = pq.ParquetFile(raw)
         columns = parquet.schema_arrow.names
         index = -1
@@ -619,7 +508,7 @@ def read_record(source_uri: str, source_format: str, source_offset: Optional[int
     formats (and ARC records without an offset) are scanned to ``source_index``.
     """
     if source_format in ("warc", "wet") and source_offset is not None:
-        with _open_raw(source_uri) as raw:
+        with open_raw(source_uri) as raw:
             raw.seek(source_offset)
             for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
                                           auto_decode="all"):

@@ -86,12 +86,12 @@ def parse_header_line(line: bytes) -> Optional[ArcHeader]:
     tokens = line.rstrip(b"\r\n").split(b" ")
     if len(tokens) < 5 or not tokens[-1].isdigit() or not _SCHEME.match(tokens[0]):
         return None
-    for i in range(1, len(tokens) - 2):
-        if _ARC_DATE.match(tokens[i + 1]) and _ADDRESS.match(tokens[i]):
-            rest = tokens[i + 2:]
-            content_type = rest[0].decode("latin-1") if len(rest) >= 2 else None
-            return ArcHeader(b" ".join(tokens[:i]).decode("utf-8", "replace"), tokens[i].decode("latin-1"),
-                             tokens[i + 1].decode("ascii"), content_type, int(tokens[-1]))
+    dated = [i for i in range(1, len(tokens) - 2) if _ARC_DATE.match(tokens[i + 1])]
+    for i in [i for i in dated if _ADDRESS.match(tokens[i])] or dated[:1]:  # an odd address field as a last resort
+        rest = tokens[i + 2:]
+        content_type = rest[0].decode("latin-1") if len(rest) >= 2 else None
+        return ArcHeader(b" ".join(tokens[:i]).decode("utf-8", "replace"), tokens[i].decode("latin-1"),
+                         tokens[i + 1].decode("ascii"), content_type, int(tokens[-1]))
     return None
 
 
