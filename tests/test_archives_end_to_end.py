@@ -34,7 +34,7 @@ def test_a_dangling_symlink_matched_by_a_glob_is_kept_for_the_reader(tmp_path):
 def test_run_over_archives_accounts_for_every_record_and_verifies(tmp_path, capsys):
     crawl = _inputs(tmp_path)
     out = tmp_path / "out"
-    code = cli.main(["-q", "run", "--input", str(crawl / "*"), "--output", str(out), "--no-report"])
+    code = cli.main(["-q", "run", "--input", str(crawl / "*"), "--output", str(out)])
     printed = capsys.readouterr().out
     assert code == 0, printed
     manifest = json.loads((out / "manifest.json").read_text())
@@ -49,6 +49,8 @@ def test_run_over_archives_accounts_for_every_record_and_verifies(tmp_path, caps
     assert manifest["documents_by_capture_source"] == {"arc_date": 12, "memento_datetime": 1, "none": 1,
                                                        "replay_uri": 1}
     assert manifest["documents_by_pre_cutoff_evidence"]["captured"] == 14
+    report = (out / "report.html").read_text()
+    assert "filedesc 1, ARC re-synchronised 2" in report and "cannot be opened" in report
     ok, checks = verify(str(out), sample=40)
     assert ok, "\n".join(c.format() for c in checks)
     samples = next(c for c in checks if c.name == "sampled records")

@@ -225,3 +225,14 @@ def test_a_response_whose_http_block_is_labelled_as_html_is_still_parsed(tmp_pat
                                   content_type="text/html")])
     (doc,) = read_file(str(path))
     assert doc.reject_reason == "non_200_status"
+
+
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_padding_after_the_last_arc_record_is_no_record(tmp_path, compression):
+    path = tmp_path / "padded.arc"
+    write_arc(path, [arc_filedesc("p.arc", "20110101000000"),
+                     arc_record("http://j.example/", "20110101000001", http_message(PAGES["tale"].encode()))],
+              compression)
+    path.write_bytes(path.read_bytes() + b"\x00" * 512 + b"\n")
+    (doc,) = read_file(str(path))
+    assert doc.reject_reason is None and "best of times" in doc.text

@@ -42,6 +42,8 @@ RESYNCED = "arc_resynchronised"
 """Tally key of ARC records (and damaged gaps) read after a declared length proved wrong."""
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
+_PADDING = b"\x00\r\n\t "
+_PADDING_SCAN = 4096
 _ARC_DATE = re.compile(rb"^\d{12,14}$")
 _ADDRESS = re.compile(rb"^(?:[0-9.]+|[0-9a-fA-F:]+|-)$")
 _SCHEME = re.compile(rb"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -129,6 +131,8 @@ def parse_segment(data: bytes, base: int, exact: bool, first_index: int) -> Iter
     pos = _skip_newlines(data, 0)
     first = True
     while pos < len(data):
+        if not data[pos:pos + _PADDING_SCAN].strip(_PADDING) and not data[pos:].strip(_PADDING):
+            return  # NUL/whitespace padding at the end: no record
         offset = base + pos if exact else (base if first else None)
         first = False
         line_end = data.find(b"\n", pos)
@@ -186,6 +190,10 @@ def _gzip_members(raw: IO[bytes]) -> Iterator[tuple[int, bytes, Optional[str]]]:
             pending = raw.read(_CHUNK)
             if not pending:
                 return
+        if not pending.startswith(_GZIP_MAGIC[:len(pending)]) and not pending.strip(_PADDING):
+            offset += len(pending)  # zero padding after the last member
+            pending = raw.read(_CHUNK)
+            continue
         member = zlib.decompressobj(wbits=31)
         out = []
         consumed = 0
