@@ -88,7 +88,7 @@ COLUMN_DESCRIPTIONS = {
     "content_type": "Content type of the captured payload.",
     "text": "The extracted text of the document.",
     "capture_uri": "The archive's replay URI when url was taken from one (Wayback exports).",
-    "capture_source": "Which evidence crawl_date comes from: warc_date, memento_datetime, replay_uri or arc_date.",
+    "capture_source": "Which evidence crawl_date comes from: warc_date, memento_datetime, replay_uri, arc_date or input.",
     "http_date": "HTTP Date header of the capture, UTC.",
     "http_last_modified": "HTTP Last-Modified header, UTC.",
     "published_date": "Publication date the page declares (meta tags, JSON-LD, <time>), UTC.",

@@ -318,7 +318,7 @@ def test_gather_evidence_warc_and_json():
     dropped: list[Dropped] = []
     ev = gather_evidence(json_record={"created": "2018-01-01", "timestamp": "2019-04-25T12:57:54Z",
                                       "url": "https://x.com/2018/01/01/a"}, dropped=dropped)
-    assert ev == {"crawl_date": "2019-04-25T12:57:54Z", "created": "2018-01-01T00:00:00Z",
+    assert ev == {"crawl_date": "2019-04-25T12:57:54Z", "capture_source": "input", "created": "2018-01-01T00:00:00Z",
                   "created_source": "input", "url_date": "2018-01-01T00:00:00Z"}
     ev = gather_evidence(warc_date="2008-10-294T05:21:46-0700", url="http://x.jp/", dropped=dropped)
     assert "crawl_date" not in ev and dropped[-1].reason == "malformed"

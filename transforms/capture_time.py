@@ -12,7 +12,8 @@ archive to another keep some of them and lose others. In the order trusted:
 
 Each value is parsed strictly (:func:`timestamps.capture_date`); a refused one
 is reported as dropped and the next source is tried. The source used is kept in
-the row (``capture_source``) and counted in the manifest. A replay URI also
+the row (``capture_source``) and counted in the manifest (a JSONL/Parquet
+record's capture field gives ``input``). A replay URI also
 gives the page's original URL (``url``); the replay URI itself stays in
 ``capture_uri``. The origin server's headers in a replay export are the
 ``X-Archive-Orig-*`` ones (:func:`origin_http_headers`): the plain ``Date`` of

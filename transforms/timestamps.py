@@ -806,6 +806,7 @@ def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[s
         crawl = out["crawl_date"]
     if crawl is None and json_record is not None:
         crawl = capture_date_from_json(json_record, dropped=dropped)
+        out["capture_source"] = "input" if crawl is not None else None
     out["crawl_date"] = crawl
     if http_headers is not None:
         out.update(http_date_evidence(http_headers, crawl, dropped=dropped))
