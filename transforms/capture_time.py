@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from typing import Mapping, NamedTuple, Optional
 
+from provsieve.transforms import timestamps  # (timestamps imports this module: used at call time only)
+
 CAPTURE_SOURCES = ("warc_date", "memento_datetime", "replay_uri", "arc_date")
 
 _REPLAY_URI = re.compile(
@@ -70,8 +72,6 @@ def capture_evidence(*, warc_date: object = None, memento_datetime: object = Non
 
     Refused values are appended to ``dropped`` (as :class:`timestamps.Dropped`).
     """
-    from provsieve.transforms.timestamps import capture_date
-
     replay = parse_replay_uri(capture_uri)
     candidates = (
         ("warc_date", warc_date, "crawl_date"),
@@ -82,7 +82,7 @@ def capture_evidence(*, warc_date: object = None, memento_datetime: object = Non
     for source, value, field in candidates:
         if value is None:
             continue
-        iso = capture_date(value, dropped=dropped, field=field)
+        iso = timestamps.capture_date(value, dropped=dropped, field=field)
         if iso is not None:
             return {"crawl_date": iso, "capture_source": source}
     return {"crawl_date": None, "capture_source": None}
