@@ -236,3 +236,13 @@ def test_padding_after_the_last_arc_record_is_no_record(tmp_path, compression):
     path.write_bytes(path.read_bytes() + b"\x00" * 512 + b"\n")
     (doc,) = read_file(str(path))
     assert doc.reject_reason is None and "best of times" in doc.text
+
+
+def test_an_arc_record_of_a_replayed_capture_gets_the_original_url(tmp_path):
+    path = tmp_path / "replayed.arc"
+    write_arc(path, [arc_filedesc("r.arc", "20200101000000"),
+                     arc_record("http://web.archive.org/web/20090101000000id_/http://k.example/", "20200101000001",
+                                http_message(PAGES["moby"].encode()))], None)
+    (doc,) = read_file(str(path))
+    assert doc.url == "http://k.example/" and doc.capture_uri.startswith("http://web.archive.org/web/2009")
+    assert doc.crawl_date == "2009-01-01T00:00:00Z" and doc.capture_source == "replay_uri"

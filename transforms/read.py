@@ -337,18 +337,20 @@ def _arc_record_documents(path: str, record: "arc.ArcRecord", options: ReaderOpt
         Metrics.counter("read", f"skipped_records.{kind}").inc()
         return
     where = f"{path}@{record.offset}" if record.offset is not None else f"{path} record {record.index}"
-    capture = dict(arc_date=header.date)
+    replay = capture_time.parse_replay_uri(header.url)  # an ARC written from a replay of another archive
+    url = replay.original_url if replay else header.url
+    capture = dict(capture_uri=replay.capture_uri if replay else None, arc_date=header.date)
     if record.problem:
         tally[arc.RESYNCED] += 1
     if record.truncated:
         yield _rejected(path, "arc", record.index, record.offset, "truncated_file",
-                        f"{where}: {record.problem} (truncated file)", url=header.url,
-                        **_date_evidence(url=header.url, **capture))
+                        f"{where}: {record.problem} (truncated file)", url=url,
+                        capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
         return
     if len(record.block) > options.max_doc_bytes:
         yield _rejected(path, "arc", record.index, record.offset, "too_large",
-                        f"{len(record.block)} bytes > max {options.max_doc_bytes}", url=header.url,
-                        **_date_evidence(url=header.url, **capture))
+                        f"{len(record.block)} bytes > max {options.max_doc_bytes}", url=url,
+                        capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
         return
     try:
         status, http_headers, payload = arc.http_parts(record.block, header.content_type)
@@ -356,10 +358,10 @@ def _arc_record_documents(path: str, record: "arc.ArcRecord", options: ReaderOpt
         yield _rejected(path, "arc", record.index, record.offset, "unreadable_record",
                         f"{where}: unparseable HTTP header: {err!r}"
                         + (f"; {record.problem}" if record.problem else ""),
-                        url=header.url, **_date_evidence(url=header.url, **capture))
+                        url=url, capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
         return
     doc = _http_document(source_uri=path, source_format="arc", index=record.index, offset=record.offset,
-                         url=header.url, record_id=None, capture=capture, status=status,
+                         url=url, record_id=None, capture=capture, status=status,
                          http_headers=capture_time.origin_http_headers(http_headers), payload=payload,
                          options=options)
     if record.problem and doc.reject_reason:
