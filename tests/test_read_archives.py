@@ -11,7 +11,7 @@ from archive_fixtures import arc_filedesc, arc_record, http_message, replay_reco
 from warc_fixtures import html_page, http_response_record, request_record, warc_record, warcinfo_record, write_warc
 
 from provsieve.transforms import read_arc
-from provsieve.transforms.read import read_file, read_record
+from provsieve.transforms.read import ReaderOptions, read_file, read_record
 from provsieve.transforms.timestamps import assign_created
 
 PAGES = {
@@ -246,3 +246,37 @@ def test_an_arc_record_of_a_replayed_capture_gets_the_original_url(tmp_path):
     (doc,) = read_file(str(path))
     assert doc.url == "http://k.example/" and doc.capture_uri.startswith("http://web.archive.org/web/2009")
     assert doc.crawl_date == "2009-01-01T00:00:00Z" and doc.capture_source == "replay_uri"
+
+
+@pytest.mark.parametrize("compression,whole_file", [(None, False), ("gzip", False), ("gzip", True)])
+def test_arc_records_larger_than_a_read_and_many_records(tmp_path, compression, whole_file):
+    big = html_page("Big", ["A long page of many words written by hand. " * 12_000]).encode()  # ~500 KB > a read
+    small = [http_message(html_page(f"P{i}", [f"Page number {i} of a long file, written by a person."]).encode())
+             for i in range(300)]
+    records = [arc_filedesc("big.arc", "20080101000000", cc_quirk=True),
+               arc_record("http://l.example/big", "20080101000001", http_message(big))]
+    records += [arc_record(f"http://l.example/{i}", "20080101000002", m) for i, m in enumerate(small)]
+    path = tmp_path / "big.arc"
+    offsets = write_arc(path, records, compression, whole_file)
+    docs = list(read_file(str(path)))
+    assert len(docs) == 301 and all(d.reject_reason is None for d in docs)
+    assert "written by hand" in docs[0].text and docs[-1].url == "http://l.example/299"
+    assert [d.source_offset for d in docs] == offsets[1:]
+    capped = list(read_file(str(path), ReaderOptions(max_doc_bytes=100_000)))
+    assert capped[0].reject_reason == "too_large" and "bytes > max 100000" in capped[0].reject_detail
+    assert [d.url for d in capped[1:]] == [d.url for d in docs[1:]] and capped[1].reject_reason is None
+
+
+def test_a_gzip_arc_cut_short_reports_the_break_once(tmp_path):
+    records = [arc_filedesc("cut.arc", "20080101000000")] + [
+        arc_record(f"http://m.example/{i}", "20080101000001", http_message(PAGES["pride"].encode()))
+        for i in range(3)]
+    path = tmp_path / "cut.arc.gz"
+    offsets = write_arc(path, records)
+    data = path.read_bytes()
+    for cut in (offsets[3] + 30, offsets[3] + 60, offsets[3] + 200):
+        path.write_bytes(data[:cut])
+        docs = list(read_file(str(path)))
+        assert [d.reject_reason for d in docs] == [None, None, "truncated_file"], (cut, docs[2:])
+    path.write_bytes(data[:-5])  # only the last member's trailer is missing: its record is whole, the break is after
+    assert [d.reject_reason for d in read_file(str(path))] == [None, None, None, "truncated_file"]

@@ -315,7 +315,7 @@ def read_arc(path: str, options: ReaderOptions, tally: Optional[collections.Coun
     index, offset = 0, start
     with open_raw(path) as raw:
         raw.seek(start)
-        for item in arc.iter_arc(raw, start):
+        for item in arc.iter_arc(raw, start, max_block=options.max_doc_bytes):
             if isinstance(item, str):
                 yield _rejected(path, "arc", index, offset, "truncated_file", f"{path}: {item}")
                 return
@@ -347,9 +347,9 @@ def _arc_record_documents(path: str, record: "arc.ArcRecord", options: ReaderOpt
                         f"{where}: {record.problem} (truncated file)", url=url,
                         capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
         return
-    if len(record.block) > options.max_doc_bytes:
+    if record.size > options.max_doc_bytes:
         yield _rejected(path, "arc", record.index, record.offset, "too_large",
-                        f"{len(record.block)} bytes > max {options.max_doc_bytes}", url=url,
+                        f"{record.size} bytes > max {options.max_doc_bytes}", url=url,
                         capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
         return
     try:

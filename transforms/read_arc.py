@@ -9,31 +9,34 @@ webarchive-commons skips the field line by hand. This reader:
 
 * trusts each record's own header line and ``Archive-length``, and checks that
   the next record header (or the end) follows the declared length; when it
-  does not, it re-synchronises on the next line that parses as an ARC header
-  (counted as ``arc_resynchronised`` in the manifest; the record is read up to that line and a
-  rejected record says so in ``reject_detail``);
+  does not, the record runs to the next line that parses as an ARC header, or
+  to the end of its gzip member when that comes first (counted as
+  ``arc_resynchronised`` in the manifest; a rejected record says so in
+  ``reject_detail``; bytes that make no record become their own rejected row);
 * reads ARC v1 and v2 header lines from the right (length, then the v2 fields,
   content type, 14-digit date, IP), so URLs with spaces (warcio #61) survive;
-* parses HTTP headers with or without a space after the colon, and undoes a
-  declared ``Transfer-Encoding: chunked`` / ``Content-Encoding: gzip`` only
-  when the stored body really is encoded (warcio's readers fall back to the raw
-  bytes otherwise);
-* reads plain files, one gzip member per record, and whole-file gzip.
+* parses HTTP headers with warcio, with or without a space after the colon, and
+  undoes a declared ``Transfer-Encoding: chunked`` / ``Content-Encoding: gzip``
+  only where the stored body really is encoded (warcio's readers fall back to
+  the raw bytes otherwise);
+* reads plain files, one gzip member per record, and whole-file gzip, as a
+  stream: only about the record being read is held, and a record longer than
+  the reader's limit is skipped over, not held.
 
 ``source_offset`` is exact: the byte offset of the record's header line in a
-plain file, of its gzip member in a gzip-per-record file. Records after the
-first of a gzip member holding several (whole-file gzip) cannot be reached by
-seeking, so their ``source_offset`` is ``None`` and audits find them by
-``source_index``. Plain and whole-file gzip ARC files are decompressed into
-memory (ARC files are 100 MB by convention).
+plain file, of its gzip member in a gzip-per-record file. A record that does
+not start a gzip member (all but the first in a whole-file gzip) cannot be
+reached by seeking, so its ``source_offset`` is ``None`` and audits find it by
+``source_index``.
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import re
 import zlib
-from typing import IO, Iterator, NamedTuple, Optional
+from typing import IO, Callable, Iterator, NamedTuple, Optional
 
 from warcio.bufferedreaders import ChunkedDataReader, DecompressingBufferedReader
 from warcio.statusandheaders import StatusAndHeadersParser
@@ -41,9 +44,9 @@ from warcio.statusandheaders import StatusAndHeadersParser
 RESYNCED = "arc_resynchronised"
 """Tally key of ARC records (and damaged gaps) read after a declared length proved wrong."""
 _GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
+_COMPACT_AT = 1 << 20
 _PADDING = b"\x00\r\n\t "
-_PADDING_SCAN = 4096
 _ARC_DATE = re.compile(rb"^\d{12,14}$")
 _ADDRESS = re.compile(rb"^(?:[0-9.]+|[0-9a-fA-F:]+|-)$")
 _SCHEME = re.compile(rb"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -69,6 +72,8 @@ class ArcRecord(NamedTuple):
     problem: Optional[str] = None
     """Why the declared length could not be trusted (re-synchronised), or that the file ends inside it."""
     truncated: bool = False
+    size: int = 0
+    """Bytes of the block (of an oversized record skipped over, the declared length)."""
 
 
 class ArcGap(NamedTuple):
@@ -97,141 +102,253 @@ def parse_header_line(line: bytes) -> Optional[ArcHeader]:
     return None
 
 
-def _next_header(data: bytes, start: int) -> Optional[int]:
-    """Offset of the first line at or after ``start`` that parses as an ARC header."""
-    for match in _HEADER_CANDIDATE.finditer(data, start):
-        if parse_header_line(match.group(0)) is not None:
-            return match.start()
-    return None
+class _Window:
+    """The decompressed ARC stream, held only from about the record being parsed on (read on demand).
 
-
-def _skip_newlines(data: bytes, pos: int) -> int:
-    while pos < len(data) and data[pos] in b"\r\n":
-        pos += 1
-    return pos
-
-
-def _follows_cleanly(data: bytes, pos: int) -> bool:
-    """Whether a record header or the end of the data comes next (after blank lines)."""
-    pos = _skip_newlines(data, pos)
-    if pos >= len(data):
-        return True
-    end = data.find(b"\n", pos)
-    return parse_header_line(data[pos:end if end >= 0 else len(data)]) is not None
-
-
-def parse_segment(data: bytes, base: int, exact: bool, first_index: int) -> Iterator[ArcRecord | ArcGap]:
-    """Records and damaged gaps of decompressed ARC bytes.
-
-    ``base`` is where ``data`` starts in the file; ``exact`` says offsets inside
-    ``data`` are file offsets (plain files); otherwise only a record at the
-    start of ``data`` gets ``base`` as its offset.
+    ``data[i]`` is byte ``base + i`` of the decompressed stream; :meth:`compact`
+    forgets what lies before the current record.
     """
-    index = first_index
-    pos = _skip_newlines(data, 0)
-    first = True
-    while pos < len(data):
-        if not data[pos:pos + _PADDING_SCAN].strip(_PADDING) and not data[pos:].strip(_PADDING):
+
+    def __init__(self, read: Callable[[], bytes]):
+        self._read = read
+        self.data = bytearray()
+        self.base = 0
+        self.eof = False
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self._read()
+        if not chunk:
+            self.eof = True
+            return False
+        self.data += chunk
+        return True
+
+    def ensure(self, end: int) -> None:
+        while len(self.data) < end and self.more():
+            pass
+
+    def forget(self, n: int) -> None:
+        del self.data[:n]
+        self.base += n
+
+    def compact(self, pos: int) -> int:
+        """Forget the bytes before ``pos`` (when they are many); the index ``pos`` has now."""
+        if pos >= _COMPACT_AT or (pos and pos == len(self.data)):
+            self.forget(pos)
+            return 0
+        return pos
+
+    def skip_newlines(self, pos: int) -> int:
+        while True:
+            while pos < len(self.data) and self.data[pos] in b"\r\n":
+                pos += 1
+            if pos < len(self.data) or not self.more():
+                return pos
+
+    def line_end(self, pos: int) -> int:
+        """Index of the newline ending the line at ``pos`` (or the end of the stream)."""
+        while True:
+            end = self.data.find(b"\n", pos)
+            if end >= 0:
+                return end
+            if not self.more():
+                return len(self.data)
+
+    def next_header(self, start: int) -> Optional[int]:
+        """Index of the first line at or after ``start`` (a line start) that parses as an ARC header."""
+        searched = start
+        while True:
+            limit = len(self.data) if self.eof else self.data.rfind(b"\n") + 1  # whole lines only
+            for match in _HEADER_CANDIDATE.finditer(self.data, searched, max(limit, searched)):
+                if parse_header_line(match.group(0)) is not None:
+                    return match.start()
+            searched = max(searched, limit)
+            if self.eof:
+                return None
+            self.more()
+
+    def at_padding(self, pos: int) -> bool:
+        """Whether only NUL/whitespace padding is left from ``pos`` on."""
+        while True:
+            if self.data[pos:pos + 4096].strip(_PADDING):
+                return False
+            pos = min(pos + 4096, len(self.data))
+            if pos == len(self.data) and not self.more():
+                return True
+
+
+def _follows_cleanly(window: _Window, pos: int) -> bool:
+    """Whether a record header or the end of the stream comes next (after blank lines)."""
+    pos = window.skip_newlines(pos)
+    if pos >= len(window.data):
+        return True
+    return parse_header_line(window.data[pos:window.line_end(pos)]) is not None
+
+
+def parse_stream(window: _Window, offset_of: Callable[[int], Optional[int]],
+                 member_end: Callable[[int], Optional[int]] = lambda position: None,
+                 max_block: Optional[int] = None) -> Iterator[ArcRecord | ArcGap]:
+    """Records and damaged gaps of a decompressed ARC stream.
+
+    ``offset_of(stream position)`` is the file offset a record starting there
+    can be sought at, or None; ``member_end(stream position)`` the stream
+    position where the gzip member holding it ends (None for plain files or the
+    last member): a record whose declared length is wrong ends there at the
+    latest. A record longer than ``max_block`` is skipped over, not held: its
+    ``block`` is empty and ``size`` is its declared length.
+    """
+    index = 0
+    pos = window.skip_newlines(0)
+    while pos < len(window.data):
+        pos = window.compact(pos)
+        if window.at_padding(pos):
             return  # NUL/whitespace padding at the end: no record
-        offset = base + pos if exact else (base if first else None)
-        first = False
-        line_end = data.find(b"\n", pos)
-        line_end = len(data) if line_end < 0 else line_end
-        header = parse_header_line(data[pos:line_end])
-        if header is None and _FIELD_LINE.match(data[pos:line_end]):
-            pos = _skip_newlines(data, line_end)  # Common Crawl: outside the filedesc length, a known variant
+        offset = offset_of(window.base + pos)
+        line_end = window.line_end(pos)
+        line = bytes(window.data[pos:line_end])
+        header = parse_header_line(line)
+        if header is None and _FIELD_LINE.match(line):
+            pos = window.skip_newlines(line_end)  # Common Crawl: outside the filedesc length, a known variant
             continue
         if header is None:
-            resume = _next_header(data, line_end)
-            stop = len(data) if resume is None else resume
-            where = f"offset {offset}" if offset is not None else f"position {pos} of a gzip member"
-            yield ArcGap(index, offset, stop - pos,
-                         f"{stop - pos} bytes at {where} are not an ARC record ({data[pos:min(line_end, pos + 60)]!r}"
-                         f"): "
-                         + ("re-synchronised on the next record header" if resume is not None else "up to the end"))
+            resume = window.next_header(line_end + 1)
+            stop = len(window.data) if resume is None else resume
+            where = (f"offset {offset}" if offset is not None
+                     else f"position {window.base + pos} of the decompressed stream")
+            yield ArcGap(index, offset, stop - pos, f"{stop - pos} bytes at {where} are not an ARC record "
+                         f"({line[:60]!r}): " + ("re-synchronised on the next record header" if resume is not None
+                                                 else "up to the end"))
             index += 1
             pos = stop
             continue
         body_start = line_end + 1
-        end = body_start + header.length
-        problem = None
-        truncated = False
-        if end > len(data):
-            resume = _next_header(data, body_start)
-            if resume is not None:
-                end = stop = resume
-            elif exact:
-                truncated, end, stop = True, len(data), len(data)
-                problem = f"the data ends {header.length - (len(data) - body_start)} bytes before the declared length"
-            else:  # a gzip member is one unit: the record ends with it
-                end = stop = len(data)
-        elif _follows_cleanly(data, end):
-            stop = end
-        else:  # the length is wrong: the record runs to the next record header
-            resume = _next_header(data, body_start)
-            stop = end = len(data) if resume is None else resume
-        if end != body_start + header.length and not truncated:
+        declared_end = body_start + header.length
+        if max_block is not None and header.length > max_block:
+            yield _skip_large(window, index, offset, header, body_start)
+            index += 1
+            pos = window.skip_newlines(0)
+            continue
+        window.ensure(declared_end + 1)
+        end, problem, truncated = declared_end, None, False
+        if declared_end > len(window.data) or not _follows_cleanly(window, declared_end):
+            # the length is wrong: the record runs to the next record header or the end of its gzip member
+            resume = window.next_header(body_start)
+            boundary = member_end(window.base + body_start)
+            ends = [e for e in (resume, None if boundary is None else boundary - window.base) if e is not None]
+            if ends:
+                end = min(ends)
+            elif declared_end > len(window.data):
+                truncated, end = True, len(window.data)
+                problem = f"the data ends {declared_end - len(window.data)} bytes before the declared length"
+            else:
+                end = len(window.data)
+        if end != declared_end and not truncated:
             problem = (f"declared length {header.length}, but the record ends after {end - body_start} bytes "
                        f"(next record header or end of its gzip member): re-synchronised there")
-        block = data[body_start:end]
+        block = bytes(window.data[body_start:end])
         if problem and not truncated:
-            block = block.rstrip(b"\r\n") if end < len(data) else block
-        yield ArcRecord(index, offset, header, block, problem, truncated)
+            block = block.rstrip(b"\r\n")
+        yield ArcRecord(index, offset, header, block, problem, truncated, len(block))
         index += 1
-        pos = _skip_newlines(data, stop)
+        pos = window.skip_newlines(end)
 
 
-def _gzip_members(raw: IO[bytes]) -> Iterator[tuple[int, bytes, Optional[str]]]:
-    """(compressed offset, decompressed bytes, problem) of each gzip member of ``raw``."""
-    offset = 0
-    pending = b""
-    while True:
-        if not pending:
-            pending = raw.read(_CHUNK)
-            if not pending:
-                return
-        if not pending.startswith(_GZIP_MAGIC[:len(pending)]) and not pending.strip(_PADDING):
-            offset += len(pending)  # zero padding after the last member
-            pending = raw.read(_CHUNK)
-            continue
-        member = zlib.decompressobj(wbits=31)
-        out = []
-        consumed = 0
-        try:
-            while True:
-                out.append(member.decompress(pending))
-                if member.eof:
-                    consumed += len(pending) - len(member.unused_data)
-                    pending = member.unused_data
-                    break
-                consumed += len(pending)
-                pending = raw.read(_CHUNK)
-                if not pending:
-                    yield offset, b"".join(out), f"gzip member at byte offset {offset} cut short (truncated file)"
-                    return
-        except zlib.error as err:
-            yield offset, b"".join(out), f"corrupt gzip data in the member at byte offset {offset}: {err}"
-            return
-        yield offset, b"".join(out), None
-        offset += consumed
+def _skip_large(window: _Window, index: int, offset: Optional[int], header: ArcHeader,
+                body_start: int) -> ArcRecord:
+    """An oversized record: read past its declared length without holding it (the window starts after it)."""
+    end = body_start + header.length
+    while end > len(window.data):
+        end -= len(window.data)
+        window.forget(len(window.data))
+        if not window.more():
+            break
+    truncated = end > len(window.data)
+    window.forget(min(end, len(window.data)))
+    return ArcRecord(index, offset, header, b"", "the file ends inside it" if truncated else None, truncated,
+                     header.length)
 
 
-def iter_arc(raw: IO[bytes], start: int = 0) -> Iterator[ArcRecord | ArcGap | str]:
+class _GzipStream:
+    """The decompressed bytes of a gzip file (one member per record, or one for the whole file).
+
+    Remembers where each member starts, compressed and decompressed, so a
+    record starting a member gets the member's file offset.
+    """
+
+    def __init__(self, raw: IO[bytes], start: int):
+        self._raw = raw
+        self._compressed = start
+        self._decompressed = 0
+        self._member = None
+        self._pending = b""
+        self._starts: collections.deque = collections.deque()
+        self.problem: Optional[str] = None
+
+    def read(self) -> bytes:
+        while True:
+            if not self._pending:
+                self._pending = self._raw.read(_CHUNK)
+                if not self._pending:
+                    if self._member is not None:
+                        self.problem = f"gzip member at byte offset {self._starts[-1][1]} cut short (truncated file)"
+                    return b""
+            if self._member is None:
+                if not self._pending.startswith(_GZIP_MAGIC[:len(self._pending)]) \
+                        and not self._pending.strip(_PADDING):
+                    self._compressed += len(self._pending)  # zero padding after the last member
+                    self._pending = b""
+                    continue
+                self._member = zlib.decompressobj(wbits=31)
+                self._starts.append((self._decompressed, self._compressed))
+            try:
+                out = self._member.decompress(self._pending)
+            except zlib.error as err:
+                self.problem = f"corrupt gzip data in the member at byte offset {self._starts[-1][1]}: {err}"
+                self._pending = b""
+                self._raw = io.BytesIO()
+                return b""
+            consumed = len(self._pending) - len(self._member.unused_data)
+            self._compressed += consumed
+            self._pending = self._member.unused_data
+            if self._member.eof:
+                self._member = None
+            self._decompressed += len(out)
+            if out:
+                return out
+
+    def member_end(self, position: int) -> Optional[int]:
+        """The decompressed position where the member holding ``position`` ends, if another member follows."""
+        return next((start for start, _ in self._starts if start > position), None)
+
+    def offset_of(self, position: int) -> Optional[int]:
+        """The file offset of the member starting at decompressed ``position``, if one does."""
+        while self._starts and self._starts[0][0] < position:
+            self._starts.popleft()
+        return self._starts[0][1] if self._starts and self._starts[0][0] == position else None
+
+
+def iter_arc(raw: IO[bytes], start: int = 0, max_block: Optional[int] = None) -> Iterator[ArcRecord | ArcGap | str]:
     """Every record (and damaged gap) of an ARC stream positioned at ``start``; a final ``str`` names a break."""
     head = raw.read(2)
     raw.seek(start)
     if head != _GZIP_MAGIC:
-        data = raw.read()
-        yield from parse_segment(data, start, True, 0)
+        yield from parse_stream(_Window(lambda: raw.read(_CHUNK)), lambda position: start + position,
+                                max_block=max_block)
         return
-    index = 0
-    for offset, data, problem in _gzip_members(raw):
-        for item in parse_segment(data, start + offset, False, index):
-            index += 1
-            yield item
-        if problem:
-            yield problem
-            return
+    stream = _GzipStream(raw, start)
+    held = None  # the last item waits: when the gzip stream is cut inside it, the break is reported once
+    for item in parse_stream(_Window(stream.read), stream.offset_of, stream.member_end, max_block):
+        if held is not None:
+            yield held
+        held = item
+    if stream.problem and isinstance(held, ArcGap):
+        held = None  # the bytes of the cut member that make no record are the break itself
+    if held is not None:
+        yield held
+    if stream.problem and not (isinstance(held, ArcRecord) and held.truncated):
+        yield stream.problem
 
 
 def http_parts(block: bytes, arc_content_type: Optional[str]) -> tuple[Optional[int], dict[str, str], bytes]:
