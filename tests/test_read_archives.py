@@ -280,3 +280,25 @@ def test_a_gzip_arc_cut_short_reports_the_break_once(tmp_path):
         assert [d.reject_reason for d in docs] == [None, None, "truncated_file"], (cut, docs[2:])
     path.write_bytes(data[:-5])  # only the last member's trailer is missing: its record is whole, the break is after
     assert [d.reject_reason for d in read_file(str(path))] == [None, None, None, "truncated_file"]
+
+
+FIELD_LINE_V2 = b"URL IP-address Archive-date Content-type Result-code Checksum Location Offset Filename Archive-length"
+
+
+@pytest.mark.parametrize("field_line,declared", [
+    (b"URL IP-address Archive-date Content-type Archive-length", 16),  # only the version line
+    (b"URL IP-address Archive-date Content-type Archive-length", 73),  # version line, field line and newline
+    (FIELD_LINE_V2, 73),  # a v2 field line that 73 does not cover
+    (FIELD_LINE_V2, 73 + 200),  # so long that it runs into the first record
+])
+def test_every_filedesc_length_variant_reads_every_record(tmp_path, field_line, declared):
+    block = b"1 0 CommonCrawl\n" + field_line + b"\n"
+    filedesc = f"filedesc://v.arc 0.0.0.0 20080101000000 text/plain {declared}\n".encode() + block + b"\n"
+    pages = [arc_record(f"http://n.example/{i}", "20080101000001", http_message(PAGES["tale"].encode()))
+             for i in range(2)]
+    path = tmp_path / "v.arc"
+    write_arc(path, [filedesc] + pages, None)
+    skipped = collections.Counter()
+    docs = list(read_file(str(path), tally=skipped))
+    assert [d.url for d in docs] == ["http://n.example/0", "http://n.example/1"]
+    assert all(d.reject_reason is None for d in docs) and skipped["filedesc"] == 1
