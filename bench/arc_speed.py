@@ -18,6 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from readers_speed import best_of  # noqa: E402 - bench/ is the script's folder
+
 
 def generated() -> dict[str, bytes]:
     from archive_fixtures import arc_filedesc, arc_record, http_message, write_arc
@@ -67,15 +69,6 @@ def warcio_records(data: bytes) -> int:
         except Exception as err:  # noqa: BLE001 - what a user of warcio would meet
             WARCIO_ERRORS[id(data)] = f"{type(err).__name__}: {str(err)[:60]}"
     return n
-
-
-def best_of(fn, data: bytes, repeat: int) -> tuple[float, int]:
-    best, n = float("inf"), 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        n = fn(data)
-        best = min(best, time.perf_counter() - started)
-    return best, n
 
 
 def main() -> None:
