@@ -124,6 +124,9 @@ def test_arc_header_line_parser():
     assert read_arc.parse_header_line(b"http://x.org/a b c 1.2.3.4 20080101000000 text/html 12") == \
         read_arc.ArcHeader("http://x.org/a b c", "1.2.3.4", "20080101000000", "text/html", 12)
     assert read_arc.parse_header_line(b"URL IP-address Archive-date Content-type Archive-length") is None
+    assert read_arc.parse_header_line(b"www.x.org/ 1.2.3.4 20080101000000 text/html 12").url == "www.x.org/"
+    assert read_arc.parse_header_line(b"www.x.org/ host 20080101000000 text/html 12") is None
+    assert read_arc.parse_header_line(b"http://x.org/ host 20080101000000 text/html 12").ip == "host"
     assert read_arc.parse_header_line(b"http://x.org/ 1.2.3.4 20080101000000 text/html twelve") is None
 
 

@@ -88,13 +88,16 @@ def parse_header_line(line: bytes) -> Optional[ArcHeader]:
     """An ARC v1 (``URL IP date type length``) or v2 (10 fields) header line, else None.
 
     Read from the right: the URL is everything before the IP address, so spaces
-    in it are kept.
+    in it are kept. Re-synchronising only lands on lines whose URL has a scheme
+    (``_HEADER_CANDIDATE``).
     """
     tokens = line.rstrip(b"\r\n").split(b" ")
-    if len(tokens) < 5 or not tokens[-1].isdigit() or not _SCHEME.match(tokens[0]):
+    if len(tokens) < 5 or not tokens[-1].isdigit() or not tokens[0]:
         return None
     dated = [i for i in range(1, len(tokens) - 2) if _ARC_DATE.match(tokens[i + 1])]
-    for i in [i for i in dated if _ADDRESS.match(tokens[i])] or dated[:1]:  # an odd address field as a last resort
+    addressed = [i for i in dated if _ADDRESS.match(tokens[i])]
+    # an odd address field only after a URL with a scheme; a URL without one only before an address
+    for i in addressed or (dated[:1] if _SCHEME.match(tokens[0]) else []):
         rest = tokens[i + 2:]
         content_type = rest[0].decode("latin-1") if len(rest) >= 2 else None
         return ArcHeader(b" ".join(tokens[:i]).decode("utf-8", "replace"), tokens[i].decode("latin-1"),
