@@ -213,6 +213,7 @@ def test_replay_uris_and_origin_headers():
     headers = capture_time.origin_http_headers({"Date": "Tue, 01 Dec 2026 10:00:00 GMT",
                                                 "X-Archive-Orig-Date": "Sat, 05 Mar 2011 12:00:00 GMT"})
     assert headers["date"] == "Sat, 05 Mar 2011 12:00:00 GMT" and "last-modified" not in headers
+    assert capture_time.origin_http_headers({"X-Archive-Orig-Content-Type": "text/html"})["content-type"] == "text/html"
     dropped = []
     ev = capture_time.capture_evidence(warc_date="null", memento_datetime="garbage",
                                        capture_uri="http://web.archive.org/web/20110305120000/http://g.example/",

@@ -93,7 +93,8 @@ def origin_http_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
     In a Wayback replay the archive's own ``Date`` is the replay time and the
     capture's headers are renamed ``X-Archive-Orig-<name>``: when any of these
-    is present, they replace the unprefixed ``Date`` and ``Last-Modified``.
+    is present, they replace the unprefixed ``Date`` and ``Last-Modified`` (and
+    give the ``Content-Type`` when the record has none of its own).
     """
     lowered = {k.lower(): v for k, v in headers.items()}
     origin = {k[len(_ORIGIN_PREFIX):]: v for k, v in lowered.items() if k.startswith(_ORIGIN_PREFIX)}
@@ -103,4 +104,6 @@ def origin_http_headers(headers: Mapping[str, str]) -> dict[str, str]:
         lowered.pop(name, None)
         if name in origin:
             lowered[name] = origin[name]
+    if "content-type" not in lowered and "content-type" in origin:
+        lowered["content-type"] = origin["content-type"]
     return lowered
