@@ -306,3 +306,14 @@ def test_every_filedesc_length_variant_reads_every_record(tmp_path, field_line, 
     docs = list(read_file(str(path), tally=skipped))
     assert [d.url for d in docs] == ["http://n.example/0", "http://n.example/1"]
     assert all(d.reject_reason is None for d in docs) and skipped["filedesc"] == 1
+
+
+def test_a_replay_record_labelled_application_http_whose_block_is_the_body(tmp_path):
+    record = replay_record("http://o.example/walden.html", "20110305120000", PAGES["walden"].encode(),
+                           memento="Sat, 05 Mar 2011 12:00:00 GMT", content_type="application/http; msgtype=response")
+    path = tmp_path / "mislabelled-replay.warc.gz"
+    offsets = write_warc(path, [record])
+    (doc,) = read_file(str(path))
+    assert doc.reject_reason is None and "bulk of them" in doc.text and doc.url == "http://o.example/walden.html"
+    again = read_record(str(path), "warc", offsets[0], 0)
+    assert again.content_sha1 == doc.content_sha1

@@ -266,13 +266,21 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
                              **_date_evidence(url=url, **capture), **provenance)
         http = record.http_headers
         block_type = headers.get("Content-Type") or ""
-        if http is None and (record.record_type != WarcRecordType.response
-                             or not block_type.strip().lower().startswith("application/http")):
+        not_http = (record.record_type == WarcRecordType.response and block_type.lower().startswith("application/http")
+                    and (http is None or not (http.status_line or "").startswith("HTTP/")))
+        if http is None or not_http:
             # a conversion or resource record, or a response whose block is the body itself (Wayback exports
             # merge the capture's HTTP headers into the WARC header): the WARC header describes the body
-            payload = record.reader.read()
+            if not_http:  # declared an HTTP message but holds none: fastwarc took the body for headers
+                payload, block_type = _record_block(path, offset), ""
+            else:
+                payload = record.reader.read()
             _check_complete(payload, record.content_length, path, offset)
             merged = capture_time.origin_http_headers(dict(headers.items()))
+            if not_http:  # application/http says nothing about the body: the origin's type, or sniffing
+                merged.pop("content-type", None)
+                if headers.get("X-Archive-Orig-Content-Type"):
+                    merged["content-type"] = headers.get("X-Archive-Orig-Content-Type")
             status = None
             if not block_type and record.record_type == WarcRecordType.conversion:
                 merged["content-type"] = "text/plain"
@@ -282,10 +290,6 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
             return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
                                   url=url, record_id=record_id, capture=capture, status=status,
                                   http_headers=merged, payload=payload, options=options)
-        if http is None:
-            return _rejected(path, source_format, index, offset, "unreadable_record",
-                             f"{path}@{offset}: response record without a parseable HTTP header",
-                             **_date_evidence(url=url, **capture), **provenance)
         payload = record.reader.read()
         if not (http.get("Transfer-Encoding") or http.get("Content-Encoding")):  # decoded lengths differ
             _check_complete(payload, record.content_length, path, offset)
@@ -297,6 +301,15 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
         return _rejected(path, source_format, index, offset, "truncated_record", str(err), **provenance)
     except Exception as err:  # noqa: BLE001 - one bad record must not end the run
         return _rejected(path, source_format, index, offset, "unreadable_record", f"{path}@{offset}: {err!r}", **provenance)
+
+
+def _record_block(path: str, offset: int) -> bytes:
+    """The block of the WARC record at ``offset``, read again without HTTP parsing."""
+    with open_raw(path) as raw:
+        raw.seek(offset)
+        for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=False):
+            return record.reader.read()
+    return b""
 
 
 class _TruncatedRecord(Exception):
