@@ -210,6 +210,11 @@ def test_replay_uris_and_origin_headers():
         .original_url == "https://h.example/x"
     assert capture_time.parse_replay_uri("http://web.archive.org/web/2010/http://g.example/") is None  # no capture time
     assert capture_time.parse_replay_uri("http://g.example/2010/03/05/post") is None
+    assert capture_time.parse_replay_uri("http://web.archive.org/web/20100305120000/http://localhost:8080/a?b=c") \
+        .original_url == "http://localhost:8080/a?b=c"
+    assert capture_time.parse_replay_uri("http://web.archive.org/web/20100305120000/g.example/x").original_url \
+        == "http://g.example/x"
+    assert capture_time.parse_replay_uri("http://web.archive.org/web/20100305120000*/g.example/x") is None  # a list
     headers = capture_time.origin_http_headers({"Date": "Tue, 01 Dec 2026 10:00:00 GMT",
                                                 "X-Archive-Orig-Date": "Sat, 05 Mar 2011 12:00:00 GMT"})
     assert headers["date"] == "Sat, 05 Mar 2011 12:00:00 GMT" and "last-modified" not in headers

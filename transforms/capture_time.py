@@ -30,8 +30,8 @@ from provsieve.transforms import timestamps  # (timestamps imports this module: 
 CAPTURE_SOURCES = ("warc_date", "memento_datetime", "replay_uri", "arc_date")
 
 _REPLAY_URI = re.compile(
-    r"^(?P<prefix>[a-z][a-z0-9+.-]*://[^/]+(?:/[^/]+)*?)/(?P<stamp>\d{14})(?P<modifier>[a-z]{2}_|\*)?/"
-    r"(?P<original>(?:[a-z][a-z0-9+.-]*:/{1,2})?[^/\s]+\.[^/\s]*.*)$",
+    r"^(?P<prefix>[a-z][a-z0-9+.-]*://[^/]+(?:/[^/]+)*?)/(?P<stamp>\d{14})(?P<modifier>[a-z]{2}_)?/"
+    r"(?P<original>[a-z][a-z0-9+.-]*:/{1,2}[^/\s].*|[^/\s]+\.[^/\s]+.*)$",
     re.IGNORECASE)
 _SCHEME_ONE_SLASH = re.compile(r"^([a-z][a-z0-9+.-]*):/(?!/)", re.IGNORECASE)
 _ORIGIN_PREFIX = "x-archive-orig-"
