@@ -322,3 +322,14 @@ def test_a_replay_record_labelled_application_http_whose_block_is_the_body(tmp_p
     assert doc.reject_reason is None and "bulk of them" in doc.text and doc.url == "http://o.example/walden.html"
     again = read_record(str(path), "warc", offsets[0], 0)
     assert again.content_sha1 == doc.content_sha1
+
+
+def test_every_record_of_the_shared_warcs_is_a_document_or_counted(shared_crawl):
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    for path in sorted(shared_crawl.glob("*.warc.gz")):
+        with open(path, "rb") as f:
+            stored = sum(1 for _ in ArchiveIterator(f, record_types=WarcRecordType.any_type, parse_http=False))
+        tally = collections.Counter()
+        docs = list(read_file(str(path), tally=tally))
+        assert len(docs) + sum(tally.values()) == stored, (path.name, len(docs), dict(tally))
