@@ -507,7 +507,7 @@ def inputs_section(manifest: dict[str, Any]) -> str:
 
 
 def _not_documents(counts: dict[str, Any], input_file: dict[str, Any]) -> str:
-    """The file's records that are no documents, by type (revisits apart), or why it could not be opened."""
+    """The file's records that are not documents, by type (revisits apart), or why it could not be opened."""
     parts = [f"{k} {v:,}" for k, v in (counts.get("skipped_records") or {}).items()]
     if counts.get("revisit_records"):
         parts.append(f"revisit {counts['revisit_records']:,}")

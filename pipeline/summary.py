@@ -28,7 +28,7 @@ def format_summary(manifest: dict[str, Any]) -> str:
         lines.append("busy time by stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
     skipped = counters.get("skipped_records") or {}
     if skipped:
-        lines.append("records that are no documents (skipped): " + ", ".join(f"{k} {v:,}" for k, v in skipped.items()))
+        lines.append("records that are not documents (skipped): " + ", ".join(f"{k} {v:,}" for k, v in skipped.items()))
     if counters.get("revisit_records"):
         lines.append(f"revisit records (payload stored in another record): {counters['revisit_records']:,}")
     if counters.get("arc_resynchronised"):
