@@ -66,3 +66,24 @@ def test_a_misspelt_option_stops_the_run_before_it_starts(tmp_path, capsys):
     assert not out.exists()
     assert cli.main(["run", "--output", str(out), "--runner=DirectRunner", "--direct_num_wrkers=2"]) == 2
     assert "did you mean --direct_num_workers?" in capsys.readouterr().err
+
+
+def test_a_file_that_cannot_be_opened_is_an_unreadable_file_row_and_named_in_the_inputs(tmp_path, monkeypatch):
+    from provsieve.pipeline import manifest
+    from provsieve.transforms import read
+    from provsieve.transforms.read import read_file
+
+    crawl = _inputs(tmp_path)
+    locked = str(crawl / "wayback.warc.gz")
+
+    def deny(path: str) -> None:  # the tests run as root, for whom chmod 000 changes nothing
+        if path == locked:
+            raise PermissionError(13, "Permission denied", path)
+
+    real_open, real_hash = read.open_raw, manifest.file_sha256
+    monkeypatch.setattr(read, "open_raw", lambda path: deny(path) or real_open(path))
+    monkeypatch.setattr(manifest, "file_sha256", lambda path: deny(path) or real_hash(path))
+    (doc,) = read_file(locked)
+    assert doc.reject_reason == "unreadable_file" and "Permission denied" in doc.reject_detail
+    entry = next(f for f in manifest.describe_inputs([str(crawl / "*")], 1 << 30) if f["path"] == locked)
+    assert entry["sha256"] is None and "PermissionError" in entry["error"]
