@@ -1,8 +1,9 @@
 """A tolerant reader of ARC files (the Internet Archive's format before WARC; Common Crawl 2008-2012).
 
-warcio (``arc2warc=True``) trusts the ``filedesc://`` header's declared
-length, so Common Crawl's first ARC files, whose version block length leaves
-out the field-description line, end after their first record. jwarc met the
+warcio (``arc2warc=True``) trusts every declared length and fails at the
+first wrong one (Common Crawl's first ARC files, whose version block length
+leaves out the field-description line, gave one record each), and it refuses
+whole-file gzip ARC files ("non-chunked gzip file"). jwarc met the
 same files ("ARC variants with different interpretations of version-block
 length", iipc/jwarc#82) and an infinite loop on a bad length (#62);
 webarchive-commons skips the field line by hand. This reader:
