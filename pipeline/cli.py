@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
 
 from provsieve.pipeline import detector_cli, report, verify  # noqa: E402
-from provsieve.pipeline.options import add_run_arguments, config_from_args  # noqa: E402
+from provsieve.pipeline.options import add_run_arguments, config_from_args, unknown_option_error  # noqa: E402
 from provsieve.pipeline.summary import format_summary  # noqa: E402
 
 
@@ -26,9 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="run the pipeline",
         description="Run the pipeline. Flags not listed here are passed to Apache Beam unchanged "
-                    "(e.g. --runner=DataflowRunner --project=... --temp_location=gs://...).")
+                    "(e.g. --runner=DataflowRunner --project=... --temp_location=gs://...); a flag that "
+                    "neither provsieve nor Beam defines is an error.")
     add_run_arguments(run)
-    run.set_defaults(func=_run)
+    run.set_defaults(func=_run, run_parser=run)
     detector_cli.register(sub)
     verify.register(sub)
     report.register(sub)
@@ -38,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from provsieve.pipeline.run import run
 
+    problem = unknown_option_error(beam_args, args.run_parser)
+    if problem:
+        print(f"provsieve run: error: {problem}", file=sys.stderr)
+        return 2
     config = config_from_args(args)
     try:
         manifest = run(config, beam_args)

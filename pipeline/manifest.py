@@ -21,7 +21,7 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -74,10 +74,13 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
     created_sources: dict[str, int] = {}
     by_language: dict[str, dict[str, Any]] = collections.defaultdict(lambda: {"kept": 0, "rejected": {}})
     ai_unsupported: dict[str, int] = {}
+    capture_sources: dict[str, int] = {}
     threshold = None
     for (category, key, name), value in facts:
         if category == "read":
             per_file[key]["input_records"] += value
+        elif category == "skipped":
+            _add_skipped(per_file[key], name, value)
         elif category == "final" and name == "kept":
             per_file[key]["kept"] += value
         elif category == "final":
@@ -87,6 +90,8 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
             tiers[name] = value
         elif category == "created_source":
             created_sources[name] = value
+        elif category == "capture_source":
+            capture_sources[name] = value
         elif category == "ai_threshold":
             threshold = {"value": value, "chosen_by": key}
         elif category == "language" and name == "kept":
@@ -96,10 +101,14 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
         elif category == "ai_unsupported_language":
             ai_unsupported[name] = ai_unsupported.get(name, 0) + value
     totals_rejected: dict[str, int] = collections.Counter()
+    totals_skipped: dict[str, int] = collections.Counter()
+    totals_notes: dict[str, int] = collections.Counter()
     for entry in per_file.values():
         entry["rejected_total"] = sum(entry["rejected"].values())
         entry["balanced"] = entry["input_records"] == entry["kept"] + entry["rejected_total"]
         totals_rejected.update(entry["rejected"])
+        totals_skipped.update(entry.get("skipped_records", {}))
+        totals_notes.update({k: entry[k] for k in READER_NOTES if k in entry})
     input_records = sum(e["input_records"] for e in per_file.values())
     kept = sum(e["kept"] for e in per_file.values())
     rejected_total = sum(totals_rejected.values())
@@ -110,12 +119,15 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
             "rejected": dict(sorted(totals_rejected.items())),
             "rejected_total": rejected_total,
             "balanced": input_records == kept + rejected_total and all(e["balanced"] for e in per_file.values()),
+            "skipped_records": dict(sorted(totals_skipped.items())),
+            **{note: totals_notes.get(note, 0) for note in READER_NOTES},
         },
         "files": dict(sorted(per_file.items())),
         "file_errors": sorted(uri for uri, e in per_file.items()
                               if e["rejected"].get("unreadable_file") or e["rejected"].get("truncated_file")),
         "documents_by_pre_cutoff_evidence": dict(sorted(tiers.items())),
         "documents_by_created_source": dict(sorted(created_sources.items())),
+        "documents_by_capture_source": dict(sorted(capture_sources.items())),
         "ai_threshold": threshold,
         "documents_by_language": language_breakdown(by_language),
         "ai_unsupported_language": dict(sorted(ai_unsupported.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -131,6 +143,22 @@ def language_breakdown(by_language: dict[str, dict[str, Any]]) -> dict[str, dict
     rows = {lang: {"documents": e["kept"] + sum(e["rejected"].values()), "kept": e["kept"],
                    "rejected": dict(sorted(e["rejected"].items()))} for lang, e in by_language.items()}
     return dict(sorted(rows.items(), key=lambda kv: (-kv[1]["documents"], kv[0])))
+
+
+READER_NOTES = ("revisit_records", "arc_resynchronised")
+"""Reader tallies counted apart from the skipped records: ``revisit`` records (their payload is stored in
+another record) and ARC records read after a wrong declared length."""
+
+
+def _add_skipped(entry: dict[str, Any], kind: str, count: int) -> None:
+    """One reader tally fact into a file's entry: records that are not documents (not input records)."""
+    if kind == "revisit":
+        entry["revisit_records"] = entry.get("revisit_records", 0) + count
+    elif kind == "arc_resynchronised":
+        entry["arc_resynchronised"] = entry.get("arc_resynchronised", 0) + count
+    else:
+        skipped = entry.setdefault("skipped_records", {})
+        skipped[kind] = skipped.get(kind, 0) + count
 
 
 def file_sha256(path: str) -> tuple[int, str]:
@@ -156,15 +184,24 @@ def describe_inputs(patterns: Iterable[str], hash_limit_bytes: int) -> list[dict
     while the inputs total at most ``hash_limit_bytes``; above it (a crawl on
     ``gs://``, say) the sizes are recorded and ``sha256`` is null.
     """
-    sizes: dict[str, int] = {}
+    from provsieve.transforms.match_inputs import match_pattern
+
+    sizes: dict[str, Optional[int]] = {}
     for pattern in patterns:
-        for result in FileSystems.match([pattern]):
-            sizes.update((m.path, m.size_in_bytes) for m in result.metadata_list)
-    hash_them = sum(sizes.values()) <= hash_limit_bytes
+        sizes.update(match_pattern(pattern))
+    hash_them = sum(v or 0 for v in sizes.values()) <= hash_limit_bytes
     files = []
     for path in sorted(sizes):
-        if hash_them:
-            size, digest = file_sha256(path)
+        if sizes[path] is None:
+            files.append({"path": path, "bytes": None, "sha256": None,
+                          "error": "matches the input glob but cannot be opened (dangling symlink or vanished)"})
+        elif hash_them:
+            try:
+                size, digest = file_sha256(path)
+            except OSError as err:  # permission denied, vanished: the reader reports it as unreadable_file
+                files.append({"path": path, "bytes": sizes[path], "sha256": None,
+                              "error": f"cannot be opened: {type(err).__name__}: {err}"})
+                continue
             files.append({"path": path, "bytes": size, "sha256": digest})
         else:
             files.append({"path": path, "bytes": sizes[path], "sha256": None})

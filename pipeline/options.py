@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import hashlib
 import json
 from importlib import resources
 from typing import Optional
 
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, _BeamArgumentParser
 
 DEFAULT_CUTOFF = "2022-11-30"
 """ChatGPT's public release: text provably older than this was not written by an LLM."""
@@ -171,3 +172,49 @@ def pipeline_options(beam_args: list[str], workers: int) -> PipelineOptions:
         direct.direct_running_mode = "multi_processing" if workers > 1 else "in_memory"
     options.view_as(StandardOptions)  # validate early
     return options
+
+
+class _CollectingParser(_BeamArgumentParser):
+    """Beam's own option parser, raising instead of exiting on a bad value."""
+
+    def error(self, message: str):
+        raise ValueError(message)
+
+
+def _beam_parser() -> _CollectingParser:
+    """A parser of every option Beam's ``PipelineOptions`` classes define (what Beam itself would accept)."""
+    parser = _CollectingParser(allow_abbrev=False, add_help=False)
+    classes = {str(cls): cls for cls in PipelineOptions.__subclasses__()}  # as PipelineOptions.get_all_options
+    for cls in classes.values():
+        cls._add_argparse_args(parser)  # noqa: SLF001 - the only way to learn Beam's flags
+    return parser
+
+
+def _flags(parser: argparse.ArgumentParser) -> list[str]:
+    return [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]  # noqa: SLF001
+
+
+def unknown_option_error(beam_args: list[str], own: argparse.ArgumentParser) -> Optional[str]:
+    """Why ``beam_args`` (what provsieve's parser left over) cannot run, or None.
+
+    Beam drops options it does not define, so a misspelt provsieve flag would
+    run with its default: an option neither defines is an error naming it and
+    the closest known flag of either.
+    """
+    if not beam_args:
+        return None
+    parser = _beam_parser()
+    try:
+        _, unknown = parser.parse_known_args(beam_args)
+    except ValueError as err:
+        return f"bad Apache Beam option: {err}"
+    if not unknown:
+        return None
+    first = next((a for a in unknown if a.startswith("-")), unknown[0])
+    if not first.startswith("-"):
+        return f"unexpected argument {first!r} (flags take the form --name value)"
+    name = first.split("=", 1)[0]
+    known = sorted(set(_flags(own)) | set(_flags(parser)))
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown option {name}{hint}: neither provsieve nor Apache Beam defines it"

@@ -329,6 +329,10 @@ def created_section(manifest: dict[str, Any], kept_dates: list, rejected_dates: 
     caption = (f"{len(kd) + len(rd):,} documents with a created date; {missing:,} without. "
                "created is the best estimate of when the text was written; by source: "
                + ", ".join(f"{html.escape(k)} {v:,}" for k, v in sources.items()) + ".")
+    captures = manifest.get("documents_by_capture_source") or {}
+    if captures:
+        caption += (" Capture time (crawl_date) from: "
+                    + ", ".join(f"{html.escape(k)} {v:,}" for k, v in captures.items()) + ".")
     return head + chart + f'<p class="caption">{caption}</p>'
 
 
@@ -496,10 +500,23 @@ def inputs_section(manifest: dict[str, Any]) -> str:
             f'<td class="num">{f.get("bytes", 0) or 0:,}</td>'
             f'<td class="hash">{html.escape((f.get("sha256") or "")[:16])}…</td>'
             f'<td class="num">{c.get("input_records", 0):,}</td><td class="num">{c.get("kept", 0):,}</td>'
-            f'<td class="num">{rej:,}</td><td>{"yes" if ok else "<b class=bad>NO</b>"}</td></tr>')
+            f'<td class="num">{rej:,}</td><td>{"yes" if ok else "<b class=bad>NO</b>"}</td>'
+            f'<td>{html.escape(_not_documents(c, f))}</td></tr>')
     return ('<h2 id="inputs">Inputs</h2><table class="small"><tr><th>file</th><th class="num">bytes</th>'
             '<th>sha256</th><th class="num">records</th><th class="num">kept</th><th class="num">rejected</th>'
-            '<th>adds up</th></tr>' + "".join(rows) + "</table>")
+            '<th>adds up</th><th>not documents (skipped records) / error</th></tr>' + "".join(rows) + "</table>")
+
+
+def _not_documents(counts: dict[str, Any], input_file: dict[str, Any]) -> str:
+    """The file's records that are not documents, by type (revisits apart), or why it could not be opened."""
+    parts = [f"{k} {v:,}" for k, v in (counts.get("skipped_records") or {}).items()]
+    if counts.get("revisit_records"):
+        parts.append(f"revisit {counts['revisit_records']:,}")
+    if counts.get("arc_resynchronised"):
+        parts.append(f"ARC re-synchronised {counts['arc_resynchronised']:,}")
+    if input_file.get("error"):
+        parts.append(input_file["error"])
+    return ", ".join(parts)
 
 
 def header_section(manifest: dict[str, Any]) -> str:

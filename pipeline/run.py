@@ -36,7 +36,8 @@ from provsieve.transforms.decide import ai_verdict
 from provsieve.transforms.document import Document
 from provsieve.transforms.dedup import Deduplicate
 from provsieve.transforms.language import TagLanguage, decided_language, language_verdict
-from provsieve.transforms.read import ReaderOptions, ReadDocuments, expand_inputs
+from provsieve.transforms.match_inputs import expand_inputs
+from provsieve.transforms.read import ReaderOptions, ReadDocuments
 from provsieve.transforms.timestamps import TagTimestamps
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
 
@@ -73,7 +74,8 @@ def _input_facts(doc: Document) -> tuple[tuple[str, str, str], ...]:
     """Counted once per document read: its file, its evidence tier and the source of its ``created``."""
     return (("read", doc.source_uri, "input_records"),
             ("tier", "", doc.pre_cutoff_evidence or "none"),
-            ("created_source", "", doc.created_source or "none"))
+            ("created_source", "", doc.created_source or "none"),
+            ("capture_source", "", doc.capture_source or "none"))
 
 
 def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
@@ -85,9 +87,9 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     """
     reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes,
                            html_dates=config.html_dates)
-    docs = p | "Read" >> ReadDocuments(list(config.inputs), reader)
+    docs, read_tally = p | "Read" >> ReadDocuments(list(config.inputs), reader, with_tally=True)
     docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)  # one document out for each in
-    facts = [docs | "Input facts" >> CountPerBundle(_input_facts)]
+    facts = [docs | "Input facts" >> CountPerBundle(_input_facts), read_tally]
     live, unreadable = split_rejected(docs, "Split unreadable")
     rejected = [unreadable]
     tag_mode = config.mode == "tag"

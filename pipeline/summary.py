@@ -32,6 +32,16 @@ def format_summary(manifest: dict[str, Any]) -> str:
     stages = manifest.get("stage_seconds")
     if stages:
         lines.append("busy time by stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+    skipped = counters.get("skipped_records") or {}
+    if skipped:
+        lines.append("records that are not documents (skipped): " + ", ".join(f"{k} {v:,}" for k, v in skipped.items()))
+    if counters.get("revisit_records"):
+        lines.append(f"revisit records (payload stored in another record): {counters['revisit_records']:,}")
+    if counters.get("arc_resynchronised"):
+        lines.append(f"ARC records read after a wrong declared length: {counters['arc_resynchronised']:,}")
+    captures = manifest.get("documents_by_capture_source") or {}
+    if captures:
+        lines.append("capture time from: " + ", ".join(f"{k} {v:,}" for k, v in captures.items()))
     if manifest.get("file_errors"):
         lines.append("files with errors: " + ", ".join(manifest["file_errors"]))
     lines.append("counters add up: " + ("yes" if counters["balanced"] else "NO (see manifest.json)"))

@@ -197,8 +197,12 @@ def check_inputs(manifest: dict[str, Any]) -> Check:
         check.fail("the manifest records no input files (written by an older provsieve?)")
         check.summary = "not recorded"
         return check
+    unreadable = 0
     for entry in inputs:
         path = entry["path"]
+        if entry.get("error"):  # could not be opened when the run started: its unreadable_file row says so
+            unreadable += 1
+            continue
         try:
             size, digest = file_sha256(path)
         except Exception as err:  # noqa: BLE001
@@ -208,7 +212,8 @@ def check_inputs(manifest: dict[str, Any]) -> Check:
             check.fail(f"{path}: {size} bytes, {entry['bytes']} when the run started")
         if entry["sha256"] is not None and digest != entry["sha256"]:
             check.fail(f"{path}: sha256 {digest}, {entry['sha256']} when the run started")
-    check.summary = f"{len(inputs)} files: size and sha256 against the start of the run"
+    check.summary = f"{len(inputs)} files: size and sha256 against the start of the run" + (
+        f" ({unreadable} could not be opened then, as their unreadable_file rows say)" if unreadable else "")
     return check
 
 

@@ -12,7 +12,8 @@ def test_counters_add_up_per_file_and_in_total():
     summary = summarize_counts(facts)
     assert summary["counters"] == {"input_records": 7, "kept": 4,
                                    "rejected": {"empty_text": 1, "exact_duplicate": 1, "unreadable_record": 1},
-                                   "rejected_total": 3, "balanced": True}
+                                   "rejected_total": 3, "balanced": True, "skipped_records": {},
+                                   "revisit_records": 0, "arc_resynchronised": 0}
     assert summary["files"]["a.warc"]["balanced"] and summary["files"]["b.jsonl"]["balanced"]
     assert summary["ai_threshold"] == {"value": 0.9, "chosen_by": "--ai-threshold"}
     assert summary["documents_by_pre_cutoff_evidence"] == {"captured": 4}
@@ -42,3 +43,19 @@ def test_inputs_are_hashed_only_below_the_limit(tmp_path):
     assert hashed["sha256"] == hashlib.sha256(b'{"text": "x"}\n').hexdigest() and hashed["bytes"] == 14
     (sized,) = describe_inputs(pattern, hash_limit_bytes=10)
     assert sized["sha256"] is None and sized["bytes"] == 14
+
+
+def test_skipped_and_revisit_records_are_counted_per_file_apart_from_documents():
+    facts = [(("read", "a.warc", "input_records"), 2), (("final", "a.warc", "kept"), 2),
+             (("skipped", "a.warc", "request"), 3), (("skipped", "a.warc", "revisit"), 2),
+             (("skipped", "b.arc", "filedesc"), 1), (("skipped", "b.arc", "arc_resynchronised"), 1),
+             (("read", "b.arc", "input_records"), 1), (("final", "b.arc", "unreadable_record"), 1),
+             (("capture_source", "", "arc_date"), 1), (("capture_source", "", "warc_date"), 2)]
+    summary = summarize_counts(facts)
+    counters = summary["counters"]
+    assert counters["balanced"] and counters["input_records"] == 3
+    assert counters["skipped_records"] == {"filedesc": 1, "request": 3}
+    assert counters["revisit_records"] == 2 and counters["arc_resynchronised"] == 1
+    assert summary["files"]["a.warc"]["skipped_records"] == {"request": 3}
+    assert summary["files"]["a.warc"]["revisit_records"] == 2
+    assert summary["documents_by_capture_source"] == {"arc_date": 1, "warc_date": 2}

@@ -82,7 +82,8 @@ def test_counters_add_up(finished_run):
     counters = manifest["counters"]
     assert counters == {"input_records": 7, "kept": 3, "rejected_total": 4, "balanced": True,
                         "rejected": {"binary_content": 1, "exact_duplicate": 1, "near_duplicate": 1,
-                                     "unreadable_record": 1}}
+                                     "unreadable_record": 1},
+                        "skipped_records": {}, "revisit_records": 0, "arc_resynchronised": 0}
     assert all(entry["balanced"] for entry in manifest["files"].values())
 
 

@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from provsieve.transforms.read import ReaderOptions, expand_inputs, read_file
+from provsieve.transforms.match_inputs import expand_inputs
+from provsieve.transforms.read import ReaderOptions, read_file
 
 DOLMA = [
     {"id": "d1", "text": "A first Dolma document about rivers.", "source": "common-crawl",

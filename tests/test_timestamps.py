@@ -312,13 +312,13 @@ def test_gather_evidence_warc_and_json():
     ev = gather_evidence(warc_date="2024-04-25T16:24:44Z",
                          http_headers={"Date": "Thu, 25 Apr 2024 16:24:44 GMT"},
                          html=OG_PAGE, url="https://x.com/2019/03/04/a")
-    assert ev == {"crawl_date": CAPTURE_2024, "http_date": CAPTURE_2024,
+    assert ev == {"crawl_date": CAPTURE_2024, "capture_source": "warc_date", "http_date": CAPTURE_2024,
                   "url_date": "2019-03-04T00:00:00Z", "published_date": "2019-03-04T00:00:00Z",
                   "modified_date": "2020-05-06T00:00:00Z"}
     dropped: list[Dropped] = []
     ev = gather_evidence(json_record={"created": "2018-01-01", "timestamp": "2019-04-25T12:57:54Z",
                                       "url": "https://x.com/2018/01/01/a"}, dropped=dropped)
-    assert ev == {"crawl_date": "2019-04-25T12:57:54Z", "created": "2018-01-01T00:00:00Z",
+    assert ev == {"crawl_date": "2019-04-25T12:57:54Z", "capture_source": "input", "created": "2018-01-01T00:00:00Z",
                   "created_source": "input", "url_date": "2018-01-01T00:00:00Z"}
     ev = gather_evidence(warc_date="2008-10-294T05:21:46-0700", url="http://x.jp/", dropped=dropped)
     assert "crawl_date" not in ev and dropped[-1].reason == "malformed"

@@ -43,6 +43,11 @@ class Document(NamedTuple):
     content_type: Optional[str]
     text: str
     # --- timestamp evidence --------------------------------------------------
+    capture_uri: Optional[str] = None
+    """The archive's replay URI (``http://web.archive.org/web/<14 digits>/<url>``) when ``url`` came from one."""
+    capture_source: Optional[str] = None
+    """Which evidence ``crawl_date`` comes from: ``warc_date``, ``memento_datetime``, ``replay_uri``, ``arc_date``
+    (see capture_time) or ``input`` (a JSONL/Parquet record's capture field)."""
     http_date: Optional[str] = None
     http_last_modified: Optional[str] = None
     published_date: Optional[str] = None

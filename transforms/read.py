@@ -11,48 +11,45 @@ records before the break are kept and the break itself becomes one rejected
 row (``truncated_file``) naming the file and byte offset; a file that cannot be
 opened becomes one ``unreadable_file`` row. Nothing is dropped silently.
 
-WARC records that are not documents (``request``, ``metadata``, ``warcinfo``,
-``revisit``, ``resource``) are skipped and counted as ``read.skipped_records``;
-they are not input documents.
+Every WARC record that holds a page is a document: ``response`` records
+(with an HTTP message, or, as in Wayback exports, the body itself described by
+the WARC header), ``conversion`` records (WET) and ``resource`` records of an
+HTML or text media type. The others (``request``, ``metadata``, ``warcinfo``,
+non-text or crawler-metadata ``resource``, and ``revisit``, whose payload is
+stored in another record) are no input documents: they are counted per file
+and type in the reader's tally, which goes to the manifest. ARC files are read
+by :mod:`read_arc`; capture time and the original URL of replayed captures come
+from :mod:`capture_time`.
 
 ``source_offset`` is the byte offset of the record in the file as stored
-(compressed) for WARC/WET/ARC, and the byte offset of the line in the
+(compressed) for WARC/WET/ARC (``None`` for ARC records inside a whole-file
+gzip member after its first), and the byte offset of the line in the
 decompressed stream for JSONL; ``None`` for Parquet, whose rows are located by
 ``source_index`` (the row number).
 """
 
 from __future__ import annotations
 
-import gzip
-import io
+import collections
 import json
 import logging
 import re
 import time
-import zlib
 from typing import IO, Any, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
-from apache_beam.io import fileio
 import pyarrow.parquet as pq
-import zstandard
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from provsieve.transforms import timestamps
-from provsieve.transforms.document import Document, new_document
+from provsieve.transforms import capture_time, read_arc as arc, timestamps
+from provsieve.transforms.document import Document, make_doc_id, new_document
 from provsieve.transforms.extract import extract_text
+from provsieve.transforms.match_inputs import MatchInputs
+from provsieve.transforms.read_streams import compressed_tail_problem, open_decompressed, open_raw
 from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_ZSTD_SKIPPABLE = (0x184D2A50, 0x184D2A5F)
-_LZ4_MAGIC = b"\x04\x22\x4d\x18"
-
 
 class ReaderOptions(NamedTuple):
     text_field: str = "text"
@@ -97,84 +94,6 @@ def format_from_content(head: bytes) -> Optional[str]:
     return None
 
 
-def compression_of(head: bytes) -> str:
-    if head.startswith(_GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(_ZSTD_MAGIC) or (len(head) >= 4 and _ZSTD_SKIPPABLE[0] <= int.from_bytes(head[:4], "little") <= _ZSTD_SKIPPABLE[1]):
-        return "zstd"
-    if head.startswith(_LZ4_MAGIC):
-        return "lz4"
-    return "none"
-
-
-def _open_raw(path: str) -> IO[bytes]:
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-
-
-def _zstd_reader(raw: IO[bytes]) -> IO[bytes]:
-    """A zstd stream reader; honours the WARC-zstd convention of a dictionary in a leading skippable frame."""
-    head = raw.read(8)
-    magic = int.from_bytes(head[:4], "little") if len(head) >= 4 else 0
-    dict_data = None
-    if _ZSTD_SKIPPABLE[0] <= magic <= _ZSTD_SKIPPABLE[1]:
-        size = int.from_bytes(head[4:8], "little")
-        blob = raw.read(size)
-        if blob.startswith(_ZSTD_MAGIC):
-            blob = zstandard.ZstdDecompressor().decompress(blob, max_output_size=1 << 28)
-        dict_data = zstandard.ZstdCompressionDict(blob)
-        prefix = b""
-    else:
-        prefix = head
-    dctx = zstandard.ZstdDecompressor(dict_data=dict_data) if dict_data else zstandard.ZstdDecompressor()
-    source = io.BufferedReader(_Prefixed(prefix, raw)) if prefix else raw
-    return dctx.stream_reader(source, read_across_frames=True)
-
-
-class _Prefixed(io.RawIOBase):
-    """A raw stream with some already-consumed bytes put back in front."""
-
-    def __init__(self, prefix: bytes, raw: IO[bytes]):
-        self._prefix, self._raw = prefix, raw
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._prefix:
-            n = min(len(buffer), len(self._prefix))
-            buffer[:n], self._prefix = self._prefix[:n], self._prefix[n:]
-            return n
-        chunk = self._raw.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
-def open_decompressed(path: str) -> tuple[IO[bytes], str]:
-    """Open ``path`` on any Beam filesystem and undo gzip/zstd, detected from the magic bytes."""
-    raw = _open_raw(path)
-    head = raw.read(8)
-    raw.seek(0)
-    compression = compression_of(head)
-    if compression == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb"), compression
-    if compression == "zstd":
-        return io.BufferedReader(_ZstdAsRaw(_zstd_reader(raw))), compression
-    return raw, compression
-
-
-class _ZstdAsRaw(io.RawIOBase):
-    def __init__(self, reader):
-        self._reader = reader
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        chunk = self._reader.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
 def detect_format(path: str) -> str:
     fmt = format_from_name(path)
     if fmt:
@@ -205,18 +124,23 @@ def _clean_uri(uri: Optional[str]) -> Optional[str]:
 
 
 def _http_document(*, source_uri: str, source_format: str, index: int, offset: Optional[int],
-                   url: Optional[str], record_id: Optional[str], capture_raw: Optional[str],
+                   url: Optional[str], record_id: Optional[str], capture: dict[str, Any],
                    status: Optional[int], http_headers: dict[str, str], payload: bytes,
                    options: ReaderOptions) -> Document:
-    """One fetched page (WARC or ARC response) to a Document with its timestamp evidence."""
+    """One fetched page (WARC or ARC response) to a Document with its timestamp evidence.
+
+    ``capture`` holds the capture evidence of the record (``warc_date``,
+    ``memento_datetime``, ``capture_uri``, ``arc_date``; see capture_time).
+    """
     content_type = http_headers.get("content-type")
-    provenance: dict[str, Any] = dict(url=url, warc_record_id=record_id, content_type=content_type)
+    provenance: dict[str, Any] = dict(url=url, warc_record_id=record_id, content_type=content_type,
+                                      capture_uri=capture.get("capture_uri"))
     if status is not None and status != 200:
-        provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url))
+        provenance.update(_date_evidence(http_headers=http_headers, url=url, **capture))
         return _rejected(source_uri, source_format, index, offset, "non_200_status", f"HTTP status {status}", **provenance)
     extracted = extract_text(payload, content_type)
-    provenance.update(_date_evidence(warc_date=capture_raw, http_headers=http_headers, url=url, html=extracted.html,
-                                     html_mode=options.html_dates))
+    provenance.update(_date_evidence(http_headers=http_headers, url=url, html=extracted.html,
+                                     html_mode=options.html_dates, **capture))
     if extracted.reject_reason:
         return _rejected(source_uri, source_format, index, offset, extracted.reject_reason,
                          extracted.reject_detail, **provenance)
@@ -236,19 +160,21 @@ def _date_evidence(**sources: Any) -> dict[str, Any]:
 _EVIDENCE_CLOCK = StageClock("date_evidence")
 
 
-def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator[Document]:
-    """Response records (WARC) or conversion records (WET); fastwarc detects gzip/zstd/lz4 itself.
+def read_warc(path: str, source_format: str, options: ReaderOptions,
+              tally: Optional[collections.Counter] = None) -> Iterator[Document]:
+    """Page records (WARC) or conversion records (WET); fastwarc detects gzip/zstd/lz4 itself.
 
-    The last document is held back until the end of the file is checked: if
-    the compressed stream breaks inside it, that record *is* the break and is
-    reported once, as ``truncated_file``.
+    Records that hold no page are counted per type in ``tally`` (``revisit``
+    among them: its payload is stored elsewhere). The last document is held
+    back until the end of the file is checked: if the compressed stream breaks
+    inside it, that record *is* the break and is reported once, as
+    ``truncated_file``.
     """
-    wanted = WarcRecordType.response | WarcRecordType.conversion
     index = -1
     last_offset = 0
     held: Optional[Document] = None
-    skipped = Metrics.counter("read", "skipped_records")
-    with _open_raw(path) as raw:
+    tally = collections.Counter() if tally is None else tally
+    with open_raw(path) as raw:
         records = iter(ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
                                        auto_decode="all"))
         while True:
@@ -264,8 +190,10 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
                 return
             index += 1
             last_offset = record.stream_pos
-            if not record.record_type & wanted:
-                skipped.inc()
+            kind = warc_record_kind(record)
+            if kind is not None:
+                tally[kind] += 1
+                Metrics.counter("read", f"skipped_records.{kind}").inc()
                 continue
             if held is not None:
                 yield held
@@ -280,49 +208,53 @@ def read_warc(path: str, source_format: str, options: ReaderOptions) -> Iterator
         yield _rejected(path, source_format, index + 1, last_offset, "truncated_file", problem)
 
 
-def compressed_tail_problem(path: str, last_offset: int) -> Optional[str]:
-    """Why the compressed stream after the last record read is broken, or None.
+_PAGE_TYPES = WarcRecordType.response | WarcRecordType.conversion
+_TEXT_MEDIA = re.compile(r"^\s*(text/|application/(xhtml\+xml|xml)\b)", re.IGNORECASE)
+_CRAWLER_SCHEMES = ("metadata:", "dns:", "filedesc:", "<metadata:", "<dns:")
 
-    fastwarc ends iteration quietly at a gzip/zstd member that is cut short, so
-    the records after the break would vanish unreported. Decompressing from the
-    last record's offset to the end of the file is cheap (one record) and
-    tells a complete file from a truncated one.
+
+def warc_record_kind(record) -> Optional[str]:
+    """None for a record that holds a page; else the type it is counted under as skipped.
+
+    Pages: ``response`` and ``conversion`` records, and ``resource`` records of
+    an HTML or text media type that are not crawler metadata (wget stores its
+    log as ``metadata://`` resources). ``revisit`` records are counted apart.
     """
-    with _open_raw(path) as raw:
-        raw.seek(last_offset)
-        tail = raw.read(_MAX_TAIL_CHECK)
-    compression = compression_of(tail[:8])
-    try:
-        if compression == "gzip":
-            while tail:
-                member = zlib.decompressobj(wbits=31)
-                member.decompress(tail, 1 << 30)
-                if not member.eof:
-                    return f"{path}: gzip stream cut short after byte offset {last_offset} (truncated file)"
-                tail = member.unused_data
-        elif compression == "zstd":
-            while tail:
-                frame = zstandard.ZstdDecompressor().decompressobj()
-                frame.decompress(tail)
-                if not frame.eof:
-                    return f"{path}: zstd frame cut short after byte offset {last_offset} (truncated file)"
-                tail = frame.unused_data
-    except (zlib.error, zstandard.ZstdError) as err:
-        return f"{path}: corrupt {compression} data after byte offset {last_offset}: {err}"
-    return None
+    if record.record_type & _PAGE_TYPES:
+        return None
+    warc_type = (record.headers.get("WARC-Type") or "unknown").strip().lower()
+    if record.record_type == WarcRecordType.resource:
+        target = (record.headers.get("WARC-Target-URI") or "").strip().lower()
+        if _TEXT_MEDIA.match(record.headers.get("Content-Type") or "") and not target.startswith(_CRAWLER_SCHEMES):
+            return None
+    return warc_type
 
 
-_MAX_TAIL_CHECK = 256 * 1024 * 1024
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _warc_capture(headers, http_headers=None) -> tuple[Optional[str], dict[str, Any]]:
+    """(the page's URL, its capture evidence) from a WARC header (and the HTTP header of a response).
+
+    A Wayback-style replay ``WARC-Target-URI`` gives the original URL; the
+    replay URI is kept as ``capture_uri``.
+    """
+    target = _clean_uri(headers.get("WARC-Target-URI"))
+    replay = capture_time.parse_replay_uri(target)
+    memento = headers.get("Memento-Datetime")
+    if memento is None and http_headers is not None:
+        memento = http_headers.get("Memento-Datetime")
+    capture = dict(warc_date=headers.get("WARC-Date"), memento_datetime=memento,
+                   capture_uri=replay.capture_uri if replay else None)
+    return (replay.original_url if replay else target), capture
 
 
 def _warc_record_document(path: str, source_format: str, index: int, offset: int, record,
                           options: ReaderOptions) -> Document:
     headers = record.headers
-    url = _clean_uri(headers.get("WARC-Target-URI"))
+    url, capture = _warc_capture(headers, record.http_headers)
     record_id = headers.get("WARC-Record-ID")
-    capture_raw = headers.get("WARC-Date")
-    provenance = dict(url=url, warc_record_id=record_id)
+    provenance = dict(url=url, warc_record_id=record_id, capture_uri=capture["capture_uri"])
     bad_names = [name for name, _ in headers.items() if not _HEADER_NAME.match(name)]
     if bad_names:
         return _rejected(path, source_format, index, offset, "malformed_header",
@@ -331,30 +263,53 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
         if record.content_length > options.max_doc_bytes:
             return _rejected(path, source_format, index, offset, "too_large",
                              f"{record.content_length} bytes > max {options.max_doc_bytes}",
-                             **_date_evidence(warc_date=capture_raw, url=url), **provenance)
-        if record.record_type == WarcRecordType.conversion:
-            payload = record.reader.read()
-            _check_complete(payload, record.content_length, path, offset)
-            return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
-                                  url=url, record_id=record_id, capture_raw=capture_raw, status=None,
-                                  http_headers={"content-type": headers.get("Content-Type") or "text/plain"},
-                                  payload=payload, options=options)
-        if record.http_headers is None:
-            return _rejected(path, source_format, index, offset, "unreadable_record",
-                             f"{path}@{offset}: response record without a parseable HTTP header",
-                             **_date_evidence(warc_date=capture_raw, url=url), **provenance)
+                             **_date_evidence(url=url, **capture), **provenance)
         http = record.http_headers
+        block_type = headers.get("Content-Type") or ""
+        not_http = (record.record_type == WarcRecordType.response and block_type.lower().startswith("application/http")
+                    and (http is None or not (http.status_line or "").startswith("HTTP/")))
+        if http is None or not_http:
+            # a conversion or resource record, or a response whose block is the body itself (Wayback exports
+            # merge the capture's HTTP headers into the WARC header): the WARC header describes the body
+            if not_http:  # declared an HTTP message but holds none: fastwarc took the body for headers
+                payload, block_type = _record_block(path, offset), ""
+            else:
+                payload = record.reader.read()
+            _check_complete(payload, record.content_length, path, offset)
+            merged = capture_time.origin_http_headers(dict(headers.items()))
+            if not_http:  # application/http says nothing about the body: the origin's type, or sniffing
+                merged.pop("content-type", None)
+                if headers.get("X-Archive-Orig-Content-Type"):
+                    merged["content-type"] = headers.get("X-Archive-Orig-Content-Type")
+            status = None
+            if not block_type and record.record_type == WarcRecordType.conversion:
+                merged["content-type"] = "text/plain"
+            elif record.record_type == WarcRecordType.response and payload.startswith(b"HTTP/1."):
+                status, http_headers, payload = arc.http_parts(payload, block_type)  # mislabelled HTTP block
+                merged.update(capture_time.origin_http_headers(http_headers))
+            return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
+                                  url=url, record_id=record_id, capture=capture, status=status,
+                                  http_headers=merged, payload=payload, options=options)
         payload = record.reader.read()
         if not (http.get("Transfer-Encoding") or http.get("Content-Encoding")):  # decoded lengths differ
             _check_complete(payload, record.content_length, path, offset)
         return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
-                              url=url, record_id=record_id, capture_raw=capture_raw, status=http.status_code,
-                              http_headers={k.lower(): v for k, v in http.items()}, payload=payload,
+                              url=url, record_id=record_id, capture=capture, status=http.status_code,
+                              http_headers=capture_time.origin_http_headers(dict(http.items())), payload=payload,
                               options=options)
     except _TruncatedRecord as err:
         return _rejected(path, source_format, index, offset, "truncated_record", str(err), **provenance)
     except Exception as err:  # noqa: BLE001 - one bad record must not end the run
         return _rejected(path, source_format, index, offset, "unreadable_record", f"{path}@{offset}: {err!r}", **provenance)
+
+
+def _record_block(path: str, offset: int) -> bytes:
+    """The block of the WARC record at ``offset``, read again without HTTP parsing."""
+    with open_raw(path) as raw:
+        raw.seek(offset)
+        for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=False):
+            return record.reader.read()
+    return b""
 
 
 class _TruncatedRecord(Exception):
@@ -366,45 +321,65 @@ def _check_complete(payload: bytes, expected: int, path: str, offset: int) -> No
         raise _TruncatedRecord(f"{path}@{offset}: record cut short ({len(payload)} of {expected} bytes): truncated file")
 
 
-def read_arc(path: str, options: ReaderOptions) -> Iterator[Document]:
-    """ARC (the Internet Archive's pre-WARC format), through warcio, which fastwarc does not read."""
-    from warcio.archiveiterator import ArchiveIterator as WarcioIterator
+def read_arc(path: str, options: ReaderOptions, tally: Optional[collections.Counter] = None,
+             start: int = 0) -> Iterator[Document]:
+    """ARC v1/v2 (plain, gzip per record or whole-file gzip) through the tolerant reader of ``read_arc``."""
+    tally = collections.Counter() if tally is None else tally
+    index, offset = 0, start
+    with open_raw(path) as raw:
+        raw.seek(start)
+        for item in arc.iter_arc(raw, start, max_block=options.max_doc_bytes):
+            if isinstance(item, str):
+                yield _rejected(path, "arc", index, offset, "truncated_file", f"{path}: {item}")
+                return
+            index, offset = item.index + 1, item.offset if item.offset is not None else offset
+            if isinstance(item, arc.ArcGap):
+                tally[arc.RESYNCED] += 1
+                yield _rejected(path, "arc", item.index, item.offset, "unreadable_record", f"{path}: {item.detail}")
+                continue
+            yield from _arc_record_documents(path, item, options, tally)
 
-    index = -1
-    offset: Optional[int] = 0
-    with _open_raw(path) as raw:
-        records = WarcioIterator(raw, arc2warc=True)
-        iterator = iter(records)
-        while True:
-            try:
-                record = next(iterator)
-                index += 1
-                if record.rec_type != "response":
-                    Metrics.counter("read", "skipped_records").inc()
-                    continue
-                url = _clean_uri(record.rec_headers.get_header("WARC-Target-URI"))
-                length = int(record.rec_headers.get_header("Content-Length") or 0)
-                if length > options.max_doc_bytes:
-                    yield _rejected(path, "arc", index, records.get_record_offset(), "too_large",
-                                    f"{length} bytes > max {options.max_doc_bytes}", url=url)
-                    continue
-                payload = record.content_stream().read()
-                offset = records.get_record_offset()  # only valid once the record is read
-                http = record.http_headers
-                status = http.get_statuscode() if http else None
-                yield _http_document(
-                    source_uri=path, source_format="arc", index=index, offset=offset, url=url,
-                    record_id=record.rec_headers.get_header("WARC-Record-ID"),
-                    capture_raw=record.rec_headers.get_header("WARC-Date"),
-                    status=int(status) if status and status.isdigit() else None,
-                    http_headers={k.lower(): v for k, v in (http.headers if http else [])},
-                    payload=payload, options=options)
-            except StopIteration:
-                return
-            except Exception as err:  # noqa: BLE001
-                yield _rejected(path, "arc", index + 1, offset, "truncated_file",
-                                f"{path}: unreadable after byte offset {offset} (record {index + 1}): {err}")
-                return
+
+def _arc_record_documents(path: str, record: "arc.ArcRecord", options: ReaderOptions,
+                          tally: collections.Counter) -> Iterator[Document]:
+    """The Document of one ARC record (none for ``filedesc``/``dns`` records, which are counted)."""
+    header = record.header
+    kind = arc.record_kind(header)
+    if kind is not None:
+        tally[kind] += 1
+        Metrics.counter("read", f"skipped_records.{kind}").inc()
+        return
+    where = f"{path}@{record.offset}" if record.offset is not None else f"{path} record {record.index}"
+    replay = capture_time.parse_replay_uri(header.url)  # an ARC written from a replay of another archive
+    url = replay.original_url if replay else header.url
+    capture = dict(capture_uri=replay.capture_uri if replay else None, arc_date=header.date)
+    if record.problem:
+        tally[arc.RESYNCED] += 1
+    if record.truncated:
+        yield _rejected(path, "arc", record.index, record.offset, "truncated_file",
+                        f"{where}: {record.problem} (truncated file)", url=url,
+                        capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
+        return
+    if record.size > options.max_doc_bytes:
+        yield _rejected(path, "arc", record.index, record.offset, "too_large",
+                        f"{record.size} bytes > max {options.max_doc_bytes}", url=url,
+                        capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
+        return
+    try:
+        status, http_headers, payload = arc.http_parts(record.block, header.content_type)
+    except Exception as err:  # noqa: BLE001 - one bad record must not end the file
+        yield _rejected(path, "arc", record.index, record.offset, "unreadable_record",
+                        f"{where}: unparseable HTTP header: {err!r}"
+                        + (f"; {record.problem}" if record.problem else ""),
+                        url=url, capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
+        return
+    doc = _http_document(source_uri=path, source_format="arc", index=record.index, offset=record.offset,
+                         url=url, record_id=None, capture=capture, status=status,
+                         http_headers=capture_time.origin_http_headers(http_headers), payload=payload,
+                         options=options)
+    if record.problem and doc.reject_reason:
+        doc = doc._replace(reject_detail=f"{doc.reject_detail or doc.reject_reason}; {where}: {record.problem}")
+    yield doc
 
 
 def _field(obj: dict, dotted: str) -> Any:
@@ -489,7 +464,7 @@ def _skip_rest_of_line(stream: IO[bytes]) -> int:
 
 
 def read_parquet(path: str, options: ReaderOptions) -> Iterator[Document]:
-    with _open_raw(path) as raw:
+    with open_raw(path) as raw:
         parquet = pq.ParquetFile(raw)
         columns = parquet.schema_arrow.names
         index = -1
@@ -509,16 +484,22 @@ def read_parquet(path: str, options: ReaderOptions) -> Iterator[Document]:
                             f"{path}: unreadable after row {index}: {err}")
 
 
-def read_file(path: str, options: ReaderOptions = ReaderOptions()) -> Iterator[Document]:
-    """Every Document of one file, in file order; never raises."""
+def read_file(path: str, options: ReaderOptions = ReaderOptions(),
+              tally: Optional[collections.Counter] = None) -> Iterator[Document]:
+    """Every Document of one file, in file order; never raises.
+
+    Records that are not documents (WARC ``request``/``metadata``/``revisit``...,
+    ARC ``filedesc``/``dns``) are counted per type in ``tally``, and so are ARC
+    records read after re-synchronising (``arc.RESYNCED``).
+    """
     started = time.monotonic()
     count = 0
     try:
         fmt = detect_format(path)
         if fmt in ("warc", "wet"):
-            records = read_warc(path, fmt, options)
+            records = read_warc(path, fmt, options, tally)
         elif fmt == "arc":
-            records = read_arc(path, options)
+            records = read_arc(path, options, tally)
         elif fmt == "jsonl":
             records = read_jsonl(path, options)
         else:
@@ -538,15 +519,19 @@ def read_record(source_uri: str, source_format: str, source_offset: Optional[int
                 options: ReaderOptions = ReaderOptions()) -> Optional[Document]:
     """Re-read the one record a Document came from (for audits), or None if it is not there.
 
-    WARC/WET records are read by seeking to ``source_offset``; other formats
-    are scanned to ``source_index``.
+    WARC/WET and ARC records are read by seeking to ``source_offset``; other
+    formats (and ARC records without an offset) are scanned to ``source_index``.
     """
     if source_format in ("warc", "wet") and source_offset is not None:
-        with _open_raw(source_uri) as raw:
+        with open_raw(source_uri) as raw:
             raw.seek(source_offset)
             for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=True,
                                           auto_decode="all"):
                 return _warc_record_document(source_uri, source_format, source_index, source_offset, record, options)
+        return None
+    if source_format == "arc" and source_offset is not None:
+        for doc in read_arc(source_uri, options, start=source_offset):
+            return doc._replace(doc_id=make_doc_id(source_uri, source_index), source_index=source_index)
         return None
     for doc in read_file(source_uri, options):
         if doc.source_index == source_index:
@@ -557,22 +542,9 @@ def read_record(source_uri: str, source_format: str, source_offset: Optional[int
 # --- Beam -------------------------------------------------------------------
 
 
-def expand_inputs(patterns: list[str]) -> list[str]:
-    """Check every glob matches something, before the run starts.
-
-    Raises ``FileNotFoundError`` naming the patterns that match nothing.
-    """
-    empty = []
-    for pattern in patterns:
-        result = FileSystems.match([pattern])[0]
-        if not result.metadata_list:
-            empty.append(pattern)
-    if empty:
-        raise FileNotFoundError("no input files match: " + ", ".join(repr(p) for p in empty))
-    return patterns
-
-
 class _ReadFileFn(beam.DoFn):
+    """Path -> its Documents; the file's tally (skipped records per type...) on the ``tally`` output."""
+
     def __init__(self, options: ReaderOptions):
         self._options = options
         self._records = Metrics.counter("read", "records")
@@ -583,30 +555,40 @@ class _ReadFileFn(beam.DoFn):
         if self._options.html_dates == "htmldate":  # its free-text scan reaches dateparser: pay that cost here
             timestamps.warm_up()
 
-    def process(self, path: str) -> Iterator[Document]:
+    def process(self, path: str) -> Iterator[Any]:
         self._files.inc()
-        for doc in self._clock.iterate(read_file(path, self._options)):
+        tally: collections.Counter = collections.Counter()
+        for doc in self._clock.iterate(read_file(path, self._options, tally)):
             self._records.inc()
             if doc.reject_reason:
                 Metrics.counter("read", f"rejected_{doc.reject_reason}").inc()
             yield doc
+        for kind, count in sorted(tally.items()):
+            yield beam.pvalue.TaggedOutput(TALLY, (("skipped", path, kind), count))
+
+
+TALLY = "tally"
+"""The reader's second output: ``(("skipped", file, record type), count)`` facts for the manifest."""
 
 
 class ReadDocuments(beam.PTransform):
-    """File globs -> Documents, one file per element so files spread over workers."""
+    """File globs -> Documents, one file per element so files spread over workers.
 
-    def __init__(self, patterns: list[str], options: ReaderOptions = ReaderOptions()):
+    With ``with_tally`` the result is ``(documents, tally facts)``.
+    """
+
+    def __init__(self, patterns: list[str], options: ReaderOptions = ReaderOptions(), with_tally: bool = False):
         super().__init__()
         self._patterns = list(patterns)
         self._options = options
+        self._with_tally = with_tally
 
     def expand(self, pbegin):
-        return (
+        read = (
             pbegin
             | "Patterns" >> beam.Create(self._patterns)
-            | "Match" >> fileio.MatchAll()
-            | "Paths" >> beam.Map(lambda metadata: metadata.path)
-            | "Dedupe paths" >> beam.Distinct()
+            | "Match" >> MatchInputs()
             | "Spread files" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(_ReadFileFn(self._options))
+            | "Read" >> beam.ParDo(_ReadFileFn(self._options)).with_outputs(TALLY, main="documents")
         )
+        return (read.documents, read[TALLY]) if self._with_tally else read.documents

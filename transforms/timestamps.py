@@ -77,6 +77,7 @@ from typing import Any, NamedTuple, Optional
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from provsieve.transforms import capture_time
 from provsieve.transforms.document import Document
 from provsieve.transforms.timing import StageClock
 
@@ -787,17 +788,25 @@ def json_date_evidence(record: Mapping[str, Any], capture: Optional[str], *,
 def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[str, Any]] = None,
                     http_headers: Any = None, html: Any = None, url: Optional[str] = None,
                     html_mode: str = "auto", extensive_search: bool = True,
-                    dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
+                    dropped: Optional[list[Dropped]] = None, memento_datetime: object = None,
+                    capture_uri: Optional[str] = None, arc_date: Optional[str] = None) -> dict[str, Optional[str]]:
     """Everything the reader needs, as keyword arguments for ``new_document``.
 
-    ``crawl_date`` from ``warc_date`` (WARC/ARC) or ``json_record``
+    ``crawl_date`` (and ``capture_source``) from the archive's capture evidence
+    (:func:`capture_time.capture_evidence`: ``warc_date``, ``memento_datetime``,
+    a replay ``capture_uri``, ``arc_date``) or ``json_record``
     (JSONL/Parquet), then HTTP, HTML, URL and input-field evidence, each bounded
     by the capture. Only keys with a value are returned.
     """
     out: dict[str, Optional[str]] = {}
-    crawl = capture_date(warc_date, dropped=dropped) if warc_date is not None else None
+    crawl = None
+    if any(v is not None for v in (warc_date, memento_datetime, capture_uri, arc_date)):
+        out.update(capture_time.capture_evidence(warc_date=warc_date, memento_datetime=memento_datetime,
+                                                 capture_uri=capture_uri, arc_date=arc_date, dropped=dropped))
+        crawl = out["crawl_date"]
     if crawl is None and json_record is not None:
         crawl = capture_date_from_json(json_record, dropped=dropped)
+        out["capture_source"] = "input" if crawl is not None else None
     out["crawl_date"] = crawl
     if http_headers is not None:
         out.update(http_date_evidence(http_headers, crawl, dropped=dropped))
