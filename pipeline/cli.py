@@ -36,12 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from provsieve.pipeline.releases import ReleaseError
     from provsieve.pipeline.run import run
 
     config = config_from_args(args)
     try:
         manifest = run(config, beam_args)
-    except (FileNotFoundError, FileExistsError) as err:
+    except (FileNotFoundError, FileExistsError, ReleaseError) as err:
         print(f"provsieve: error: {err}", file=sys.stderr)
         return 2
     print(format_summary(manifest))

@@ -26,14 +26,16 @@ from typing import Any, Iterable
 from apache_beam.io.filesystems import FileSystems
 
 from provsieve.pipeline.options import RunConfig
+from provsieve.transforms.dedup_index import INDEX_KIND
 from provsieve.transforms.write import ShardInfo, read_json, write_json
 
 MANIFEST_NAME = "manifest.json"
 HASH_CHUNK = 8 * 1024 * 1024
 
-STAGES = ("read", "exact_dedup", "near_dedup", "ai")
-"""The steps that reject documents, in pipeline order."""
-STAGE_OF_REASON = {"exact_duplicate": "exact_dedup", "near_duplicate": "near_dedup", "ai_generated": "ai"}
+STAGES = ("read", "released_dedup", "exact_dedup", "near_dedup", "ai")
+"""The steps that reject documents, in pipeline order (``released_dedup``: copies of earlier releases)."""
+STAGE_OF_REASON = {"released_duplicate": "released_dedup", "exact_duplicate": "exact_dedup",
+                   "near_duplicate": "near_dedup", "ai_generated": "ai"}
 """The step behind each ``reject_reason``; every other reason comes from the reader."""
 TRACKED_PACKAGES = ("provsieve", "apache-beam", "datasketch", "fasttext", "pyarrow", "numpy", "fastwarc",
                     "resiliparse", "warcio", "htmldate", "zstandard")
@@ -72,6 +74,7 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
     tiers: dict[str, int] = {}
     created_sources: dict[str, int] = {}
     threshold = None
+    released: dict[str, dict[str, int]] = {}
     for (category, key, name), value in facts:
         if category == "read":
             per_file[key]["input_records"] += value
@@ -86,6 +89,9 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
             created_sources[name] = value
         elif category == "ai_threshold":
             threshold = {"value": value, "chosen_by": key}
+        elif category == "released":
+            by_release = released.setdefault(key, {})
+            by_release[name] = by_release.get(name, 0) + value
     totals_rejected: dict[str, int] = collections.Counter()
     for entry in per_file.values():
         entry["rejected_total"] = sum(entry["rejected"].values())
@@ -108,6 +114,7 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
         "documents_by_pre_cutoff_evidence": dict(sorted(tiers.items())),
         "documents_by_created_source": dict(sorted(created_sources.items())),
         "ai_threshold": threshold,
+        "released_duplicates": {k: dict(sorted(v.items())) for k, v in sorted(released.items())},
     }
 
 
@@ -135,17 +142,19 @@ def describe_inputs(patterns: Iterable[str], hash_limit_bytes: int) -> list[dict
     ``gs://``, say) the sizes are recorded and ``sha256`` is null.
     """
     sizes: dict[str, int] = {}
+    mtimes: dict[str, float | None] = {}
     for pattern in patterns:
         for result in FileSystems.match([pattern]):
             sizes.update((m.path, m.size_in_bytes) for m in result.metadata_list)
+            mtimes.update((m.path, getattr(m, "last_updated_in_seconds", None)) for m in result.metadata_list)
     hash_them = sum(sizes.values()) <= hash_limit_bytes
     files = []
     for path in sorted(sizes):
         if hash_them:
             size, digest = file_sha256(path)
-            files.append({"path": path, "bytes": size, "sha256": digest})
+            files.append({"path": path, "bytes": size, "sha256": digest, "mtime": mtimes[path]})
         else:
-            files.append({"path": path, "bytes": sizes[path], "sha256": None})
+            files.append({"path": path, "bytes": sizes[path], "sha256": None, "mtime": mtimes[path]})
     return files
 
 
@@ -199,8 +208,8 @@ def stage_funnel(counters: dict[str, Any], config: RunConfig | dict | None = Non
     removes documents; the others' would-be reasons are columns in ``human/``.
     """
     cfg = config.to_json() if isinstance(config, RunConfig) else dict(config or {})
-    enabled = {"read": True, "exact_dedup": cfg.get("dedup", True), "near_dedup": cfg.get("dedup", True),
-               "ai": cfg.get("ai", True)}
+    enabled = {"read": True, "released_dedup": bool(cfg.get("after")), "exact_dedup": cfg.get("dedup", True),
+               "near_dedup": cfg.get("dedup", True), "ai": cfg.get("ai", True)}
     by_stage: dict[str, dict[str, int]] = {stage: {} for stage in STAGES}
     for reason, count in counters.get("rejected", {}).items():
         by_stage[STAGE_OF_REASON.get(reason, "read")][reason] = count
@@ -232,6 +241,8 @@ def build_manifest(config: RunConfig, shards: list[ShardInfo], facts: list,
         driver = driver_facts(config)
     summary = summarize_counts(facts)
     threshold = summary.get("ai_threshold")
+    index_files = [s for s in shards if s.kind == INDEX_KIND]
+    shards = [s for s in shards if s.kind != INDEX_KIND]
     return {
         "provsieve_version": package_versions()["provsieve"],
         "git_commit": driver.get("git_commit"),
@@ -249,7 +260,27 @@ def build_manifest(config: RunConfig, shards: list[ShardInfo], facts: list,
         "input_files": driver.get("input_files", []),
         "shards": [s._asdict() for s in sorted(shards, key=lambda s: s.name)],
         "other_files": list(extra_files or []),
+        **release_facts(config, driver, index_files),
     }
+
+
+def release_facts(config: RunConfig, driver: dict[str, Any], index_files: list[ShardInfo]) -> dict[str, Any]:
+    """The manifest's ``dedup_index`` (this run's index files), ``lineage`` and ``skipped_inputs`` (``--after``)."""
+    from provsieve.pipeline.releases import config_index_params
+
+    facts: dict[str, Any] = {}
+    if config.dedup:
+        documents, size = sum(f.rows for f in index_files), sum(f.bytes for f in index_files)
+        facts["dedup_index"] = {
+            "params": config_index_params(config),
+            "documents": documents,
+            "bytes": size,
+            "bytes_per_document": round(size / documents, 1) if documents else None,
+            "files": [f._asdict() for f in sorted(index_files, key=lambda f: f.name)],
+        }
+    facts["lineage"] = driver.get("lineage")
+    facts["skipped_inputs"] = driver.get("skipped_inputs", [])
+    return facts
 
 
 def finish_output(config: RunConfig, driver: dict[str, Any] | None, shards: list[ShardInfo],

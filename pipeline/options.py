@@ -43,6 +43,9 @@ class RunConfig:
     ai_threshold: Optional[float] = None
     calibrate_fpr: Optional[float] = None
     report: bool = True
+    after: tuple[str, ...] = ()
+    """Earlier releases (output folders or globs of them) this run builds on (``--after``)."""
+    reprocess: bool = False
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -106,6 +109,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     dates.add_argument("--trust", choices=TRUST_LEVELS, default="captured",
                        help="which pre-cutoff evidence exempts a document from the AI filter: captured (default: "
                             "the crawl captured it before the cutoff), claimed (also the page's own dates), none")
+    releases = parser.add_argument_group("scheduled releases")
+    releases.add_argument("--after", action="append", default=None, metavar="RELEASE",
+                          help="an earlier release (a finished output folder, on any Beam filesystem; a glob such as "
+                               "'releases/*' allowed; repeatable): its input files are skipped and copies of the "
+                               "documents it kept are rejected as released_duplicate")
+    releases.add_argument("--reprocess", action="store_true",
+                          help="with --after, read the input files that an earlier release processed already")
     ai = parser.add_argument_group("AI-text detection")
     ai.add_argument("--no-ai", dest="ai", action="store_false", help="skip AI-text tagging")
     threshold = ai.add_mutually_exclusive_group()
@@ -138,6 +148,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ai_threshold=args.ai_threshold,
         calibrate_fpr=args.calibrate_fpr,
         report=args.report,
+        after=tuple(a.rstrip("/") or "/" for a in args.after or ()),
+        reprocess=args.reprocess,
     )
 
 

@@ -1,6 +1,6 @@
 """The provsieve pipeline: the order of the steps, and running it.
 
-    read -> timestamps -> dedup (exact, then near) -> AI tagging -> AI decision -> write
+    read -> timestamps -> dedup (exact, then near) -> AI tagging -> AI decision -> write (+ dedup index)
 
 Every step marks the documents it rejects (``reject_reason``); after each step
 the rejected ones are split off, so later steps only see live documents. All
@@ -28,7 +28,11 @@ from provsieve.transforms.ai_detector import DEFAULT_THRESHOLD, CalibrateThresho
 from provsieve.transforms.counting import CountPerBundle
 from provsieve.transforms.decide import ai_verdict
 from provsieve.transforms.document import Document
+from provsieve.pipeline.releases import ReleaseError, config_index_params, load_releases_checked, plan_releases
 from provsieve.transforms.dedup import Deduplicate
+from provsieve.transforms.dedup_index import WriteIndex
+from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
+from provsieve.transforms.released import released_kind
 from provsieve.transforms.read import ReaderOptions, ReadDocuments, expand_inputs
 from provsieve.transforms.timestamps import TagTimestamps
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
@@ -61,6 +65,13 @@ def _input_facts(doc: Document) -> tuple[tuple[str, str, str], ...]:
             ("created_source", "", doc.created_source or "none"))
 
 
+def _released_fact(doc: Document) -> tuple[tuple[str, str, str], ...]:
+    """A copy of an earlier release's document, counted by release and kind (exact or near)."""
+    if doc.reject_reason != RELEASED_REASON:
+        return ()
+    return (("released", doc.duplicate_release, released_kind(doc.reject_detail)),)
+
+
 def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
                    driver_facts: dict[str, Any] | None = None) -> dict[str, beam.PCollection]:
     """Assemble the steps of ``config`` on ``p``.
@@ -70,7 +81,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     """
     reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes,
                            html_dates=config.html_dates)
-    docs = p | "Read" >> ReadDocuments(list(config.inputs), reader)
+    driver_facts = driver_facts or {}
+    docs = p | "Read" >> ReadDocuments(list(driver_facts.get("read_inputs", config.inputs)), reader)
     docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)  # one document out for each in
     facts = [docs | "Input facts" >> CountPerBundle(_input_facts)]
     live, unreadable = split_rejected(docs, "Split unreadable")
@@ -79,7 +91,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
 
     if config.dedup:
         live = live | "Dedup" >> Deduplicate(threshold=config.dedup_threshold, num_perm=config.num_perm,
-                                             ngram=config.ngram)
+                                             ngram=config.ngram,
+                                             released=driver_facts.get("released_index_files", ()))
         if not tag_mode:
             live, dups = split_rejected(live, "Split duplicates")
             rejected.append(dups)
@@ -110,7 +123,13 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         | "All facts" >> beam.Flatten()
         | "Sum facts" >> beam.CombinePerKey(sum)
     )
-    shards = (human_shards, rejected_shards) | "All shards" >> beam.Flatten()
+    if config.after:
+        facts.append(rejected_all | "Released facts" >> CountPerBundle(_released_fact))
+    all_shards = [human_shards, rejected_shards]
+    if config.dedup:  # the index of what this release keeps, for the runs --after it
+        kept = live if not tag_mode else live | "Kept only" >> beam.Filter(_is_live)
+        all_shards.append(kept | "Write index" >> WriteIndex(staging_dir, config_index_params(config)))
+    shards = all_shards | "All shards" >> beam.Flatten()
     manifest = (shards, summed) | "Publish" >> PublishOutput(
         config.output, staging_dir, functools.partial(manifest_lib.finish_output, config, driver_facts))
     return {"kept": live, "rejected": rejected_all, "manifest": manifest}
@@ -135,6 +154,10 @@ def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]
     """Run the pipeline to completion and return the manifest it wrote."""
     beam_args = list(beam_args or [])
     expand_inputs(list(config.inputs))
+    if config.after:
+        if not config.dedup:
+            raise ReleaseError("--after needs de-duplication (it rejects copies of earlier releases): drop --no-dedup")
+        load_releases_checked(config)  # before the output is cleared or any input hashed: a wrong release fails fast
     problem = empty_output_check(config.output, config.overwrite)
     if problem:
         raise FileExistsError(problem)
@@ -142,6 +165,8 @@ def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]
     runner = FnApiRunner() if uses_embedded_runner(beam_args) else None
     started = time.monotonic()
     driver_facts = manifest_lib.driver_facts(config)
+    if config.after:
+        plan_releases(config, driver_facts)
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, config, staging_dir_for(config.output), driver_facts)
     result = p.run()

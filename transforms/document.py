@@ -58,6 +58,8 @@ class Document(NamedTuple):
     dup_cluster_id: Optional[str] = None
     dup_cluster_size: Optional[int] = None
     duplicate_of: Optional[str] = None
+    duplicate_release: Optional[str] = None
+    """The earlier release (``--after``) that holds ``duplicate_of``, for a ``released_duplicate``."""
     # --- AI-text tagging -----------------------------------------------------
     ai_score: Optional[float] = None
     ai_model: Optional[str] = None
