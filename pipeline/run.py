@@ -81,8 +81,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     """
     reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes,
                            html_dates=config.html_dates)
-    driver_facts = driver_facts or {}
-    docs = p | "Read" >> ReadDocuments(list(driver_facts.get("read_inputs", config.inputs)), reader)
+    planned = driver_facts or {}  # what plan_releases decided on the driver (--after)
+    docs = p | "Read" >> ReadDocuments(list(planned.get("read_inputs", config.inputs)), reader)
     docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)  # one document out for each in
     facts = [docs | "Input facts" >> CountPerBundle(_input_facts)]
     live, unreadable = split_rejected(docs, "Split unreadable")
@@ -92,7 +92,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     if config.dedup:
         live = live | "Dedup" >> Deduplicate(threshold=config.dedup_threshold, num_perm=config.num_perm,
                                              ngram=config.ngram,
-                                             released=driver_facts.get("released_index_files", ()))
+                                             released=planned.get("released_index_files", ()))
         if not tag_mode:
             live, dups = split_rejected(live, "Split duplicates")
             rejected.append(dups)
@@ -118,13 +118,13 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         live | "Kept facts" >> CountPerBundle(_kept_fact),
         rejected_all | "Rejected facts" >> CountPerBundle(_rejected_fact),
     ]
+    if config.after:
+        facts.append(rejected_all | "Released facts" >> CountPerBundle(_released_fact))
     summed = (
         facts
         | "All facts" >> beam.Flatten()
         | "Sum facts" >> beam.CombinePerKey(sum)
     )
-    if config.after:
-        facts.append(rejected_all | "Released facts" >> CountPerBundle(_released_fact))
     all_shards = [human_shards, rejected_shards]
     if config.dedup:  # the index of what this release keeps, for the runs --after it
         kept = live if not tag_mode else live | "Kept only" >> beam.Filter(_is_live)

@@ -157,6 +157,22 @@ def read_params(path: str) -> Optional[dict[str, Any]]:
     return json.loads(raw) if raw else None
 
 
+def signature_matrix(table: pa.Table) -> np.ndarray:
+    """The ``signature`` column of index rows as a ``(rows, num_perm)`` uint32 matrix (no copy)."""
+    raw = table.column("signature").combine_chunks()
+    width = raw.type.byte_width
+    return np.frombuffer(raw.buffers()[1], dtype=np.uint32, count=len(raw) * width // 4,
+                         offset=raw.offset * width).reshape(len(raw), width // 4)
+
+
+def index_row_groups(path: str) -> Iterator[pa.Table]:
+    """The row groups of an index file on any Beam filesystem, one table at a time."""
+    with FileSystems.open(path) as f:
+        pf = pq.ParquetFile(f)
+        for group in range(pf.num_row_groups):
+            yield pf.read_row_group(group)
+
+
 def released_parts(table: pa.Table, release: str, bands: int, rows: int, shards: int = KEY_SHARDS
                    ) -> Iterator[tuple[str, Any]]:
     """``(output tag, part)`` of the rows of one release's index, shaped as :class:`Fingerprint`'s parts.
@@ -171,10 +187,7 @@ def released_parts(table: pa.Table, release: str, bands: int, rows: int, shards:
     doc_ids = table.column("doc_id").to_pylist()
     evidence = table.column("evidence_date").to_pylist()
     text_keys = [k.hex() for k in table.column("text_key").to_pylist()]
-    raw = table.column("signature").combine_chunks()
-    width = raw.type.byte_width
-    sigs = np.frombuffer(raw.buffers()[1], dtype=np.uint32,
-                         count=len(raw) * width // 4, offset=raw.offset * width).reshape(len(raw), width // 4)
+    sigs = signature_matrix(table)
     nodes = [released_node(e, d, release) for e, d in zip(evidence, doc_ids)]
     members = [released_member(d, release) for d in doc_ids]
     yield "sigs", {m: (node, sig.tobytes()) for m, node, sig in zip(members, nodes, sigs)}
@@ -205,15 +218,12 @@ class _ReadIndexFile(beam.DoFn):
 
     def process(self, item: tuple[str, str]) -> Iterator:
         path, release = item
-        with FileSystems.open(path) as f:
-            pf = pq.ParquetFile(f)
-            for group in range(pf.num_row_groups):
-                table = pf.read_row_group(group)
-                self._rows.inc(table.num_rows)
-                with self._clock:
-                    parts = list(released_parts(table, release, *self._args))
-                for tag, part in parts:
-                    yield part if tag == "sigs" else beam.pvalue.TaggedOutput(tag, part)
+        for table in index_row_groups(path):
+            self._rows.inc(table.num_rows)
+            with self._clock:
+                parts = list(released_parts(table, release, *self._args))
+            for tag, part in parts:
+                yield part if tag == "sigs" else beam.pvalue.TaggedOutput(tag, part)
 
 
 class ReadReleasedIndex(beam.PTransform):
