@@ -72,16 +72,24 @@ def _absolute(path: str) -> str:
     return os.path.abspath(path) if FileSystems.get_scheme(path) is None else path
 
 
-def match_releases(patterns: Iterable[str]) -> list[str]:
-    """Folders with a ``manifest.json`` that the ``--after`` patterns match (each must match one at least)."""
+def match_releases(patterns: Iterable[str], output: Optional[str] = None) -> list[str]:
+    """Folders with a ``manifest.json`` that the ``--after`` patterns match (each must match one at least).
+
+    A glob never matches ``output`` (a rerun with ``--overwrite`` of this week's
+    release ``--after 'releases/*'``); naming it exactly is an error later.
+    """
     found: set[str] = set()
+    own = _absolute(output) if output else None
     for pattern in patterns:
         manifests = [m.path for r in FileSystems.match([FileSystems.join(_absolute(pattern), MANIFEST_NAME)])
                      for m in r.metadata_list]
-        if not manifests:
+        folders = {m[: -len(MANIFEST_NAME)].rstrip("/") for m in manifests}
+        if glob_escape(pattern) != pattern:
+            folders.discard(own)
+        if not folders:
             raise ReleaseError(f"--after {pattern}: no finished provsieve output (a folder with {MANIFEST_NAME}) "
                                f"matches")
-        found.update(m[: -len(MANIFEST_NAME)].rstrip("/") for m in manifests)
+        found.update(folders)
     return sorted(found)
 
 
@@ -100,14 +108,14 @@ def earlier_links(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return list((manifest.get("lineage") or {}).get("releases") or [])
 
 
-def load_releases(patterns: Sequence[str]) -> list[Release]:
+def load_releases(patterns: Sequence[str], output: Optional[str] = None) -> list[Release]:
     """The releases ``--after`` names and every release they were built on, oldest first.
 
     Raises :class:`ReleaseError` when a release cannot be read or a link of the
     chain no longer has the manifest sha256 recorded by the release after it.
     """
     releases: dict[str, Release] = {}
-    queue = [(path, True) for path in match_releases(patterns)]
+    queue = [(path, True) for path in match_releases(patterns, output)]
     while queue:
         path, direct = queue.pop(0)
         if path in releases:
@@ -188,7 +196,7 @@ def glob_escape(path: str) -> str:
 
 def load_releases_checked(config: RunConfig) -> list[Release]:
     """``config.after``'s releases and those they were built on, checked against this run (else ReleaseError)."""
-    releases = load_releases(config.after)
+    releases = load_releases(config.after, config.output)
     check_releases(releases, config_index_params(config), config.output)
     return releases
 

@@ -284,3 +284,14 @@ def test_skipping_needs_the_same_path_size_and_hash_or_mtime():
     keep, skipped = split_processed([dict(then), {"path": "/b", "bytes": 1, "sha256": "z"}], [R])
     assert [f["path"] for f in keep] == ["/b"] and skipped[0]["release"] == "R1"
     assert glob_escape("/x/a[1]*.gz") == "/x/a[[]1][*].gz"
+
+
+def test_a_glob_of_releases_leaves_out_the_output_folder(releases):
+    root, _, _, _, _ = releases
+    from provsieve.pipeline.releases import match_releases
+
+    assert str(root / "r1") not in match_releases([str(root / "r*")], str(root / "r1"))
+    assert match_releases([str(root / "r1")], str(root / "r1")) == [str(root / "r1")]  # named: check_releases refuses
+    with pytest.raises(ReleaseError, match="own output folder"):
+        run(_config(root, ["crawl/half2/*.jsonl"], "r1", after=(str(root / "r1"),), overwrite=True))
+    assert (root / "r1" / "manifest.json").exists()  # refused before the output was cleared
