@@ -2,10 +2,12 @@
 
 Outputs of an older provsieve (or of a run with ``--no-dedup``) have no
 ``OUT/index/``, so no run can be ``--after`` them. This command reads the kept
-documents of ``OUT/human/``, one shard at a time, fingerprints them with the
-parameters of the release's own config (or those given), writes one index file
-per kept shard and adds ``dedup_index`` to ``OUT/manifest.json``, recording the
-sha256 the manifest had before. Nothing else of the release changes.
+documents of ``OUT/human/`` and the near duplicates of ``OUT/rejected/`` (those
+whose kept copy is kept), one shard at a time, fingerprints them with the
+parameters of the release's own config (or those given), writes the index
+files as the run would have and adds ``dedup_index`` to ``OUT/manifest.json``,
+recording the sha256 the manifest had before. Nothing else of the release
+changes. The index rows (~450 bytes each) are held in memory until written.
 """
 
 from __future__ import annotations
@@ -22,12 +24,18 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from provsieve.pipeline.manifest import MANIFEST_NAME, read_manifest, write_manifest
-from provsieve.transforms.dedup_index import index_file_name, index_params, index_rows
+from provsieve.transforms.dedup_index import (
+    index_params,
+    index_rows,
+    index_shard_count,
+    split_by_shard,
+    write_index_file,
+)
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
+from provsieve.transforms.near_dedup import REJECT_REASON as NEAR_DUPLICATE
 from provsieve.transforms.near_dedup import TRUSTED_EVIDENCE, lsh_bands_rows
-from provsieve.transforms.write import write_table
 
-COLUMNS = ["doc_id", "text", "crawl_date", "created", "pre_cutoff_evidence", "reject_reason"]
+COLUMNS = ["doc_id", "text", "crawl_date", "created", "pre_cutoff_evidence", "reject_reason", "duplicate_of"]
 
 
 def _iso(value: Optional[datetime.datetime]) -> Optional[str]:
@@ -53,6 +61,30 @@ def release_params(config: dict[str, Any], num_perm: Optional[int] = None, ngram
     return index_params(num_perm, ngram or config.get("ngram", DEFAULT_NGRAM), DEFAULT_SEED, bands, rows, threshold)
 
 
+KEPT, NEAR = "kept", "near"
+
+
+def index_rows_of(output_dir: str, name: str, params: dict[str, Any], which: str) -> pa.Table:
+    """Index rows of one shard's kept documents (``which="kept"``) or near duplicates (``"near"``)."""
+    with FileSystems.open(FileSystems.join(output_dir, name)) as f:
+        pf = pq.ParquetFile(f)
+        columns = [c for c in COLUMNS if c in pf.schema_arrow.names]
+        pieces = []
+        for group in range(pf.num_row_groups):
+            table = pf.read_row_group(group, columns=columns)
+            reasons = table.column("reject_reason") if "reject_reason" in table.column_names else None
+            if which == KEPT and reasons is not None:  # --mode tag: human/ holds every verdict
+                table = table.filter(pc.is_null(reasons))
+            elif which == NEAR:
+                if reasons is None:
+                    continue
+                table = table.filter(pc.equal(reasons, NEAR_DUPLICATE))
+            pieces.append(index_rows(table.column("doc_id").to_pylist(), table.column("text").to_pylist(),
+                                     evidence_dates(table), params,
+                                     table.column("duplicate_of").to_pylist() if which == NEAR else None))
+    return pa.concat_tables(pieces) if pieces else index_rows([], [], [], params)
+
+
 def rebuild_index(output_dir: str, params: Optional[dict[str, Any]] = None, force: bool = False) -> dict[str, Any]:
     """Write ``output_dir/index/`` from its kept documents and record it in the manifest; return the manifest."""
     manifest_path = FileSystems.join(output_dir, MANIFEST_NAME)
@@ -63,23 +95,18 @@ def rebuild_index(output_dir: str, params: Optional[dict[str, Any]] = None, forc
         raise FileExistsError(f"{output_dir} has a de-duplication index already (--force rebuilds it; the manifest "
                               f"sha256 changes, which breaks the lineage of releases built on it)")
     params = params or release_params(manifest.get("config") or {})
-    human = sorted((s for s in manifest.get("shards") or [] if s["kind"] == "human"), key=lambda s: s["name"])
+    shards = sorted(manifest.get("shards") or [], key=lambda s: s["name"])
+    kept = [index_rows_of(output_dir, s["name"], params, KEPT) for s in shards if s["kind"] == "human"]
+    kept_ids = pa.array(sorted({d for t in kept for d in t.column("doc_id").to_pylist()}), pa.string())
+    near = [t.filter(pc.is_in(t.column("kept_doc_id"), value_set=kept_ids))
+            for s in shards for t in [index_rows_of(output_dir, s["name"], params, NEAR)]]
+    rows = pa.concat_tables(kept + near) if kept or near else None
     files = []
-    for number, shard in enumerate(human):
-        with FileSystems.open(FileSystems.join(output_dir, shard["name"])) as f:
-            pf = pq.ParquetFile(f)
-            columns = [c for c in COLUMNS if c in pf.schema_arrow.names]
-            pieces = []
-            for group in range(pf.num_row_groups):
-                table = pf.read_row_group(group, columns=columns)
-                if "reject_reason" in table.column_names:  # --mode tag: human/ holds every verdict
-                    table = table.filter(pc.is_null(table.column("reject_reason")))
-                pieces.append(index_rows(table.column("doc_id").to_pylist(), table.column("text").to_pylist(),
-                                         evidence_dates(table), params))
-        name = index_file_name(number, len(human))
-        table = pa.concat_tables(pieces).sort_by("doc_id")
-        size, digest = write_table(table, FileSystems.join(output_dir, name))
-        files.append({"kind": "index", "name": name, "rows": table.num_rows, "bytes": size, "sha256": digest})
+    if rows is not None and rows.num_rows:
+        num_shards = index_shard_count(rows.num_rows)
+        for shard, table in split_by_shard(rows, num_shards):
+            info = write_index_file((shard, [table]), output_dir, num_shards)
+            files.append(info._asdict())
     documents, size = sum(f["rows"] for f in files), sum(f["bytes"] for f in files)
     manifest["dedup_index"] = {
         "params": params, "documents": documents, "bytes": size,

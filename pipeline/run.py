@@ -31,6 +31,7 @@ from provsieve.transforms.document import Document
 from provsieve.pipeline.releases import ReleaseError, config_index_params, load_releases_checked, plan_releases
 from provsieve.transforms.dedup import Deduplicate
 from provsieve.transforms.dedup_index import WriteIndex
+from provsieve.transforms.near_dedup import REJECT_REASON as NEAR_DUPLICATE
 from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
 from provsieve.transforms.released import released_kind
 from provsieve.transforms.read import ReaderOptions, ReadDocuments, expand_inputs
@@ -48,6 +49,10 @@ def split_rejected(docs, label: str):
     """(live, rejected) halves of a PCollection of Documents."""
     live, rejected = docs | label >> beam.Partition(lambda d, _: 0 if _is_live(d) else 1, 2)
     return live, rejected
+
+
+def _is_near_duplicate(doc: Document) -> bool:
+    return doc.reject_reason == NEAR_DUPLICATE
 
 
 def _kept_fact(doc: Document) -> tuple[tuple[str, str, str]]:
@@ -127,8 +132,9 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     )
     all_shards = [human_shards, rejected_shards]
     if config.dedup:  # the index of what this release keeps, for the runs --after it
-        kept = live if not tag_mode else live | "Kept only" >> beam.Filter(_is_live)
-        all_shards.append(kept | "Write index" >> WriteIndex(staging_dir, config_index_params(config)))
+        indexed = {"kept": live if not tag_mode else live | "Kept only" >> beam.Filter(_is_live),
+                   "near": (dups if not tag_mode else live) | "Near copies" >> beam.Filter(_is_near_duplicate)}
+        all_shards.append(indexed | "Write index" >> WriteIndex(staging_dir, config_index_params(config)))
     shards = all_shards | "All shards" >> beam.Flatten()
     manifest = (shards, summed) | "Publish" >> PublishOutput(
         config.output, staging_dir, functools.partial(manifest_lib.finish_output, config, driver_facts))

@@ -2,7 +2,7 @@
 
 * **index**: every index file listed under ``dedup_index`` exists with its
   size, sha256 and row count, carries the recorded parameters, and there is
-  one row per kept document;
+  one row per kept document (plus the near duplicates', which name theirs);
 * **lineage** (runs ``--after`` earlier releases): each earlier release's
   ``manifest.json`` still has the sha256 this run recorded, and its index files
   match that manifest, so the chain of releases is intact;
@@ -27,6 +27,7 @@ from provsieve.transforms.dedup_index import (
     index_row_groups,
     index_rows,
     read_params,
+    released_names,
     signature_matrix,
 )
 from provsieve.transforms.near_dedup import band_hashes
@@ -49,12 +50,15 @@ def check_index(output_dir: str, manifest: dict[str, Any]) -> Check:
     documents = sum(f["rows"] for f in files)
     if documents != index.get("documents"):
         check.fail(f"index files hold {documents} rows, the manifest says {index.get('documents')}")
-    config = manifest.get("config") or {}
-    if config.get("mode", "filter") == "filter" and documents != manifest["counters"]["kept"]:
-        check.fail(f"index holds {documents} documents, {manifest['counters']['kept']} were kept")
+    paths = [FileSystems.join(output_dir, e["name"]) for e in files]
+    kept_rows = sum(t.column("kept_doc_id").null_count for p in paths if FileSystems.exists(p)
+                    for t in index_row_groups(p))
+    filter_mode = (manifest.get("config") or {}).get("mode", "filter") == "filter"
+    if filter_mode and kept_rows != manifest["counters"]["kept"]:
+        check.fail(f"index holds {kept_rows} kept documents, {manifest['counters']['kept']} were kept")
     per_doc = f", {index['bytes_per_document']:.0f} bytes per document" if index.get("bytes_per_document") else ""
-    check.summary = (f"{len(files)} files, {documents:,} documents{per_doc}: size, sha256, rows and parameters "
-                     f"against the manifest")
+    check.summary = (f"{len(files)} files, {kept_rows:,} kept documents + {documents - kept_rows:,} near "
+                     f"duplicates{per_doc}: size, sha256, rows and parameters against the manifest")
     return check
 
 
@@ -98,7 +102,7 @@ def released_copies(sample: pa.Table, index_tables: Iterable[tuple[str, pa.Table
     sample_bands = band_hashes(sigs, bands, rows)
     need = threshold * sigs.shape[1] - 1e-9
     for release, table in index_tables:
-        released_ids = table.column("doc_id").to_pylist()
+        released_ids = released_names(table)
         for r, key in enumerate(table.column("text_key").to_pylist()):
             for i in by_key.get(key, ()):
                 yield ids[i], release, released_ids[r], "exact"

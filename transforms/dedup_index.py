@@ -4,7 +4,12 @@ Every run writes one row per kept document: its ``doc_id``, the key of its
 normalized text (exact copies), its MinHash signature (the LSH band keys are
 recomputed from it, and it verifies a candidate pair's Jaccard as inside a
 run) and ``evidence_date``, the oldest evidence the keep rule uses (see
-:func:`~provsieve.transforms.near_dedup.evidence_date`). The parameters that
+:func:`~provsieve.transforms.near_dedup.evidence_date`). The near duplicates
+the run rejected get a row too, with ``kept_doc_id`` naming the document kept
+in their place: a later copy of one of them is a copy of that kept document
+even when it is not near enough to it, as one run over both would have found
+through the near duplicate (exact copies need no row: their text key and
+signature are their kept copy's). The parameters that
 make two indexes comparable are in every file's Parquet metadata and in the
 manifest (:func:`index_params`); a later run checks them before it starts.
 
@@ -24,10 +29,12 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from provsieve.transforms.counting import in_global_window
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.minhash import minhash_signatures
 from provsieve.transforms.near_dedup import KEY_SHARDS, band_hashes, evidence_date, text_key_shard
@@ -66,12 +73,16 @@ def index_schema(params: dict[str, Any]) -> pa.Schema:
         pa.field("text_key", pa.binary(20), nullable=False),
         pa.field("signature", pa.binary(4 * params["num_perm"]), nullable=False),
         pa.field("evidence_date", pa.string()),
+        pa.field("kept_doc_id", pa.string()),
     ], metadata={METADATA_KEY: json.dumps(params, sort_keys=True).encode()})
 
 
 def index_rows(doc_ids: Sequence[str], texts: Sequence[str], evidence: Sequence[Optional[str]],
-               params: dict[str, Any]) -> pa.Table:
-    """The index rows of documents given by columns (as :func:`index_table`; also used by ``provsieve index``)."""
+               params: dict[str, Any], kept_ids: Optional[Sequence[Optional[str]]] = None) -> pa.Table:
+    """The index rows of documents given by columns (as :func:`index_table`; also used by ``provsieve index``).
+
+    ``kept_ids``: for a near duplicate, the document kept in its place (None for a kept document).
+    """
     norms = [normalize_text(t) for t in texts]
     sigs = minhash_signatures(norms, params["num_perm"], params["ngram"], params["seed"], normalized=True)
     schema = index_schema(params)
@@ -80,12 +91,14 @@ def index_rows(doc_ids: Sequence[str], texts: Sequence[str], evidence: Sequence[
         "text_key": pa.array([bytes.fromhex(normalized_text_key(n)) for n in norms], schema.field("text_key").type),
         "signature": pa.array([row.tobytes() for row in sigs], schema.field("signature").type),
         "evidence_date": pa.array(list(evidence), pa.string()),
+        "kept_doc_id": pa.array(list(kept_ids) if kept_ids is not None else [None] * len(doc_ids), pa.string()),
     }, schema=schema)
 
 
 def index_table(docs: Sequence[Document], params: dict[str, Any]) -> pa.Table:
-    """The index rows of kept documents, in their order."""
-    return index_rows([d.doc_id for d in docs], [d.text for d in docs], [evidence_date(d) for d in docs], params)
+    """The index rows of kept documents and near duplicates (``kept_doc_id`` = their ``duplicate_of``), in order."""
+    return index_rows([d.doc_id for d in docs], [d.text for d in docs], [evidence_date(d) for d in docs], params,
+                      [d.duplicate_of if d.reject_reason else None for d in docs])
 
 
 def index_shard_count(rows: int) -> int:
@@ -96,9 +109,9 @@ def index_file_name(shard: int, num_shards: int) -> str:
     return f"{INDEX_KIND}/part-{shard:05d}-of-{num_shards:05d}.parquet"
 
 
-def split_by_shard(table: pa.Table, num_shards: int) -> Iterator[tuple[int, pa.Table]]:
+def split_by_shard(table: pa.Table, num_shards: int, column: str = "doc_id") -> Iterator[tuple[int, pa.Table]]:
     """``(shard, rows of that shard)``: a document's index shard follows its doc_id, as its data shard does."""
-    shards = np.array([shard_of(d, num_shards) for d in table.column("doc_id").to_pylist()], dtype=np.int64)
+    shards = np.array([shard_of(d, num_shards) for d in table.column(column).to_pylist()], dtype=np.int64)
     for shard in np.unique(shards).tolist():
         yield shard, table.filter(pa.array(shards == shard))
 
@@ -112,22 +125,52 @@ def write_index_file(item: tuple[int, Iterable[pa.Table]], staging_dir: str, num
     return ShardInfo(kind=INDEX_KIND, name=name, rows=table.num_rows, bytes=size, sha256=digest)
 
 
-def _index_pieces(batch: Sequence[Document], num_shards: int, params: dict[str, Any]
-                  ) -> list[tuple[int, pa.Table]]:
+def _rows_of(batch: Sequence[Document], params: dict[str, Any]) -> pa.Table:
     with _INDEX_CLOCK:
-        return list(split_by_shard(index_table(batch, params), num_shards))
+        return index_table(batch, params)
+
+
+def _near_pieces(batch: Sequence[Document], params: dict[str, Any]) -> list[tuple[int, pa.Table]]:
+    """Index rows of near duplicates, keyed by the join shard of the document kept in their place."""
+    with _INDEX_CLOCK:
+        table = index_table(batch, params)
+        return list(split_by_shard(table, KEY_SHARDS, "kept_doc_id"))
+
+
+def surviving_near_rows(item: tuple[int, dict[str, Iterable]]) -> Iterator[pa.Table]:
+    """The near duplicates' rows of one join shard whose kept copy is kept in the end (not rejected later)."""
+    _, grouped = item
+    kept = pa.array(sorted({doc_id for ids in grouped["kept"] for doc_id in ids}), pa.string())
+    for table in grouped["near"]:
+        yield table.filter(pc.is_in(table.column("kept_doc_id"), value_set=kept))
+
+
+class _GatherIds(beam.DoFn):
+    """Documents -> ``(join shard, doc_ids)`` once per shard and bundle (not one element per document)."""
+
+    def start_bundle(self) -> None:
+        self._ids: dict[int, list[str]] = {}
+
+    def process(self, doc: Document) -> None:
+        self._ids.setdefault(shard_of(doc.doc_id, KEY_SHARDS), []).append(doc.doc_id)
+
+    def finish_bundle(self) -> Iterator:
+        for shard in sorted(self._ids):
+            yield in_global_window((shard, self._ids[shard]))
 
 
 _INDEX_CLOCK = StageClock("index")
 
 
 class WriteIndex(beam.PTransform):
-    """Kept Documents -> index files under ``staging_dir/index/``; one :class:`ShardInfo` each.
+    """``{"kept": Documents, "near": near duplicates}`` -> index files under ``staging_dir/index/``; a :class:`ShardInfo` each.
 
-    Signatures are computed again for the kept documents (a few seconds per
-    100k documents, ``bench/releases.py``) rather than carried from the
-    de-duplication step, which would hold every live document's signature
-    until the AI step has decided.
+    A near duplicate gets a row only if the document kept in its place is
+    kept in the end (a later step, e.g. the AI filter, may reject it): a join
+    on the kept ids, gathered per bundle. Signatures are computed again
+    (about as long as the de-duplication step's own, ``bench/releases.py``)
+    rather than carried from the de-duplication step, which would hold every
+    live document's signature until the last step has decided.
     """
 
     def __init__(self, staging_dir: str, params: dict[str, Any]):
@@ -136,14 +179,27 @@ class WriteIndex(beam.PTransform):
         self._params = params
 
     def expand(self, docs):
+        kept, near = docs["kept"], docs["near"]
+        batch = dict(min_batch_size=64, max_batch_size=1024)
+        kept_rows = (kept
+                     | "Batch kept" >> beam.BatchElements(**batch)
+                     | "Kept rows" >> beam.Map(_rows_of, self._params))
+        near_rows = (near
+                     | "Batch near" >> beam.BatchElements(**batch)
+                     | "Near rows" >> beam.FlatMap(_near_pieces, self._params))
+        kept_ids = kept | "Kept ids" >> beam.ParDo(_GatherIds())
+        surviving = ({"kept": kept_ids, "near": near_rows}
+                     | "Join kept copies" >> beam.CoGroupByKey()
+                     | "Kept copies only" >> beam.FlatMap(surviving_near_rows))
+        rows = (kept_rows, surviving) | "All rows" >> beam.Flatten()
         num_shards = beam.pvalue.AsSingleton(
-            docs
-            | "Count" >> beam.combiners.Count.Globally()
+            rows
+            | "Row counts" >> beam.Map(lambda t: t.num_rows)
+            | "Count" >> beam.CombineGlobally(sum)
             | "Shards" >> beam.Map(index_shard_count))
         return (
-            docs
-            | "Batch" >> beam.BatchElements(min_batch_size=64, max_batch_size=1024)
-            | "Rows" >> beam.FlatMap(_index_pieces, num_shards, self._params)
+            rows
+            | "Split files" >> beam.FlatMap(lambda t, n: split_by_shard(t, n), num_shards)
             | "Group files" >> beam.GroupByKey()
             | "Write file" >> beam.Map(timed("write", write_index_file), self._staging_dir, num_shards)
         )
@@ -163,6 +219,13 @@ def signature_matrix(table: pa.Table) -> np.ndarray:
     width = raw.type.byte_width
     return np.frombuffer(raw.buffers()[1], dtype=np.uint32, count=len(raw) * width // 4,
                          offset=raw.offset * width).reshape(len(raw), width // 4)
+
+
+def released_names(table: pa.Table) -> list[str]:
+    """The published document each index row stands for: itself, or the kept copy of a near duplicate."""
+    kept = table.column("kept_doc_id").to_pylist() if "kept_doc_id" in table.column_names else None
+    doc_ids = table.column("doc_id").to_pylist()
+    return [k or d for k, d in zip(kept, doc_ids)] if kept else doc_ids
 
 
 def index_row_groups(path: str) -> Iterator[pa.Table]:
@@ -188,7 +251,8 @@ def released_parts(table: pa.Table, release: str, bands: int, rows: int, shards:
     evidence = table.column("evidence_date").to_pylist()
     text_keys = [k.hex() for k in table.column("text_key").to_pylist()]
     sigs = signature_matrix(table)
-    nodes = [released_node(e, d, release) for e, d in zip(evidence, doc_ids)]
+    names = released_names(table)
+    nodes = [released_node(e, d, release) for e, d in zip(evidence, names)]
     members = [released_member(d, release) for d in doc_ids]
     yield "sigs", {m: (node, sig.tobytes()) for m, node, sig in zip(members, nodes, sigs)}
     exact: dict[int, tuple[list[str], list[tuple]]] = {}
