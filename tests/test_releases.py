@@ -339,3 +339,32 @@ def test_a_copy_of_a_released_near_duplicate_is_caught_through_it(releases):
     index = pq.read_table(root / "r1" / "index").to_pylist()
     near_rows = [r for r in index if r["kept_doc_id"] is not None]
     assert len(near_rows) == releases[3]["counters"]["rejected"]["near_duplicate"]
+
+
+def test_verify_finds_kept_copies_of_a_release_and_the_report_and_summary_show_what_was_released(releases):
+    root, _, _, _, r2 = releases
+    from provsieve.pipeline.report import build_report
+    from provsieve.pipeline.summary import format_summary
+
+    # the single run's output, claimed to come after run 1: its kept half-1 documents are run 1's
+    fake = root / "single_claimed_after_r1"
+    fake.mkdir()
+    for path in (root / "single").rglob("*"):
+        if path.is_file():
+            (fake / path.relative_to(root / "single")).parent.mkdir(parents=True, exist_ok=True)
+            (fake / path.relative_to(root / "single")).write_bytes(path.read_bytes())
+    manifest = json.loads((fake / "manifest.json").read_text())
+    manifest["lineage"] = r2["lineage"]
+    (fake / "manifest.json").write_text(json.dumps(manifest))
+    ok, checks = verify(str(fake), sample=0, lineage_sample=60)
+    copies = next(c for c in checks if c.name == "released copies")
+    assert not ok and not copies.ok and "exact copy" in copies.problems[0]
+    assert next(c for c in checks if c.name == "lineage").ok
+
+    page = build_report(str(root / "r2"))
+    assert 'id="releases"' in page and "Already released" in page and str(root / "r1") in page
+    assert "already released" not in build_report(str(root / "r1")).lower()
+    summary = format_summary(r2)
+    released = r2["counters"]["rejected"]["released_duplicate"]
+    assert f"already released: {released:,} documents" in summary
+    assert "after 1 earlier release(s): 0 input file(s) skipped" in summary
