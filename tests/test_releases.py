@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -122,6 +123,12 @@ def _shard_hashes(out: Path) -> dict[str, str]:
             for p in sorted(out.glob("*/*.parquet"))}
 
 
+def _copy_output(source: Path, target: Path, without: str | None = None) -> Path:
+    """A copy of an output folder (without its ``without`` subfolder)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(without) if without else None)
+    return target
+
+
 def _half(row: dict) -> int:
     return 1 if "/half1/" in row["source_uri"] else 2
 
@@ -217,12 +224,7 @@ def test_release_chain_is_followed_and_a_broken_chain_or_other_parameters_are_er
     err = capsys.readouterr().err
     assert code == 2 and "num_perm: release 112, this run 128" in err and not (root / "bad").exists()
 
-    copy = root / "r1_copy"
-    copy.mkdir()
-    for path in (root / "r1").rglob("*"):
-        if path.is_file():
-            (copy / path.relative_to(root / "r1")).parent.mkdir(parents=True, exist_ok=True)
-            (copy / path.relative_to(root / "r1")).write_bytes(path.read_bytes())
+    copy = _copy_output(root / "r1", root / "r1_copy")
     r2b = run(_config(root, ["crawl/half2/part-0.jsonl"], "r2b", after=(str(copy),)))
     assert r2b["lineage"]["releases"][0]["path"] == str(copy)
     manifest = copy / "manifest.json"
@@ -236,12 +238,7 @@ def test_release_chain_is_followed_and_a_broken_chain_or_other_parameters_are_er
 
 def test_index_rebuilt_for_an_old_release_is_the_one_the_run_wrote(releases):
     root, _, _, r1, _ = releases
-    old = root / "old_release"
-    old.mkdir()
-    for path in (root / "r1").rglob("*"):
-        if path.is_file() and "index" not in path.parts:
-            (old / path.relative_to(root / "r1")).parent.mkdir(parents=True, exist_ok=True)
-            (old / path.relative_to(root / "r1")).write_bytes(path.read_bytes())
+    old = _copy_output(root / "r1", root / "old_release", without="index")
     manifest = json.loads((old / "manifest.json").read_text())
     del manifest["dedup_index"]
     (old / "manifest.json").write_text(json.dumps(manifest))
@@ -347,12 +344,7 @@ def test_verify_finds_kept_copies_of_a_release_and_the_report_and_summary_show_w
     from provsieve.pipeline.summary import format_summary
 
     # the single run's output, claimed to come after run 1: its kept half-1 documents are run 1's
-    fake = root / "single_claimed_after_r1"
-    fake.mkdir()
-    for path in (root / "single").rglob("*"):
-        if path.is_file():
-            (fake / path.relative_to(root / "single")).parent.mkdir(parents=True, exist_ok=True)
-            (fake / path.relative_to(root / "single")).write_bytes(path.read_bytes())
+    fake = _copy_output(root / "single", root / "single_claimed_after_r1")
     manifest = json.loads((fake / "manifest.json").read_text())
     manifest["lineage"] = r2["lineage"]
     (fake / "manifest.json").write_text(json.dumps(manifest))
