@@ -143,6 +143,12 @@ def check_releases(releases: Sequence[Release], params: dict[str, Any], output: 
         if mismatches:
             raise ReleaseError(f"release {release.path} was indexed with other parameters than this run's, so its "
                                f"index cannot be compared: " + "; ".join(mismatches))
+        for entry, path in zip(release.index.get("files") or [], release.index_files):
+            found = [m.size_in_bytes for r in FileSystems.match([glob_escape(path)]) for m in r.metadata_list]
+            if found != [entry["bytes"]]:
+                raise ReleaseError(f"release {release.path}: index file {entry['name']} is "
+                                   + (f"{found[0]} bytes, its manifest says {entry['bytes']}" if found else "missing")
+                                   + f" (`provsieve verify {release.path}` checks the whole release)")
 
 
 def same_file(now: dict[str, Any], then: dict[str, Any]) -> bool:

@@ -244,6 +244,11 @@ def test_index_rebuilt_for_an_old_release_is_the_one_the_run_wrote(releases):
     (old / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ReleaseError, match="provsieve index"):
         run(_config(root, ["crawl/half2/*.jsonl"], "after_old", after=(str(old),)))
+    damaged = _copy_output(root / "r1", root / "damaged_release")
+    index_file = next((damaged / "index").glob("*.parquet"))
+    index_file.write_bytes(index_file.read_bytes()[:-10])
+    with pytest.raises(ReleaseError, match="bytes, its manifest says"):
+        run(_config(root, ["crawl/half2/*.jsonl"], "after_damaged", after=(str(damaged),)))
     rebuilt = rebuild_index(str(old))["dedup_index"]
     assert [f["sha256"] for f in rebuilt["files"]] == [f["sha256"] for f in r1["dedup_index"]["files"]]
     assert rebuilt["rebuilt"]["by"] == "provsieve index"
