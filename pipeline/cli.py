@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 # local runs and would be the first line every user sees.
 logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
 
-from provsieve.pipeline import detector_cli, report, verify  # noqa: E402
+from provsieve.pipeline import detector_cli, index_cli, report, verify  # noqa: E402
 from provsieve.pipeline.options import add_run_arguments, config_from_args, unknown_option_error  # noqa: E402
 from provsieve.pipeline.summary import format_summary  # noqa: E402
 
@@ -33,10 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     detector_cli.register(sub)
     verify.register(sub)
     report.register(sub)
+    index_cli.register(sub)
     return parser
 
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from provsieve.pipeline.releases import ReleaseError
     from provsieve.pipeline.run import run
 
     problem = unknown_option_error(beam_args, args.run_parser)
@@ -46,7 +48,7 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     config = config_from_args(args)
     try:
         manifest = run(config, beam_args)
-    except (FileNotFoundError, FileExistsError) as err:
+    except (FileNotFoundError, FileExistsError, ReleaseError) as err:
         print(f"provsieve: error: {err}", file=sys.stderr)
         return 2
     print(format_summary(manifest))

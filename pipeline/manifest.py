@@ -21,20 +21,21 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from apache_beam.io.filesystems import FileSystems
 
 from provsieve.pipeline.options import RunConfig
+from provsieve.transforms.dedup_index import INDEX_KIND
 from provsieve.transforms.write import ShardInfo, read_json, write_json
 
 MANIFEST_NAME = "manifest.json"
 HASH_CHUNK = 8 * 1024 * 1024
 
-STAGES = ("read", "language", "exact_dedup", "near_dedup", "ai")
-"""The steps that reject documents, in pipeline order."""
-STAGE_OF_REASON = {"language_filtered": "language", "exact_duplicate": "exact_dedup", "near_duplicate": "near_dedup",
-                   "ai_generated": "ai"}
+STAGES = ("read", "language", "released_dedup", "exact_dedup", "near_dedup", "ai")
+"""The steps that reject documents, in pipeline order (``released_dedup``: copies of earlier releases)."""
+STAGE_OF_REASON = {"language_filtered": "language", "released_duplicate": "released_dedup",
+                   "exact_duplicate": "exact_dedup", "near_duplicate": "near_dedup", "ai_generated": "ai"}
 """The step behind each ``reject_reason``; every other reason comes from the reader."""
 TRACKED_PACKAGES = ("provsieve", "apache-beam", "datasketch", "fasttext", "pyarrow", "numpy", "fastwarc",
                     "resiliparse", "warcio", "htmldate", "zstandard")
@@ -76,6 +77,7 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
     ai_unsupported: dict[str, int] = {}
     capture_sources: dict[str, int] = {}
     threshold = None
+    released: dict[str, dict[str, int]] = {}
     for (category, key, name), value in facts:
         if category == "read":
             per_file[key]["input_records"] += value
@@ -100,6 +102,9 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
             by_language[key]["rejected"][name] = by_language[key]["rejected"].get(name, 0) + value
         elif category == "ai_unsupported_language":
             ai_unsupported[name] = ai_unsupported.get(name, 0) + value
+        elif category == "released":
+            by_release = released.setdefault(key, {})
+            by_release[name] = by_release.get(name, 0) + value
     totals_rejected: dict[str, int] = collections.Counter()
     totals_skipped: dict[str, int] = collections.Counter()
     totals_notes: dict[str, int] = collections.Counter()
@@ -131,6 +136,7 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
         "ai_threshold": threshold,
         "documents_by_language": language_breakdown(by_language),
         "ai_unsupported_language": dict(sorted(ai_unsupported.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "released_duplicates": {k: dict(sorted(v.items())) for k, v in sorted(released.items())},
     }
 
 
@@ -186,25 +192,24 @@ def describe_inputs(patterns: Iterable[str], hash_limit_bytes: int) -> list[dict
     """
     from provsieve.transforms.match_inputs import match_pattern
 
-    sizes: dict[str, Optional[int]] = {}
-    for pattern in patterns:
-        sizes.update(match_pattern(pattern))
-    hash_them = sum(v or 0 for v in sizes.values()) <= hash_limit_bytes
+    matched = {m.path: m for pattern in patterns for m in match_pattern(pattern)}
+    hash_them = sum(m.size or 0 for m in matched.values()) <= hash_limit_bytes
     files = []
-    for path in sorted(sizes):
-        if sizes[path] is None:
-            files.append({"path": path, "bytes": None, "sha256": None,
+    for path in sorted(matched):
+        size, mtime = matched[path].size, matched[path].mtime
+        if size is None:
+            files.append({"path": path, "bytes": None, "sha256": None, "mtime": None,
                           "error": "matches the input glob but cannot be opened (dangling symlink or vanished)"})
         elif hash_them:
             try:
                 size, digest = file_sha256(path)
             except OSError as err:  # permission denied, vanished: the reader reports it as unreadable_file
-                files.append({"path": path, "bytes": sizes[path], "sha256": None,
+                files.append({"path": path, "bytes": size, "sha256": None, "mtime": mtime,
                               "error": f"cannot be opened: {type(err).__name__}: {err}"})
                 continue
-            files.append({"path": path, "bytes": size, "sha256": digest})
+            files.append({"path": path, "bytes": size, "sha256": digest, "mtime": mtime})
         else:
-            files.append({"path": path, "bytes": sizes[path], "sha256": None})
+            files.append({"path": path, "bytes": size, "sha256": None, "mtime": mtime})
     return files
 
 
@@ -281,7 +286,8 @@ def stage_funnel(counters: dict[str, Any], config: RunConfig | dict | None = Non
     removes documents; the others' would-be reasons are columns in ``human/``.
     """
     cfg = config.to_json() if isinstance(config, RunConfig) else dict(config or {})
-    enabled = {"read": True, "language": cfg.get("languages") is not None, "exact_dedup": cfg.get("dedup", True),
+    enabled = {"read": True, "language": cfg.get("languages") is not None, "released_dedup": bool(cfg.get("after")),
+               "exact_dedup": cfg.get("dedup", True),
                "near_dedup": cfg.get("dedup", True), "ai": cfg.get("ai", True)}
     by_stage: dict[str, dict[str, int]] = {stage: {} for stage in STAGES}
     for reason, count in counters.get("rejected", {}).items():
@@ -314,6 +320,8 @@ def build_manifest(config: RunConfig, shards: list[ShardInfo], facts: list,
         driver = driver_facts(config)
     summary = summarize_counts(facts)
     threshold = summary.get("ai_threshold")
+    index_files = [s for s in shards if s.kind == INDEX_KIND]
+    shards = [s for s in shards if s.kind != INDEX_KIND]
     return {
         "provsieve_version": package_versions()["provsieve"],
         "git_commit": driver.get("git_commit"),
@@ -332,7 +340,27 @@ def build_manifest(config: RunConfig, shards: list[ShardInfo], facts: list,
         "input_files": driver.get("input_files", []),
         "shards": [s._asdict() for s in sorted(shards, key=lambda s: s.name)],
         "other_files": list(extra_files or []),
+        **release_facts(config, driver, index_files),
     }
+
+
+def release_facts(config: RunConfig, driver: dict[str, Any], index_files: list[ShardInfo]) -> dict[str, Any]:
+    """The manifest's ``dedup_index`` (this run's index files), ``lineage`` and ``skipped_inputs`` (``--after``)."""
+    from provsieve.pipeline.releases import config_index_params
+
+    facts: dict[str, Any] = {}
+    if config.dedup:
+        documents, size = sum(f.rows for f in index_files), sum(f.bytes for f in index_files)
+        facts["dedup_index"] = {
+            "params": config_index_params(config),
+            "documents": documents,
+            "bytes": size,
+            "bytes_per_document": round(size / documents, 1) if documents else None,
+            "files": [f._asdict() for f in sorted(index_files, key=lambda f: f.name)],
+        }
+    facts["lineage"] = driver.get("lineage")
+    facts["skipped_inputs"] = driver.get("skipped_inputs", [])
+    return facts
 
 
 def finish_output(config: RunConfig, driver: dict[str, Any] | None, shards: list[ShardInfo],

@@ -46,6 +46,9 @@ class RunConfig:
     ai_threshold: Optional[float] = None
     calibrate_fpr: Optional[float] = None
     report: bool = True
+    after: tuple[str, ...] = ()
+    """Earlier releases (output folders or globs of them) this run builds on (``--after``)."""
+    reprocess: bool = False
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -123,6 +126,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                       help="keep only documents in these languages, comma-separated ISO 639 codes of the language "
                            "model (e.g. en,de); und keeps those whose language is not confident (short texts). "
                            "Others are rejected as language_filtered. Default: keep every language")
+    releases = parser.add_argument_group("scheduled releases")
+    releases.add_argument("--after", action="append", default=None, metavar="RELEASE",
+                          help="an earlier release (a finished output folder, on any Beam filesystem; a glob such as "
+                               "'releases/*' allowed; repeatable): its input files are skipped and copies of the "
+                               "documents it kept are rejected as released_duplicate")
+    releases.add_argument("--reprocess", action="store_true",
+                          help="with --after, read the input files that an earlier release processed already")
     ai = parser.add_argument_group("AI-text detection")
     ai.add_argument("--no-ai", dest="ai", action="store_false", help="skip AI-text tagging")
     threshold = ai.add_mutually_exclusive_group()
@@ -156,6 +166,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ai_threshold=args.ai_threshold,
         calibrate_fpr=args.calibrate_fpr,
         report=args.report,
+        after=tuple(a.rstrip("/") or "/" for a in args.after or ()),
+        reprocess=args.reprocess,
     )
 
 

@@ -45,7 +45,8 @@ COLORS = {
     "kept": "#2f9e44", "rejected": "#e03131",
     "captured": "#1971c2", "claimed": "#f08c00", "none": "#adb5bd",
 }
-STAGE_TITLES = {"read": "Read and extract", "language": "Language filter", "exact_dedup": "Exact de-duplication",
+STAGE_TITLES = {"read": "Read and extract", "language": "Language filter",
+                "released_dedup": "Copies of earlier releases", "exact_dedup": "Exact de-duplication",
                 "near_dedup": "Near de-duplication", "ai": "AI-text filter"}
 
 
@@ -248,6 +249,39 @@ def funnel_section(manifest: dict[str, Any]) -> str:
     return (f'<h2 id="funnel">Funnel: counts by stage and reason</h2><p>{badge}</p>'
             f'<table class="funnel"><tr><th>step</th><th class="num">documents</th><th></th><th></th></tr>'
             + "".join(rows) + "</table>")
+
+
+def releases_section(manifest: dict[str, Any]) -> str:
+    """How much of the new segment was already released (``--after`` runs only; empty otherwise)."""
+    lineage = manifest.get("lineage")
+    if not lineage:
+        return ""
+    total = manifest["counters"]["input_records"]
+    found = manifest.get("released_duplicates") or {}
+    skipped = manifest.get("skipped_inputs") or []
+    released = sum(sum(kinds.values()) for kinds in found.values())
+    rows = []
+    for link in lineage.get("releases") or []:
+        kinds = found.get(link["path"], {})
+        files = sum(1 for f in skipped if f.get("release") == link["path"])
+        n = sum(kinds.values())
+        rows.append(f'<tr><td class="url">{html.escape(link["path"])}</td>'
+                    f'<td>{html.escape(str(link.get("finished_at") or ""))}</td>'
+                    f'<td class="hash">{html.escape(link["manifest_sha256"][:16])}…</td>'
+                    f'<td class="num">{link.get("index_documents") or 0:,}</td><td class="num">{files:,}</td>'
+                    f'<td class="num">{kinds.get("exact", 0):,}</td><td class="num">{kinds.get("near", 0):,}</td>'
+                    f'{_bar_cell(n, total, COLORS["rejected"])}'
+                    f'<td class="muted">{100.0 * n / total if total else 0:.1f}% of input</td></tr>')
+    lead = (f"<b>{released:,}</b> of the {total:,} records read ({100.0 * released / total if total else 0:.1f}%) "
+            f"copy a document an earlier release published already and were rejected as "
+            f"<code>released_duplicate</code>; {len(skipped):,} input files "
+            f"({sum(f.get('bytes') or 0 for f in skipped):,} bytes) had been processed by an earlier release and "
+            f"were not read again" + (" (--reprocess: none skipped)" if lineage.get("reprocess") else "") + ".")
+    return (f'<h2 id="releases">Already released</h2><p>{lead}</p>'
+            f'<p class="caption">{html.escape(lineage.get("policy", ""))}.</p>'
+            '<table class="small"><tr><th>earlier release</th><th>finished</th><th>manifest sha256</th>'
+            '<th class="num">indexed docs</th><th class="num">files skipped</th><th class="num">exact copies</th>'
+            '<th class="num">near copies</th><th></th><th></th></tr>' + "".join(rows) + "</table>")
 
 
 def ai_section(manifest: dict[str, Any], scores: list, tiers: list) -> str:
@@ -586,11 +620,13 @@ def build_report(output_dir: str, manifest: Optional[dict[str, Any]] = None) -> 
     sizes, seen = cluster_sizes(human, rejected)
     body = [
         header_section(manifest),
-        '<nav><a href="#funnel">funnel</a><a href="#languages">languages</a><a href="#ai">AI scores</a>'
+        '<nav><a href="#funnel">funnel</a>' + ('<a href="#releases">already released</a>' if manifest.get("lineage")
+                                               else "") + '<a href="#languages">languages</a><a href="#ai">AI scores</a>'
         '<a href="#created">created dates</a>'
         '<a href="#dups">duplicates</a><a href="#domains">domains</a><a href="#samples">rejected samples</a>'
         '<a href="#inputs">inputs</a></nav>',
         funnel_section(manifest),
+        releases_section(manifest),
         language_section(manifest),
         ai_section(manifest, [s if judged else None for s, judged in zip(
                        _column(human, "ai_score") + _column(rejected, "ai_score"),

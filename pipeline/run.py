@@ -1,6 +1,7 @@
 """The provsieve pipeline: the order of the steps, and running it.
 
-    read -> timestamps -> language (+ --languages) -> dedup (exact, then near) -> AI tagging -> AI decision -> write
+    read -> timestamps -> language (+ --languages) -> dedup (exact, then near) -> AI tagging -> AI decision
+    -> write (+ dedup index)
 
 Every step marks the documents it rejects (``reject_reason``); after each step
 the rejected ones are split off, so later steps only see live documents. All
@@ -34,10 +35,15 @@ from provsieve.transforms.ai_detector import (
 from provsieve.transforms.counting import CountPerBundle
 from provsieve.transforms.decide import ai_verdict
 from provsieve.transforms.document import Document
+from provsieve.pipeline.releases import ReleaseError, config_index_params, load_releases_checked, plan_releases
 from provsieve.transforms.dedup import Deduplicate
+from provsieve.transforms.dedup_index import WriteIndex
 from provsieve.transforms.language import TagLanguage, decided_language, language_verdict
 from provsieve.transforms.match_inputs import expand_inputs
+from provsieve.transforms.near_dedup import REJECT_REASON as NEAR_DUPLICATE
 from provsieve.transforms.read import ReaderOptions, ReadDocuments
+from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
+from provsieve.transforms.released import released_kind
 from provsieve.transforms.timestamps import TagTimestamps
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
 
@@ -52,6 +58,10 @@ def split_rejected(docs, label: str):
     """(live, rejected) halves of a PCollection of Documents."""
     live, rejected = docs | label >> beam.Partition(lambda d, _: 0 if _is_live(d) else 1, 2)
     return live, rejected
+
+
+def _is_near_duplicate(doc: Document) -> bool:
+    return doc.reject_reason == NEAR_DUPLICATE
 
 
 def _kept_fact(doc: Document) -> tuple[tuple[str, str, str], ...]:
@@ -78,6 +88,13 @@ def _input_facts(doc: Document) -> tuple[tuple[str, str, str], ...]:
             ("capture_source", "", doc.capture_source or "none"))
 
 
+def _released_fact(doc: Document) -> tuple[tuple[str, str, str], ...]:
+    """A copy of an earlier release's document, counted by release and kind (exact or near)."""
+    if doc.reject_reason != RELEASED_REASON:
+        return ()
+    return (("released", doc.duplicate_release, released_kind(doc.reject_detail)),)
+
+
 def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
                    driver_facts: dict[str, Any] | None = None) -> dict[str, beam.PCollection]:
     """Assemble the steps of ``config`` on ``p``.
@@ -87,7 +104,9 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     """
     reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes,
                            html_dates=config.html_dates)
-    docs, read_tally = p | "Read" >> ReadDocuments(list(config.inputs), reader, with_tally=True)
+    planned = driver_facts or {}  # what plan_releases decided on the driver (--after)
+    docs, read_tally = p | "Read" >> ReadDocuments(list(planned.get("read_inputs", config.inputs)), reader,
+                                                   with_tally=True)
     docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)  # one document out for each in
     facts = [docs | "Input facts" >> CountPerBundle(_input_facts), read_tally]
     live, unreadable = split_rejected(docs, "Split unreadable")
@@ -103,7 +122,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
 
     if config.dedup:
         live = live | "Dedup" >> Deduplicate(threshold=config.dedup_threshold, num_perm=config.num_perm,
-                                             ngram=config.ngram)
+                                             ngram=config.ngram,
+                                             released=planned.get("released_index_files", ()))
         if not tag_mode:
             live, dups = split_rejected(live, "Split duplicates")
             rejected.append(dups)
@@ -130,12 +150,19 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         live | "Kept facts" >> CountPerBundle(_kept_fact),
         rejected_all | "Rejected facts" >> CountPerBundle(_rejected_fact),
     ]
+    if config.after:
+        facts.append(rejected_all | "Released facts" >> CountPerBundle(_released_fact))
     summed = (
         facts
         | "All facts" >> beam.Flatten()
         | "Sum facts" >> beam.CombinePerKey(sum)
     )
-    shards = (human_shards, rejected_shards) | "All shards" >> beam.Flatten()
+    all_shards = [human_shards, rejected_shards]
+    if config.dedup:  # the index of what this release keeps, for the runs --after it
+        indexed = {"kept": live if not tag_mode else live | "Kept only" >> beam.Filter(_is_live),
+                   "near": (dups if not tag_mode else live) | "Near copies" >> beam.Filter(_is_near_duplicate)}
+        all_shards.append(indexed | "Write index" >> WriteIndex(staging_dir, config_index_params(config)))
+    shards = all_shards | "All shards" >> beam.Flatten()
     manifest = (shards, summed) | "Publish" >> PublishOutput(
         config.output, staging_dir, functools.partial(manifest_lib.finish_output, config, driver_facts))
     return {"kept": live, "rejected": rejected_all, "manifest": manifest}
@@ -160,6 +187,10 @@ def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]
     """Run the pipeline to completion and return the manifest it wrote."""
     beam_args = list(beam_args or [])
     expand_inputs(list(config.inputs))
+    if config.after:
+        if not config.dedup:
+            raise ReleaseError("--after needs de-duplication (it rejects copies of earlier releases): drop --no-dedup")
+        load_releases_checked(config)  # before the output is cleared or any input hashed: a wrong release fails fast
     problem = empty_output_check(config.output, config.overwrite)
     if problem:
         raise FileExistsError(problem)
@@ -167,6 +198,8 @@ def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]
     runner = FnApiRunner() if uses_embedded_runner(beam_args) else None
     started = time.monotonic()
     driver_facts = manifest_lib.driver_facts(config)
+    if config.after:
+        plan_releases(config, driver_facts)
     p = beam.Pipeline(runner=runner, options=options)
     build_pipeline(p, config, staging_dir_for(config.output), driver_facts)
     result = p.run()

@@ -27,6 +27,7 @@ def format_summary(manifest: dict[str, Any]) -> str:
     threshold = manifest.get("ai_threshold")
     if threshold:
         lines.append(f"AI threshold: {threshold['value']:.3f} ({threshold['chosen_by']})")
+    lines += release_lines(manifest)
     if wall:
         lines.append(f"wall time: {wall:.1f} s, {n / wall:,.0f} docs/s")
     stages = manifest.get("stage_seconds")
@@ -53,3 +54,23 @@ def _top(counts: dict[str, int], n: int = 8) -> str:
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     text = ", ".join(f"{k} {v:,}" for k, v in ranked[:n])
     return text + (f", +{len(ranked) - n} more" if len(ranked) > n else "")
+
+
+def release_lines(manifest: dict[str, Any]) -> list[str]:
+    """What the run owed to its earlier releases (``--after``): files skipped, documents already released."""
+    lineage = manifest.get("lineage")
+    if not lineage:
+        return []
+    releases = lineage.get("releases") or []
+    skipped = manifest.get("skipped_inputs") or []
+    n = manifest["counters"]["input_records"]
+    by_kind: dict[str, int] = {}
+    for kinds in (manifest.get("released_duplicates") or {}).values():
+        for kind, count in kinds.items():
+            by_kind[kind] = by_kind.get(kind, 0) + count
+    released = sum(by_kind.values())
+    share = f" ({released / n:.1%} of records in)" if n else ""
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in sorted(by_kind.items()))
+    return [f"after {len(releases)} earlier release(s): {len(skipped)} input file(s) skipped as already processed"
+            + (" (--reprocess)" if lineage.get("reprocess") else ""),
+            f"already released: {released:,} documents{share}" + (f": {kinds}" if kinds else "")]

@@ -12,7 +12,11 @@ Checks, each reported as ``ok`` or ``FAIL`` with the mismatches listed:
    rows equal the rejected total;
 5. **inputs**: every input file still has the size and sha256 recorded when
    the run started (``--no-input-hashes`` skips this for very large inputs);
-6. **sampled records**: for ``--sample N`` rows drawn deterministically
+6. **index**, **lineage**, **released copies** (:mod:`~provsieve.pipeline.verify_lineage`):
+   the dedup index files against the manifest; for a run ``--after`` earlier
+   releases, that their manifests still have the recorded sha256 and their
+   indexes are intact, and that a sample of kept rows copies none of their documents;
+7. **sampled records**: for ``--sample N`` rows drawn deterministically
    (``--seed``) from all shards, the row's own ``doc_id`` and ``content_sha1``
    are consistent with it, and re-opening ``source_uri`` at
    ``source_offset``/``source_index`` and re-extracting the record gives the
@@ -38,6 +42,7 @@ from provsieve.transforms.document import make_doc_id, text_sha1
 from provsieve.transforms.read import ReaderOptions, read_record
 
 DEFAULT_SAMPLE = 20
+DEFAULT_LINEAGE_SAMPLE = 200
 MAX_LISTED = 20
 SAMPLE_COLUMNS = ["doc_id", "source_uri", "source_format", "source_offset", "source_index", "content_sha1", "text"]
 
@@ -78,8 +83,16 @@ def _parquet_rows(path: str) -> int:
 def check_shards(output_dir: str, manifest: dict[str, Any]) -> Check:
     check = Check("shards")
     shards = manifest.get("shards") or []
+    check_parquet_files(output_dir, shards, ("human", "rejected"), check)
+    total_rows = sum(s["rows"] for s in shards)
+    check.summary = f"{len(shards)} files, {total_rows:,} rows: size, sha256 and row count against the manifest"
+    return check
+
+
+def check_parquet_files(output_dir: str, files: list[dict[str, Any]], kinds: tuple[str, ...], check: Check) -> None:
+    """Every listed Parquet file exists with its size, sha256 and row count; no unlisted one under ``kinds``."""
     listed = set()
-    for shard in shards:
+    for shard in files:
         path = _join(output_dir, shard["name"])
         listed.add(shard["name"])
         if not FileSystems.exists(path):
@@ -97,16 +110,13 @@ def check_shards(output_dir: str, manifest: dict[str, Any]) -> Check:
             continue
         if rows != shard["rows"]:
             check.fail(f"{shard['name']}: {rows} rows, manifest says {shard['rows']}")
-    for kind in ("human", "rejected"):
+    for kind in kinds:
         pattern = _join(output_dir, f"{kind}/*.parquet")
         for result in FileSystems.match([pattern]):
             for meta in result.metadata_list:
                 name = f"{kind}/{meta.path.rsplit('/', 1)[-1]}"
                 if name not in listed:
                     check.fail(f"{name}: present but not in the manifest")
-    total_rows = sum(s["rows"] for s in shards)
-    check.summary = f"{len(shards)} files, {total_rows:,} rows: size, sha256 and row count against the manifest"
-    return check
 
 
 def check_other_files(output_dir: str, manifest: dict[str, Any]) -> Check:
@@ -300,7 +310,7 @@ def check_samples(output_dir: str, manifest: dict[str, Any], n: int, seed: int) 
 
 
 def verify(output_dir: str, sample: int = DEFAULT_SAMPLE, seed: int = 0,
-           input_hashes: bool = True) -> tuple[bool, list[Check]]:
+           input_hashes: bool = True, lineage_sample: int = DEFAULT_LINEAGE_SAMPLE) -> tuple[bool, list[Check]]:
     """Run every check on ``output_dir``; (all ok, the checks)."""
     manifest = read_manifest(output_dir)
     checks = [check_shards(output_dir, manifest), check_other_files(output_dir, manifest),
@@ -309,6 +319,9 @@ def verify(output_dir: str, sample: int = DEFAULT_SAMPLE, seed: int = 0,
         checks.append(check_inputs(manifest))
     if sample > 0:
         checks.append(check_samples(output_dir, manifest, sample, seed))
+    from provsieve.pipeline.verify_lineage import lineage_checks
+
+    checks += lineage_checks(output_dir, manifest, lineage_sample, seed)
     return all(c.ok for c in checks), checks
 
 
@@ -323,6 +336,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     vp.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
                     help=f"rows to re-read from their sources (default {DEFAULT_SAMPLE}; 0: none)")
     vp.add_argument("--seed", type=int, default=0, help="seed of the row sample (default 0)")
+    vp.add_argument("--lineage-sample", type=int, default=DEFAULT_LINEAGE_SAMPLE, metavar="N",
+                    help=f"kept rows checked against the earlier releases' indexes for copies (--after runs; "
+                         f"default {DEFAULT_LINEAGE_SAMPLE}; 0: none)")
     vp.add_argument("--no-input-hashes", dest="input_hashes", action="store_false",
                     help="do not re-hash the input files (for very large inputs)")
     vp.set_defaults(func=verify_command)
@@ -332,7 +348,7 @@ def verify_command(args: argparse.Namespace) -> int:
     output_dir = args.output_dir.rstrip("/") or "/"
     manifest_path = _join(output_dir, MANIFEST_NAME)
     try:
-        ok, checks = verify(output_dir, args.sample, args.seed, args.input_hashes)
+        ok, checks = verify(output_dir, args.sample, args.seed, args.input_hashes, args.lineage_sample)
     except (FileNotFoundError, OSError, ValueError, KeyError) as err:
         print(f"provsieve verify: cannot read {manifest_path}: {type(err).__name__}: {err}", file=sys.stderr)
         return 2

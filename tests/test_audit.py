@@ -65,7 +65,8 @@ def test_manifest_records_inputs_outputs_and_the_funnel(audited):
     assert manifest["versions"]["apache-beam"] and manifest["versions"]["pyarrow"]
     [entry] = manifest["input_files"]
     assert entry == {"path": str(source), "bytes": source.stat().st_size,
-                     "sha256": hashlib.sha256(source.read_bytes()).hexdigest()}
+                     "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+                     "mtime": source.stat().st_mtime}
     c = manifest["counters"]
     assert c["balanced"] and c["input_records"] == c["kept"] + c["rejected_total"] > 0
     stages = manifest["stages"]

@@ -90,7 +90,7 @@ def test_counters_add_up(finished_run):
 def test_outputs_open_in_pyarrow_and_duckdb_and_match_the_manifest(finished_run):
     config, manifest = finished_run
     out = Path(config.output)
-    assert sorted(p.name for p in out.iterdir()) == ["croissant.json", "human", "manifest.json", "rejected",
+    assert sorted(p.name for p in out.iterdir()) == ["croissant.json", "human", "index", "manifest.json", "rejected",
                                                     "report.html"]
     for shard in manifest["shards"]:
         data = (out / shard["name"]).read_bytes()

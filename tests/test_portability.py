@@ -27,3 +27,19 @@ def test_pipeline_translates_to_the_runner_api(runner, calibrate):
     assert all(u.startswith("beam:") for u in urns), urns
     again = beam.Pipeline.from_runner_api(proto, p.runner, p.options)
     assert again is not None
+
+
+def test_pipeline_after_earlier_releases_translates_to_the_runner_api():
+    """``--after``: the earlier indexes are read by Create + ParDo and joined in the shuffles, no side input."""
+    config = RunConfig(inputs=("gs://example-bucket/crawl/*.warc.gz",), output="gs://example-bucket/out",
+                       after=("gs://example-bucket/releases/*",))
+    planned = {"released_index_files": [("gs://example-bucket/releases/w1/index/part-00000-of-00001.parquet",
+                                          "gs://example-bucket/releases/w1")]}
+    p = beam.Pipeline(options=PipelineOptions(RUNNER_ARGS["dataflow"]))
+    build_pipeline(p, config, "gs://example-bucket/out/_staging", planned)
+    proto = p.to_runner_api()
+    names = [t.unique_name for t in proto.components.transforms.values()]
+    assert any("Released index" in n for n in names) and any("Write index" in n for n in names)
+    released = [t for t in proto.components.transforms.values() if t.unique_name.endswith("Released index/Parts")]
+    assert released and not any(t.inputs.keys() - {"None"} for t in released)  # no side input of the index
+    assert beam.Pipeline.from_runner_api(proto, p.runner, p.options) is not None

@@ -13,14 +13,24 @@ document aside twice, waiting for each join; here it waits once. The exact
 copies take no part in near de-duplication (the band step leaves them out),
 so the result is the same as exact de-duplication followed by near
 de-duplication of what is left (``tests/test_dedup.py``).
+
+With ``--after``, the documents kept by earlier releases are read from their
+indexes (:class:`~provsieve.transforms.dedup_index.ReadReleasedIndex`) and
+flattened into the same three shuffles; they always win
+(:mod:`~provsieve.transforms.released`), so a copy of one is marked
+``released_duplicate`` and nothing of the earlier releases is changed.
 """
 
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 import apache_beam as beam
 
+from provsieve.transforms.dedup_index import ReadReleasedIndex
 from provsieve.transforms.document import Document
 from provsieve.transforms.exact_dedup import CopiesFromKeys, mark_duplicate
+from provsieve.transforms.released import released_detail, released_kind, split_member
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
 from provsieve.transforms.near_dedup import (
     Assignment,
@@ -31,38 +41,73 @@ from provsieve.transforms.near_dedup import (
 )
 
 
-def mark_duplicates(doc: Document, exact_losers: dict[str, str], near: dict[str, Assignment]) -> Document:
+def mark_duplicates(doc: Document, exact_losers: dict[str, str], near: dict[str, Assignment],
+                    release_names: Optional[dict[str, str]] = None) -> Document:
     """The document with its de-duplication columns filled (or untouched, when already rejected).
 
     An exact copy's ``duplicate_of`` is the copy kept of its text; its
     ``dup_cluster_id`` is the document kept for the whole cluster, which is
     another one when that copy is itself a near duplicate. So every document
     of a cluster, whatever kind of copy it is, carries the same ``dup_cluster_id``.
+    ``release_names``: the earlier releases by the short tag their documents
+    carry through the shuffles (:func:`release_tags`).
     """
     if doc.reject_reason is not None:
         return doc
+    marked = _mark(doc, exact_losers, near)
+    if release_names and marked.duplicate_release is not None:
+        name = release_names[marked.duplicate_release]
+        return marked._replace(duplicate_release=name,
+                               reject_detail=released_detail(released_kind(marked.reject_detail), name))
+    return marked
+
+
+def _mark(doc: Document, exact_losers: dict[str, str], near: dict[str, Assignment]) -> Document:
     kept_copy = exact_losers.get(doc.doc_id)
     if kept_copy is not None:
         cluster = near.get(kept_copy)
+        if cluster is not None and cluster.release is not None:  # its kept copy is an earlier release's copy
+            return tag_document(doc, cluster)
         return mark_duplicate(doc, exact_losers)._replace(
-            dup_cluster_id=cluster.kept if cluster is not None else kept_copy)
+            dup_cluster_id=cluster.kept if cluster is not None else split_member(kept_copy)[0])
     return tag_document(doc, near.get(doc.doc_id))
+
+
+def release_tags(files: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """``(index file, release)`` -> the same with a short tag for each release, and the tags' releases.
+
+    Every released document carries its release through the band shuffle
+    once per band: a tag of a few characters rather than the release's path.
+    """
+    names = {str(i): release for i, release in enumerate(sorted({r for _, r in files}))}
+    tags = {release: tag for tag, release in names.items()}
+    return [(path, tags[release]) for path, release in files], names
 
 
 class Deduplicate(beam.PTransform):
     """Documents -> the same documents, exact copies and near duplicates marked (module docstring)."""
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
-                 ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED):
+                 ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
+                 released: Sequence[tuple[str, str]] = ()):
+        """``released``: ``(index file, release)`` of earlier releases (``--after``), whose documents win."""
         super().__init__()
         bands, rows = lsh_bands_rows(threshold, num_perm)
         self._fingerprint = Fingerprint(num_perm, ngram, seed, bands, rows)
         self._cluster = (bands, rows, threshold)
+        files, self._release_names = release_tags(released)
+        self._released = ReadReleasedIndex(files, bands, rows) if files else None
 
     def expand(self, docs):
         keys = docs | "Fingerprint" >> self._fingerprint
-        exact = keys.exact | "Exact copies" >> CopiesFromKeys()
-        near = ({"sigs": keys.sigs, "bands": keys.bands}
+        exact_keys, sigs, bands = keys.exact, keys.sigs, keys.bands
+        if self._released is not None:  # the earlier releases' documents join the same shuffles
+            index = docs.pipeline | "Released index" >> self._released
+            exact_keys = (exact_keys, index.exact) | "With released keys" >> beam.Flatten()
+            sigs = (sigs, index.sigs) | "With released signatures" >> beam.Flatten()
+            bands = (bands, index.bands) | "With released bands" >> beam.Flatten()
+        exact = exact_keys | "Exact copies" >> CopiesFromKeys()
+        near = ({"sigs": sigs, "bands": bands}
                 | "Near duplicates" >> ClusterSignatures(*self._cluster, excluded=exact))
         return docs | "Mark duplicates" >> beam.Map(
-            mark_duplicates, beam.pvalue.AsDict(exact), beam.pvalue.AsDict(near))
+            mark_duplicates, beam.pvalue.AsDict(exact), beam.pvalue.AsDict(near), self._release_names)

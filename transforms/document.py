@@ -63,6 +63,8 @@ class Document(NamedTuple):
     dup_cluster_id: Optional[str] = None
     dup_cluster_size: Optional[int] = None
     duplicate_of: Optional[str] = None
+    duplicate_release: Optional[str] = None
+    """The earlier release (``--after``) that holds ``duplicate_of``, for a ``released_duplicate``."""
     # --- language --------------------------------------------------------------
     language: Optional[str] = None
     """The language model's best label (ISO 639-1, else 639-3 code), ``und`` for a text without letters."""

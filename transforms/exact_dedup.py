@@ -17,6 +17,14 @@ from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.near_dedup import KEY_SHARDS, keep_key, text_key_shard
+from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
+from provsieve.transforms.released import (
+    is_released_node,
+    node_release,
+    released_detail,
+    released_member,
+    split_member,
+)
 from provsieve.transforms.timing import timed
 
 
@@ -28,12 +36,18 @@ def exact_key(text: str) -> str:
 def duplicates_of_group(keep_keys: Iterable[tuple]) -> Iterator[tuple[str, str]]:
     """Keep keys of the copies of one text -> ``(loser doc_id, kept doc_id)`` for every loser.
 
-    A keep key ends with the document's id, so it names the document too.
+    A keep key's third item is the document's id, so it names the document too.
+    When the kept copy is an earlier release's (:mod:`~provsieve.transforms.released`
+    nodes sort first), it is named by its member key ``doc_id@release``; the
+    earlier releases' documents are never losers.
     """
     ordered = sorted(keep_keys)
-    kept = ordered[0][-1]
+    first = ordered[0]
+    release = node_release(first)
+    kept = first[2] if release is None else released_member(first[2], release)
     for key in ordered[1:]:
-        yield key[-1], kept
+        if not is_released_node(key):
+            yield key[2], kept
 
 
 TextParts = tuple[list[str], list[tuple]]
@@ -58,6 +72,11 @@ def mark_duplicate(doc: Document, duplicates: dict[str, str]) -> Document:
     kept = duplicates.get(doc.doc_id)
     if kept is None or doc.reject_reason is not None:
         return doc
+    kept, release = split_member(kept)
+    if release is not None:
+        Metrics.counter("exact_dedup", "released_duplicates").inc()
+        return doc._replace(reject_reason=RELEASED_REASON, duplicate_of=kept, dup_cluster_id=kept,
+                            duplicate_release=release, reject_detail=released_detail("exact", release))
     Metrics.counter("exact_dedup", "duplicates").inc()
     return doc._replace(reject_reason="exact_duplicate", duplicate_of=kept, dup_cluster_id=kept)
 

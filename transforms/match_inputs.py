@@ -26,6 +26,8 @@ class MatchedFile(NamedTuple):
     path: str
     size: Optional[int]
     """Bytes, or None for a file that matches but cannot be listed (it will be reported unreadable)."""
+    mtime: Optional[float] = None
+    """Last modification time (seconds) where the filesystem reports one."""
 
 
 def _unlistable_local(pattern: str, listed: set[str]) -> list[str]:
@@ -52,7 +54,7 @@ def _unlistable_local(pattern: str, listed: set[str]) -> list[str]:
 def match_pattern(pattern: str) -> list[MatchedFile]:
     """Every file ``pattern`` matches, listable or not, in path order."""
     metadata = FileSystems.match([pattern])[0].metadata_list
-    files = [MatchedFile(m.path, m.size_in_bytes) for m in metadata]
+    files = [MatchedFile(m.path, m.size_in_bytes, getattr(m, "last_updated_in_seconds", None)) for m in metadata]
     files += [MatchedFile(path, None) for path in _unlistable_local(pattern, {m.path for m in metadata})]
     return sorted(files)
 

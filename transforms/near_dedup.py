@@ -51,6 +51,13 @@ from apache_beam.metrics import Metrics
 
 from provsieve.transforms.counting import in_global_window
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
+from provsieve.transforms.released import (
+    REJECT_REASON as RELEASED_REASON,
+    is_released_member,
+    is_released_node,
+    node_release,
+    released_detail,
+)
 from provsieve.transforms.minhash import (
     DEFAULT_NGRAM,
     DEFAULT_NUM_PERM,
@@ -130,7 +137,8 @@ def shared_buckets(band: int, parts: Iterable[BandParts], excluded: Optional[Ite
     """``(doc_id, bucket key)`` for every member of a bucket of ``band`` with two documents or more.
 
     ``parts`` are the partial bucket lists of several workers (merged here);
-    documents in ``excluded`` take no part. Buckets come out in hash order.
+    documents in ``excluded`` take no part, and so do buckets of earlier releases' documents only
+    (:mod:`~provsieve.transforms.released`). Buckets come out in hash order.
     """
     parts = list(parts)
     if not parts:
@@ -145,7 +153,7 @@ def shared_buckets(band: int, parts: Iterable[BandParts], excluded: Optional[Ite
         members = [doc_ids[i] for i in order[start:start + size].tolist()]
         if excluded:
             members = [d for d in members if d not in excluded]
-        if len(members) > 1:
+        if len(members) > 1 and not all(is_released_member(m) for m in members):
             key = bucket_key(band, int(ordered[start]))
             for doc_id in members:
                 yield doc_id, key
@@ -215,6 +223,8 @@ class Assignment(NamedTuple):
     """doc_id of the copy kept in the document's cluster."""
     size: Optional[int]
     """Cluster size, on the kept document's assignment only."""
+    release: Optional[str] = None
+    """The earlier release that holds ``kept`` (None: ``kept`` is a document of this run)."""
 
 
 def tag_document(doc: Document, assignment: Optional[Assignment]) -> Document:
@@ -223,6 +233,10 @@ def tag_document(doc: Document, assignment: Optional[Assignment]) -> Document:
         return doc
     if assignment is None:
         return doc._replace(dup_cluster_id=doc.doc_id, dup_cluster_size=1)
+    if assignment.release is not None:
+        return doc._replace(dup_cluster_id=assignment.kept, duplicate_of=assignment.kept,
+                            duplicate_release=assignment.release, reject_reason=RELEASED_REASON,
+                            reject_detail=released_detail("near", assignment.release))
     if assignment.kept == doc.doc_id:
         return doc._replace(dup_cluster_id=doc.doc_id, dup_cluster_size=assignment.size)
     return doc._replace(dup_cluster_id=assignment.kept, duplicate_of=assignment.kept,
@@ -382,16 +396,21 @@ class _SmallStar(beam.PTransform):
                 | "Star" >> beam.FlatMapTuple(small_star))
 
 
-def _kept_assignment(item: tuple[Node, int]) -> tuple[str, Assignment]:
+def _kept_assignment(item: tuple[Node, int]) -> Iterator[tuple[str, Assignment]]:
     root, n_members = item
+    if is_released_node(root):  # a cluster an earlier release kept already: its members say so
+        return
     Metrics.counter(NAMESPACE, "clusters").inc()
-    return root[2], Assignment(root[2], n_members + 1)
+    yield root[2], Assignment(root[2], n_members + 1)
 
 
-def _duplicate_assignment(item: tuple[Node, Node]) -> tuple[str, Assignment]:
+def _duplicate_assignment(item: tuple[Node, Node]) -> Iterator[tuple[str, Assignment]]:
     node, root = item
-    Metrics.counter(NAMESPACE, "duplicates").inc()
-    return node[2], Assignment(root[2], None)
+    if is_released_node(node):  # never marked: it is published already
+        return
+    release = node_release(root)
+    Metrics.counter(NAMESPACE, "duplicates" if release is None else "released_duplicates").inc()
+    yield node[2], Assignment(root[2], None, release)
 
 
 def lsh_bands_rows(threshold: float, num_perm: int, bands: Optional[int] = None, rows: Optional[int] = None
@@ -465,8 +484,8 @@ class ClusterSignatures(beam.PTransform):
         kept = (roots
                 | "RootOnly" >> beam.Map(lambda nr: (nr[1], 1))
                 | "ClusterSize" >> beam.CombinePerKey(sum)
-                | "Kept" >> beam.Map(_kept_assignment))
-        dups = roots | "Duplicates" >> beam.Map(_duplicate_assignment)
+                | "Kept" >> beam.FlatMap(_kept_assignment))
+        dups = roots | "Duplicates" >> beam.FlatMap(_duplicate_assignment)
         return (kept, dups) | "Assignments" >> beam.Flatten()
 
 

@@ -23,7 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 from provsieve.transforms.document import ARROW_SCHEMA, DATE_COLUMNS, Document
 from provsieve.transforms.timing import timed
 
-REJECT_ONLY_COLUMNS = ("reject_reason", "reject_detail", "duplicate_of")
+REJECT_ONLY_COLUMNS = ("reject_reason", "reject_detail", "duplicate_of", "duplicate_release")
 HUMAN_SCHEMA = pa.schema([f for f in ARROW_SCHEMA if f.name not in REJECT_ONLY_COLUMNS])
 """Kept documents: every column but the rejection ones."""
 REJECTED_SCHEMA = ARROW_SCHEMA
@@ -152,7 +152,7 @@ def publish(output_dir: str, staging_dir: str, shards: list[ShardInfo],
             build_manifest: Callable[[list[ShardInfo]], dict[str, Any]]) -> dict[str, Any]:
     """Move finished shards into ``output_dir`` and write ``manifest.json`` last."""
     shards = sorted(shards, key=lambda s: s.name)
-    for kind in ("human", "rejected"):
+    for kind in sorted({"human", "rejected"} | {s.kind for s in shards}):
         kind_dir = FileSystems.join(output_dir, kind)
         if not FileSystems.exists(kind_dir):
             FileSystems.mkdirs(kind_dir)

@@ -1,0 +1,313 @@
+"""The de-duplication index of a release (``OUT/index/*.parquet``), written and read back.
+
+Every run writes one row per kept document: its ``doc_id``, the key of its
+normalized text (exact copies), its MinHash signature (the LSH band keys are
+recomputed from it, and it verifies a candidate pair's Jaccard as inside a
+run) and ``evidence_date``, the oldest evidence the keep rule uses (see
+:func:`~provsieve.transforms.near_dedup.evidence_date`). The near duplicates
+the run rejected get a row too, with ``kept_doc_id`` naming the document kept
+in their place: a later copy of one of them is a copy of that kept document
+even when it is not near enough to it, as one run over both would have found
+through the near duplicate (exact copies need no row: their text key and
+signature are their kept copy's). The parameters that
+make two indexes comparable are in every file's Parquet metadata and in the
+manifest (:func:`index_params`); a later run checks them before it starts.
+
+A later run (``--after``) reads the index files of its earlier releases with
+:class:`ReadReleasedIndex`, which turns each row group into the same parts as
+the run's own :class:`~provsieve.transforms.near_dedup.Fingerprint` (exact-copy
+keys, band buckets, signatures), so the released documents go through the very
+same shuffles as the new ones: no side input holds the index.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from provsieve.transforms.counting import in_global_window
+from provsieve.transforms.document import Document, normalize_text, normalized_text_key
+from provsieve.transforms.minhash import minhash_signatures
+from provsieve.transforms.near_dedup import KEY_SHARDS, band_hashes, evidence_date, text_key_shard
+from provsieve.transforms.released import released_member, released_node
+from provsieve.transforms.timing import StageClock, timed
+from provsieve.transforms.write import ShardInfo, shard_of, write_table
+
+INDEX_KIND = "index"
+"""The ``kind`` of index files among the shards (``OUT/index/part-*.parquet``)."""
+INDEX_ROWS_PER_SHARD = 250_000
+"""Rows per index file (~120 MB at 112 permutations): enough files for later runs to read in parallel."""
+NORMALIZATION = "nfkc-lower-fold-nonalnum-v1"
+"""Version of :func:`~provsieve.transforms.document.normalize_text`: bump it when the normalization changes."""
+SHINGLE_HASH = "provsieve-H-v1/datasketch-affine32"
+"""The shingle hash and permutation scheme of :mod:`~provsieve.transforms.minhash`."""
+METADATA_KEY = b"provsieve.dedup_index"
+COMPARED = ("num_perm", "ngram", "seed", "bands", "rows", "normalization", "shingle_hash")
+"""Parameters that must be equal for two indexes (or an index and a run) to be comparable."""
+
+
+def index_params(num_perm: int, ngram: int, seed: int, bands: int, rows: int, threshold: float) -> dict[str, Any]:
+    """The parameters of an index, as recorded in its files and in the manifest."""
+    return {"num_perm": num_perm, "ngram": ngram, "seed": seed, "bands": bands, "rows": rows,
+            "threshold": threshold, "normalization": NORMALIZATION, "shingle_hash": SHINGLE_HASH}
+
+
+def param_mismatches(release: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+    """``name: release X, this run Y`` for every compared parameter that differs."""
+    return [f"{name}: release {release.get(name)!r}, this run {ours.get(name)!r}"
+            for name in COMPARED if release.get(name) != ours.get(name)]
+
+
+def index_schema(params: dict[str, Any]) -> pa.Schema:
+    return pa.schema([
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("text_key", pa.binary(20), nullable=False),
+        pa.field("signature", pa.binary(4 * params["num_perm"]), nullable=False),
+        pa.field("evidence_date", pa.string()),
+        pa.field("kept_doc_id", pa.string()),
+    ], metadata={METADATA_KEY: json.dumps(params, sort_keys=True).encode()})
+
+
+def index_rows(doc_ids: Sequence[str], texts: Sequence[str], evidence: Sequence[Optional[str]],
+               params: dict[str, Any], kept_ids: Optional[Sequence[Optional[str]]] = None) -> pa.Table:
+    """The index rows of documents given by columns (as :func:`index_table`; also used by ``provsieve index``).
+
+    ``kept_ids``: for a near duplicate, the document kept in its place (None for a kept document).
+    """
+    norms = [normalize_text(t) for t in texts]
+    sigs = minhash_signatures(norms, params["num_perm"], params["ngram"], params["seed"], normalized=True)
+    schema = index_schema(params)
+    return pa.table({
+        "doc_id": pa.array(list(doc_ids), pa.string()),
+        "text_key": pa.array([bytes.fromhex(normalized_text_key(n)) for n in norms], schema.field("text_key").type),
+        "signature": pa.array([row.tobytes() for row in sigs], schema.field("signature").type),
+        "evidence_date": pa.array(list(evidence), pa.string()),
+        "kept_doc_id": pa.array(list(kept_ids) if kept_ids is not None else [None] * len(doc_ids), pa.string()),
+    }, schema=schema)
+
+
+def index_table(docs: Sequence[Document], params: dict[str, Any]) -> pa.Table:
+    """The index rows of kept documents and near duplicates (``kept_doc_id`` = their ``duplicate_of``), in order."""
+    return index_rows([d.doc_id for d in docs], [d.text for d in docs], [evidence_date(d) for d in docs], params,
+                      [d.duplicate_of if d.reject_reason else None for d in docs])
+
+
+def index_shard_count(rows: int) -> int:
+    return max(1, math.ceil(rows / INDEX_ROWS_PER_SHARD))
+
+
+def index_file_name(shard: int, num_shards: int) -> str:
+    return f"{INDEX_KIND}/part-{shard:05d}-of-{num_shards:05d}.parquet"
+
+
+def split_by_shard(table: pa.Table, num_shards: int, column: str = "doc_id") -> Iterator[tuple[int, pa.Table]]:
+    """``(shard, rows of that shard)``: a document's index shard follows its doc_id, as its data shard does."""
+    shards = np.array([shard_of(d, num_shards) for d in table.column(column).to_pylist()], dtype=np.int64)
+    for shard in np.unique(shards).tolist():
+        yield shard, table.filter(pa.array(shards == shard))
+
+
+def write_index_file(item: tuple[int, Iterable[pa.Table]], staging_dir: str, num_shards: int) -> ShardInfo:
+    """Write one index file (rows sorted by doc_id, so reruns are byte-identical)."""
+    shard, pieces = item
+    table = pa.concat_tables(list(pieces)).sort_by("doc_id")
+    name = index_file_name(shard, num_shards)
+    size, digest = write_table(table, FileSystems.join(staging_dir, name))
+    return ShardInfo(kind=INDEX_KIND, name=name, rows=table.num_rows, bytes=size, sha256=digest)
+
+
+def _rows_of(batch: Sequence[Document], params: dict[str, Any]) -> pa.Table:
+    with _INDEX_CLOCK:
+        return index_table(batch, params)
+
+
+def _near_pieces(batch: Sequence[Document], params: dict[str, Any]) -> list[tuple[int, pa.Table]]:
+    """Index rows of near duplicates, keyed by the join shard of the document kept in their place."""
+    with _INDEX_CLOCK:
+        table = index_table(batch, params)
+        return list(split_by_shard(table, KEY_SHARDS, "kept_doc_id"))
+
+
+def surviving_near_rows(item: tuple[int, dict[str, Iterable]]) -> Iterator[pa.Table]:
+    """The near duplicates' rows of one join shard whose kept copy is kept in the end (not rejected later)."""
+    _, grouped = item
+    kept = pa.array(sorted({doc_id for ids in grouped["kept"] for doc_id in ids}), pa.string())
+    for table in grouped["near"]:
+        yield table.filter(pc.is_in(table.column("kept_doc_id"), value_set=kept))
+
+
+class _GatherIds(beam.DoFn):
+    """Documents -> ``(join shard, doc_ids)`` once per shard and bundle (not one element per document)."""
+
+    def start_bundle(self) -> None:
+        self._ids: dict[int, list[str]] = {}
+
+    def process(self, doc: Document) -> None:
+        self._ids.setdefault(shard_of(doc.doc_id, KEY_SHARDS), []).append(doc.doc_id)
+
+    def finish_bundle(self) -> Iterator:
+        for shard in sorted(self._ids):
+            yield in_global_window((shard, self._ids[shard]))
+
+
+_INDEX_CLOCK = StageClock("index")
+
+
+class WriteIndex(beam.PTransform):
+    """``{"kept": Documents, "near": near duplicates}`` -> index files under ``staging_dir/index/``; a :class:`ShardInfo` each.
+
+    A near duplicate gets a row only if the document kept in its place is
+    kept in the end (a later step, e.g. the AI filter, may reject it): a join
+    on the kept ids, gathered per bundle. Signatures are computed again
+    (about as long as the de-duplication step's own, ``bench/releases.py``)
+    rather than carried from the de-duplication step, which would hold every
+    live document's signature until the last step has decided.
+    """
+
+    def __init__(self, staging_dir: str, params: dict[str, Any]):
+        super().__init__()
+        self._staging_dir = staging_dir
+        self._params = params
+
+    def expand(self, docs):
+        kept, near = docs["kept"], docs["near"]
+        batch = dict(min_batch_size=64, max_batch_size=1024)
+        kept_rows = (kept
+                     | "Batch kept" >> beam.BatchElements(**batch)
+                     | "Kept rows" >> beam.Map(_rows_of, self._params))
+        near_rows = (near
+                     | "Batch near" >> beam.BatchElements(**batch)
+                     | "Near rows" >> beam.FlatMap(_near_pieces, self._params))
+        kept_ids = kept | "Kept ids" >> beam.ParDo(_GatherIds())
+        surviving = ({"kept": kept_ids, "near": near_rows}
+                     | "Join kept copies" >> beam.CoGroupByKey()
+                     | "Kept copies only" >> beam.FlatMap(surviving_near_rows))
+        rows = (kept_rows, surviving) | "All rows" >> beam.Flatten()
+        num_shards = beam.pvalue.AsSingleton(
+            rows
+            | "Row counts" >> beam.Map(lambda t: t.num_rows)
+            | "Count" >> beam.CombineGlobally(sum)
+            | "Shards" >> beam.Map(index_shard_count))
+        return (
+            rows
+            | "Split files" >> beam.FlatMap(lambda t, n: split_by_shard(t, n), num_shards)
+            | "Group files" >> beam.GroupByKey()
+            | "Write file" >> beam.Map(timed("write", write_index_file), self._staging_dir, num_shards)
+        )
+
+
+def read_params(path: str) -> Optional[dict[str, Any]]:
+    """The parameters recorded in an index file's Parquet metadata (None if it has none)."""
+    with FileSystems.open(path) as f:
+        metadata = pq.ParquetFile(f).schema_arrow.metadata or {}
+    raw = metadata.get(METADATA_KEY)
+    return json.loads(raw) if raw else None
+
+
+def signature_matrix(table: pa.Table) -> np.ndarray:
+    """The ``signature`` column of index rows as a ``(rows, num_perm)`` uint32 matrix (no copy)."""
+    raw = table.column("signature").combine_chunks()
+    width = raw.type.byte_width
+    return np.frombuffer(raw.buffers()[1], dtype=np.uint32, count=len(raw) * width // 4,
+                         offset=raw.offset * width).reshape(len(raw), width // 4)
+
+
+def released_names(table: pa.Table) -> list[str]:
+    """The published document each index row stands for: itself, or the kept copy of a near duplicate."""
+    kept = table.column("kept_doc_id").to_pylist() if "kept_doc_id" in table.column_names else None
+    doc_ids = table.column("doc_id").to_pylist()
+    return [k or d for k, d in zip(kept, doc_ids)] if kept else doc_ids
+
+
+def index_row_groups(path: str) -> Iterator[pa.Table]:
+    """The row groups of an index file on any Beam filesystem, one table at a time."""
+    with FileSystems.open(path) as f:
+        pf = pq.ParquetFile(f)
+        for group in range(pf.num_row_groups):
+            yield pf.read_row_group(group)
+
+
+def released_parts(table: pa.Table, release: str, bands: int, rows: int, shards: int = KEY_SHARDS
+                   ) -> Iterator[tuple[str, Any]]:
+    """``(output tag, part)`` of the rows of one release's index, shaped as :class:`Fingerprint`'s parts.
+
+    Tags: ``"sigs"`` (``{member: (node, signature)}``), ``"bands"``
+    (``((band, shard), (hashes, members))``) and ``"exact"``
+    (``(shard, (text keys, nodes))``); members and nodes as in
+    :mod:`~provsieve.transforms.released`.
+    """
+    if not table.num_rows:
+        return
+    doc_ids = table.column("doc_id").to_pylist()
+    evidence = table.column("evidence_date").to_pylist()
+    text_keys = [k.hex() for k in table.column("text_key").to_pylist()]
+    sigs = signature_matrix(table)
+    names = released_names(table)
+    nodes = [released_node(e, d, release) for e, d in zip(evidence, names)]
+    members = [released_member(d, release) for d in doc_ids]
+    yield "sigs", {m: (node, sig.tobytes()) for m, node, sig in zip(members, nodes, sigs)}
+    exact: dict[int, tuple[list[str], list[tuple]]] = {}
+    for key, node in zip(text_keys, nodes):
+        part = exact.setdefault(text_key_shard(key, shards), ([], []))
+        part[0].append(key)
+        part[1].append(node)
+    for shard in sorted(exact):
+        yield "exact", (shard, exact[shard])
+    hashes = band_hashes(sigs, bands, rows)
+    for band in range(bands):
+        column = hashes[:, band]
+        shard_of_row = (column % np.uint64(shards)).astype(np.int64)
+        order = np.argsort(shard_of_row, kind="stable")
+        bounds = np.flatnonzero(np.diff(shard_of_row[order])) + 1
+        for idx in np.split(order, bounds):
+            yield "bands", ((band, int(shard_of_row[idx[0]])), (column[idx], [members[i] for i in idx.tolist()]))
+
+
+class _ReadIndexFile(beam.DoFn):
+    """``(index file, release)`` -> the parts of :func:`released_parts`, one row group at a time."""
+
+    def __init__(self, bands: int, rows: int, shards: int):
+        self._args = (bands, rows, shards)
+        self._rows = Metrics.counter("released", "index_rows")
+        self._clock = StageClock("index")
+
+    def process(self, item: tuple[str, str]) -> Iterator:
+        path, release = item
+        for table in index_row_groups(path):
+            self._rows.inc(table.num_rows)
+            with self._clock:
+                parts = list(released_parts(table, release, *self._args))
+            for tag, part in parts:
+                yield part if tag == "sigs" else beam.pvalue.TaggedOutput(tag, part)
+
+
+class ReadReleasedIndex(beam.PTransform):
+    """Index files of earlier releases -> their parts (``.sigs``, ``.bands``, ``.exact``), as :class:`Fingerprint`'s.
+
+    ``files``: ``(index file path, release)`` pairs, listed on the launching
+    machine from the releases' manifests; one file per element, spread over
+    the workers.
+    """
+
+    def __init__(self, files: Sequence[tuple[str, str]], bands: int, rows: int, shards: int = KEY_SHARDS):
+        super().__init__()
+        self._files = sorted(files)
+        self._fn = _ReadIndexFile(bands, rows, shards)
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "Index files" >> beam.Create(self._files)
+            | "Spread files" >> beam.Reshuffle()
+            | "Parts" >> beam.ParDo(self._fn).with_outputs("bands", "exact", main="sigs")
+        )
+
