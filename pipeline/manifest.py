@@ -72,6 +72,7 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
     tiers: dict[str, int] = {}
     created_sources: dict[str, int] = {}
     threshold = None
+    stage2: dict[str, int] = {}
     for (category, key, name), value in facts:
         if category == "read":
             per_file[key]["input_records"] += value
@@ -86,6 +87,8 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
             created_sources[name] = value
         elif category == "ai_threshold":
             threshold = {"value": value, "chosen_by": key}
+        elif category == "ai_stage2":
+            stage2[name] = value
     totals_rejected: dict[str, int] = collections.Counter()
     for entry in per_file.values():
         entry["rejected_total"] = sum(entry["rejected"].values())
@@ -108,7 +111,19 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
         "documents_by_pre_cutoff_evidence": dict(sorted(tiers.items())),
         "documents_by_created_source": dict(sorted(created_sources.items())),
         "ai_threshold": threshold,
+        **({"ai_stage2": stage2_summary(stage2)} if stage2 else {}),
     }
+
+
+def stage2_summary(counts: dict[str, int]) -> dict[str, Any]:
+    """``--ai-detector cascade``: documents routed to the LM, their share of those tagged, and the shipped band."""
+    from provsieve.transforms.ai_cascade import CascadeCombiner
+
+    combiner = CascadeCombiner.load()
+    routed, other = counts.get("routed", 0), counts.get("not_routed", 0)
+    return {"routed": routed, "not_routed": other,
+            "routed_share": round(routed / (routed + other), 4) if routed + other else 0.0,
+            "band": list(combiner.band), "stage2_threshold": combiner.threshold, "combiner": combiner.version}
 
 
 def file_sha256(path: str) -> tuple[int, str]:
@@ -173,7 +188,22 @@ def ai_model_info(config: RunConfig) -> dict[str, Any] | None:
         info["bytes"] = len(data)
     except (FileNotFoundError, ModuleNotFoundError, OSError):
         info["missing"] = True
+    if getattr(config, "ai_detector", "fasttext") == "cascade":
+        info["stage2"] = cascade_model_info()
     return info
+
+
+def cascade_model_info() -> dict[str, Any]:
+    """The shipped combiner (version, sha256, band, threshold) and the LM it expects."""
+    from importlib import resources
+
+    from provsieve.transforms.ai_cascade import CASCADE_PACKAGE, CASCADE_RESOURCE, CascadeCombiner
+
+    data = resources.files(CASCADE_PACKAGE).joinpath(CASCADE_RESOURCE).read_bytes()
+    combiner = CascadeCombiner.load()
+    return {"version": combiner.version, "resource": f"{CASCADE_PACKAGE}/{CASCADE_RESOURCE}",
+            "sha256": hashlib.sha256(data).hexdigest(), "features": combiner.features,
+            "band": list(combiner.band), "threshold": combiner.threshold, "lm": combiner.meta.get("lm")}
 
 
 def driver_facts(config: RunConfig) -> dict[str, Any]:
