@@ -78,6 +78,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--l2", type=float, default=1.0)
     tr.add_argument("--target-fpr", type=float, default=0.01)
     tr.add_argument("--workers", type=int, default=1, help="processes for the LM statistics")
+    tr.add_argument("--cached-only", action="store_true", help="use only the records already in --cache")
     tr.set_defaults(func=train_command)
 
 
@@ -92,14 +93,15 @@ class Prepared:
 
 
 def prepare(records: list[Record], detector: AIDetector, low: Optional[float], per_group: int, cache: Path,
-            tokens: Sequence[int], workers: int) -> tuple[Prepared, float]:
+            tokens: Sequence[int], workers: int, extract: bool = True) -> tuple[Prepared, float]:
     """Stage 1 on all, the LM on the stratified in-band sample (``low`` None: from these records' humans, q=0.7)."""
     stage1 = [s for s, _ in detector.score_texts([r["text"] for r in records])]
     if low is None:
         low = routing_low([s for r, s in zip(records, stage1) if r["label"] == "human" and s is not None], 0.7)
     in_band = [r for r, s in zip(records, stage1) if s is not None and s >= low]
     chosen = stratified_sample(in_band, per_group)
-    extract_statistics({r["id"]: r["text"] for r in chosen}, tokens, cache, workers=workers)
+    if extract:
+        extract_statistics({r["id"]: r["text"] for r in chosen}, tokens, cache, workers=workers)
     cached = read_feature_cache(cache)
     words = [count_words(preprocess(r["text"])) for r in records]
     stats = [cached[r["id"]]["stats"] if r["id"] in cached else None for r in records]
@@ -144,14 +146,15 @@ def train_command(args: argparse.Namespace) -> int:
     detector = AIDetector()
     fit = [r for p in args.fit for r in load_records(p)]
     cache = Path(args.cache)
-    prep, low_min = prepare(fit, detector, None, args.per_group, cache, args.tokens, args.workers)
+    prep, low_min = prepare(fit, detector, None, args.per_group, cache, args.tokens, args.workers,
+                            not args.cached_only)
     humans = [s for r, s in zip(prep.records, prep.stage1) if r["label"] == "human" and s is not None]
     if min(args.route_quantiles) < 0.7:
         print("route quantiles below 0.7 need LM statistics below the extracted band", file=sys.stderr)
         return 2
     web = [r for p in args.web for r in load_records(p, "human")]
     web_sets = {split: select_split(web, split) for split in ("dev", "holdout")}
-    web_prep = {split: prepare(rs, detector, low_min, 10**9, cache, args.tokens, args.workers)[0]
+    web_prep = {split: prepare(rs, detector, low_min, 10**9, cache, args.tokens, args.workers, not args.cached_only)[0]
                 for split, rs in web_sets.items() if rs}
 
     train_idx = [i for i, st in enumerate(prep.stats) if st is not None]

@@ -165,3 +165,29 @@ def test_run_inference_step_scores_routed_documents(scorer):
                                      None if d.ai_stage2_score is None else round(d.ai_stage2_score, 5), d.ai_model)))
         assert_that(out, equal_to(expected))
     assert all(d.ai_model == f"ft+{combiner.version}" for d in direct)
+
+
+@needs_lm
+def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path):
+    import pyarrow.parquet as pq
+
+    from provsieve.pipeline.options import RunConfig, bundled_sample
+    from provsieve.pipeline.run import run
+
+    manifest = run(RunConfig(inputs=(bundled_sample(),), output=str(tmp_path / "o"), mode="tag",
+                             ai_detector="cascade", report=True))
+    combiner = casc.CascadeCombiner.load()
+    rows = pq.read_table(tmp_path / "o" / "human").to_pylist()
+    tagged = [r for r in rows if r["ai_model"] is not None]
+    routed = [r for r in tagged if r["ai_routed"]]
+    stage2 = manifest["ai_stage2"]
+    assert stage2["routed"] == len(routed) > 0 and stage2["routed"] + stage2["not_routed"] == len(tagged)
+    assert stage2["band"] == list(combiner.band) and manifest["ai_model"]["stage2"]["version"] == combiner.version
+    for r in routed:
+        assert r["ai_confident"] and r["pre_cutoff_evidence"] != "captured" and r["ai_score"] >= combiner.band[0]
+        assert r["ai_model"].endswith("+" + combiner.version) and r["ai_stage2_score"] is not None
+        flagged = r["ai_stage2_score"] >= combiner.threshold
+        assert (r["reject_reason"] == "ai_generated") == flagged
+    assert all(r["ai_stage2_score"] is None for r in tagged if not r["ai_routed"])
+    assert manifest["counters"]["balanced"]
+    assert "Cascade (--ai-detector cascade)" in (tmp_path / "o" / "report.html").read_text()

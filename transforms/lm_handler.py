@@ -16,6 +16,7 @@ workers (``device="GPU"`` offloads every layer).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import os
@@ -111,6 +112,7 @@ class SmolLMScorer:
         self.llm = Llama(model_path=self.model_path, n_ctx=max_tokens + 1, n_batch=max_tokens + 1,
                          n_ubatch=max_tokens + 1, logits_all=True, n_threads=threads, n_threads_batch=threads,
                          n_gpu_layers=-1 if device == "GPU" else 0, verbose=False)
+        atexit.register(self.llm.close)  # before interpreter teardown, when llama.cpp's own __del__ fails
         self._start = self.llm.token_eos()  # SmolLM2's <|endoftext|>: the start of an unconditioned text
 
     def tokens(self, text: str) -> list[int]:
@@ -151,10 +153,18 @@ def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: Ca
     return out
 
 
-class CascadeModelHandler(ModelHandler[Document, Document, Any]):
+class CascadeModel:
+    """What a worker loads once: the LM scorer and the combiner (a class, so Beam's model cache can weak-reference it)."""
+
+    def __init__(self, scorer: SmolLMScorer, combiner: CascadeCombiner) -> None:
+        self.scorer = scorer
+        self.combiner = combiner
+
+
+class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
     """RunInference handler: a batch of routed Documents -> the same with their stage-2 score.
 
-    The "model" is the (scorer, combiner) pair, loaded once per worker (per
+    The "model" is a :class:`CascadeModel`, loaded once per worker (per
     machine with ``large_model``).
     """
 
@@ -170,15 +180,14 @@ class CascadeModelHandler(ModelHandler[Document, Document, Any]):
         self._batch = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
         self._large_model = large_model
 
-    def load_model(self) -> tuple[SmolLMScorer, CascadeCombiner]:
+    def load_model(self) -> CascadeModel:
         combiner = CascadeCombiner.load(self._combiner_path)
         threads = self._threads or (os.cpu_count() or 1)
-        return SmolLMScorer(self._model_path, combiner.max_tokens, threads, self._device), combiner
+        return CascadeModel(SmolLMScorer(self._model_path, combiner.max_tokens, threads, self._device), combiner)
 
-    def run_inference(self, batch: Sequence[Document], model: tuple[SmolLMScorer, CascadeCombiner],
+    def run_inference(self, batch: Sequence[Document], model: CascadeModel,
                       inference_args: Optional[dict[str, Any]] = None) -> Iterable[Document]:
-        scorer, combiner = model
-        return score_documents(batch, scorer, combiner)
+        return score_documents(batch, model.scorer, model.combiner)
 
     def batch_elements_kwargs(self) -> dict[str, int]:
         return dict(self._batch)
