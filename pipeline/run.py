@@ -197,5 +197,5 @@ def stage_seconds(result) -> dict[str, float]:
     if "read" in raw:
         raw["read"] -= evidence
     raw["timestamps"] = raw.get("timestamps", 0.0) + evidence
-    order = ["read", "timestamps", "dedup", "ai", "write"]
+    order = ["read", "timestamps", "dedup", "ai", "ai_stage2", "write"]
     return {stage: round(raw[stage], 3) for stage in order + sorted(set(raw) - set(order)) if stage in raw}

