@@ -205,3 +205,36 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
     assert all(r["ai_stage2_score"] is None for r in tagged if not r["ai_routed"])
     assert manifest["counters"]["balanced"]
     assert "Cascade (--ai-detector cascade)" in (tmp_path / "o" / "report.html").read_text()
+
+
+def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
+    """The fitting command end to end on generated records, with LM statistics given in its cache."""
+    import json
+
+    from provsieve.pipeline.cli import main
+
+    rng = np.random.default_rng(5)
+    words = ["river", "mill", "summer", "ledger", "farmer", "grain", "price", "town", "drought", "debt"]
+    records, cache = [], []
+    for i in range(160):
+        label = "ai" if i % 2 else "human"
+        text = " ".join(rng.choice(words, size=40)) + "."
+        rid = f"gen-{i}"
+        records.append({"id": rid, "text": text, "label": label, "source": f"s{i % 4 // 2}", "generator": label,
+                        "domain": "d"})
+        shift = 0.8 if label == "ai" else 0.0  # the LM statistics separate the labels, stage 1 cannot
+        stats = [float(-3 + shift + rng.normal(0, 0.5)), 2.5, 1.0, float(shift + rng.normal(0, 0.5)), 1.1, 64]
+        cache.append({"id": rid, "stats": {"32": stats, "64": stats}})
+    data = tmp_path / "fit.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    cache_file = tmp_path / "cache.jsonl"
+    cache_file.write_text("".join(json.dumps(c) + "\n" for c in cache))
+    out = tmp_path / "cascade.json"
+    assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
+                 "--cached-only", "--folds", "3", "--version", "ai_cascade-test"]) == 0
+    combiner = casc.CascadeCombiner.load(str(out))
+    assert combiner.version == "ai_cascade-test" and combiner.max_tokens in (32, 64)
+    assert combiner.features[0] == "stage1_logit" and len(combiner.features) > 1  # the LM signal was worth keeping
+    meta = json.loads(out.read_text())
+    assert meta["dev_metrics_cascade_out_of_fold"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
+    assert 0.0 <= combiner.threshold <= 1.0 and combiner.band[1] == 1.0
