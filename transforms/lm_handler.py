@@ -116,7 +116,9 @@ class SmolLMScorer:
                          n_ubatch=max_tokens + 1, logits_all=True, n_threads=threads, n_threads_batch=threads,
                          n_gpu_layers=-1 if device == "GPU" else 0, verbose=False)
         atexit.register(self.llm.close)  # before interpreter teardown, when llama.cpp's own __del__ fails
-        self._start = self.llm.token_eos()  # SmolLM2's <|endoftext|>: the start of an unconditioned text
+        # The GGUF's end-of-sequence token (<|im_end|>, id 2) stands before the text: the model predicts its
+        # first token as the start of something new (the shipped combiner was fitted with this start).
+        self._start = self.llm.token_eos()
 
     def tokens(self, text: str) -> list[int]:
         """The first ``max_tokens`` tokens of ``text`` (no special tokens parsed from it)."""
