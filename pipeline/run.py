@@ -130,7 +130,9 @@ def _stage2(live, config: RunConfig, facts: list):
     from provsieve.transforms.ai_cascade import CascadeCombiner
     from provsieve.transforms.ai_stage2 import ScoreStage2
 
-    live = live | "AI stage 2" >> ScoreStage2(config.trust, device=config.ai_device)
+    # On GPU workers one copy of the model per machine serves all its processes (Beam's large_model sharing).
+    live = live | "AI stage 2" >> ScoreStage2(config.trust, device=config.ai_device,
+                                              large_model=config.ai_device == "GPU")
     facts.append(live | "Routed facts" >> CountPerBundle(_routed_fact))
     return live, CascadeCombiner.load().threshold
 
