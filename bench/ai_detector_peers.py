@@ -13,7 +13,14 @@ For each detector: AUROC, TPR@1%FPR, TPR@5%FPR overall and per source on
 the threshold giving <= 1% FPR on the dev human texts (the shipped model
 uses its shipped threshold).
 
-    /work/venv/bin/python bench/ai_detector_peers.py [--data-dir ../shared/data]
+``--cascade`` adds ``provsieve-cascade`` (``--ai-detector cascade``: the shipped
+combiner over fastText and the SmolLM2 statistics) and evaluates every
+detector on the cascade's evaluation sample of the dev files instead (all
+records below the routing band plus the LM-scored ones above it, at the same
+rate per source and label: see ``provsieve eval-detector --detector cascade``),
+so the four rows are on the same records.
+
+    /work/venv/bin/python bench/ai_detector_peers.py [--data-dir ../shared/data] [--cascade --cache F.jsonl]
 """
 
 from __future__ import annotations
@@ -56,12 +63,42 @@ def lmscan_scores(texts: list[str]) -> list[float]:
     return [float(lmscan.scan(t).ai_probability) if t.strip() else 0.0 for t in texts]
 
 
+def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list[dict], dict]:
+    """The cascade's evaluation sample of ``dev`` and the cascade's ranking scores on it and on the web pages."""
+    import numpy as np
+
+    from provsieve.pipeline.cascade_cli import cascade_scores, evaluation_mask, prepare
+    from provsieve.transforms.ai_cascade import CascadeCombiner
+    from provsieve.transforms.ai_cascade_training import stats_from_json
+
+    combiner = CascadeCombiner.load()
+    low, n = combiner.band[0], combiner.max_tokens
+    det = AIDetector(args.model)
+
+    def scored(prep):
+        p2 = [combiner.score(s, stats_from_json(st[str(n)]), w) if st is not None and s >= low else None
+              for s, st, w in zip(prep.stage1, prep.stats, prep.words)]
+        return [0.0 if c is None else c for c in cascade_scores(prep.stage1, p2, low)]
+
+    prep, _ = prepare(dev, det, low, args.per_group, Path(args.cache), (n,), args.workers)
+    keep = np.flatnonzero(evaluation_mask(prep, low))
+    web_prep, _ = prepare(web_holdout, det, low, 10**9, Path(args.cache), (n,), args.workers)
+    dev_scores, web_scores = scored(prep), scored(web_prep)
+    sample = [dev[i] for i in keep]
+    return sample, {"scores": [dev_scores[i] for i in keep] + web_scores, "threshold": 1.0 + combiner.threshold}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA))
     ap.add_argument("--model", default=None, help="fastText model (default: the shipped one)")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["provsieve-fasttext", "tfidf-lr", "lmscan"])
+    ap.add_argument("--skip", nargs="*", default=[],
+                    choices=["provsieve-fasttext", "provsieve-cascade", "tfidf-lr", "lmscan"])
+    ap.add_argument("--cascade", action="store_true", help="add the cascade; evaluate all on its sample")
+    ap.add_argument("--cache", default=".cascade-lm-cache.jsonl", help="LM statistics cache (with --cascade)")
+    ap.add_argument("--per-group", type=int, default=300, help="LM-scored dev records per source and label")
+    ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
 
     data = Path(args.data_dir)
@@ -70,17 +107,22 @@ def main(argv: list[str] | None = None) -> int:
     web = [r for f in sorted(glob.glob(str(data / "crawl" / "CC-MAIN-*.jsonl.gz"))) for r in load_records(f, "human")]
     train += select_split(web, "train")
     web_holdout = select_split(web, "holdout")
-    texts = [r["text"] for r in dev] + [r["text"] for r in web_holdout]
-
     detectors = {"provsieve-fasttext": None, "tfidf-lr": None, "lmscan": None}
+    cascade: dict[str, list] = {}
+    if args.cascade:
+        dev, cascade = cascade_sample(dev, web_holdout, args)
+        detectors = {"provsieve-fasttext": None, "provsieve-cascade": None, "tfidf-lr": None, "lmscan": None}
+    texts = [r["text"] for r in dev] + [r["text"] for r in web_holdout]
     for name in args.skip:
-        detectors.pop(name)
+        detectors.pop(name, None)
     summary = []
     for name in detectors:
         t0 = time.time()
         if name == "provsieve-fasttext":
             det = AIDetector(args.model)
             scores = [s if s is not None else 0.0 for s, _ in det.score_texts(texts)]
+        elif name == "provsieve-cascade":
+            scores = cascade["scores"]
         elif name == "tfidf-lr":
             scores = tfidf_lr_scores(train, texts, args.seed)
         else:
@@ -89,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         dev_scores, web_scores = scores[: len(dev)], scores[len(dev) :]
         human_dev = [s for r, s in zip(dev, dev_scores) if r["label"] == "human"]
         thr = DEFAULT_THRESHOLD if (name == "provsieve-fasttext" and args.model is None) else calibrated_threshold(human_dev, 0.01)
+        if name == "provsieve-cascade":
+            thr = cascade["threshold"]
         rows = [r for r in metrics_rows(dev, dev_scores, thr) if r.group == "overall" or r.group.startswith("source=")]
         web_fpr = rate_at_threshold(web_scores, thr)
         print(format_table(rows, thr, title=f"\n== {name}  ({elapsed:.0f}s; threshold {thr:.4f})"))

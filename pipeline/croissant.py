@@ -107,6 +107,9 @@ COLUMN_DESCRIPTIONS = {
     "ai_score": "AI-text detector score, P(machine-written), in [0, 1].",
     "ai_model": "Version of the AI-text detector that scored the document.",
     "ai_confident": "Whether the score is trusted: the text is long enough and in a language the detector knows.",
+    "ai_stage2_score": "Cascade detector (--ai-detector cascade): stage-1 score combined with the LM statistics, "
+                       "P(machine-written); empty when the document was not routed to stage 2.",
+    "ai_routed": "Cascade detector: whether stage 2 (the language model) scored the document.",
     "reject_reason": "Why the document would be rejected (tag mode), or empty.",
     "reject_detail": "Human-readable detail of the rejection.",
 }

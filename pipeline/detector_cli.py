@@ -87,6 +87,13 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                          "and report per language; records that have a language field are reported per language "
                          "without it")
     ev.add_argument("--json", default=None, metavar="OUT.json", help="also write the metrics as JSON")
+    ev.add_argument("--detector", choices=["fasttext", "cascade"], default="fasttext",
+                    help="cascade: also the second stage (needs provsieve[cascade]), on a sample of at most "
+                         "--per-group LM-scored records per source and label")
+    ev.add_argument("--cascade", default=None, metavar="CASCADE.json", help="combiner (default: the shipped one)")
+    ev.add_argument("--per-group", type=int, default=300)
+    ev.add_argument("--cache", default=".cascade-lm-cache.jsonl", help="LM statistics cache (JSONL by record id)")
+    ev.add_argument("--workers", type=int, default=1, help="processes for the LM statistics")
     ev.set_defaults(func=eval_command)
 
 
@@ -183,6 +190,10 @@ def eval_command(args: argparse.Namespace) -> int:
         for record, language in zip(records, _languages(records)):
             record["language"] = language
     detector = AIDetector(args.model)
+    if args.detector == "cascade":
+        from provsieve.pipeline.cascade_cli import eval_cascade
+
+        return eval_cascade(records, detector, args)
     threshold = args.threshold if args.threshold is not None else detector.threshold
     rows = metrics_rows(records, _scores(detector, records), threshold)
     print(format_table(rows, threshold, title=f"model {detector.version}, threshold {threshold:.4f}"))

@@ -78,6 +78,7 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
     capture_sources: dict[str, int] = {}
     threshold = None
     released: dict[str, dict[str, int]] = {}
+    stage2: dict[str, int] = {}
     for (category, key, name), value in facts:
         if category == "read":
             per_file[key]["input_records"] += value
@@ -105,6 +106,8 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
         elif category == "released":
             by_release = released.setdefault(key, {})
             by_release[name] = by_release.get(name, 0) + value
+        elif category == "ai_stage2":
+            stage2[name] = value
     totals_rejected: dict[str, int] = collections.Counter()
     totals_skipped: dict[str, int] = collections.Counter()
     totals_notes: dict[str, int] = collections.Counter()
@@ -137,6 +140,7 @@ def summarize_counts(facts: Iterable[tuple[tuple[str, str, str], Any]]) -> dict[
         "documents_by_language": language_breakdown(by_language),
         "ai_unsupported_language": dict(sorted(ai_unsupported.items(), key=lambda kv: (-kv[1], kv[0]))),
         "released_duplicates": {k: dict(sorted(v.items())) for k, v in sorted(released.items())},
+        **({"ai_stage2": stage2_summary(stage2)} if stage2 else {}),
     }
 
 
@@ -165,6 +169,17 @@ def _add_skipped(entry: dict[str, Any], kind: str, count: int) -> None:
     else:
         skipped = entry.setdefault("skipped_records", {})
         skipped[kind] = skipped.get(kind, 0) + count
+
+
+def stage2_summary(counts: dict[str, int]) -> dict[str, Any]:
+    """``--ai-detector cascade``: documents routed to the LM, their share of those tagged, and the shipped band."""
+    from provsieve.transforms.ai_cascade import CascadeCombiner
+
+    combiner = CascadeCombiner.load()
+    routed, other = counts.get("routed", 0), counts.get("not_routed", 0)
+    return {"routed": routed, "not_routed": other,
+            "routed_share": round(routed / (routed + other), 4) if routed + other else 0.0,
+            "band": list(combiner.band), "stage2_threshold": combiner.threshold, "combiner": combiner.version}
 
 
 def file_sha256(path: str) -> tuple[int, str]:
@@ -238,6 +253,8 @@ def ai_model_info(config: RunConfig) -> dict[str, Any] | None:
         info["bytes"] = len(data)
     except (FileNotFoundError, ModuleNotFoundError, OSError):
         info["missing"] = True
+    if getattr(config, "ai_detector", "fasttext") == "cascade":
+        info["stage2"] = cascade_model_info()
     return info
 
 
@@ -260,6 +277,19 @@ def language_model_info() -> dict[str, Any]:
     except (FileNotFoundError, ModuleNotFoundError, OSError):
         info["missing"] = True
     return info
+
+
+def cascade_model_info() -> dict[str, Any]:
+    """The shipped combiner (version, sha256, band, threshold) and the LM it expects."""
+    from importlib import resources
+
+    from provsieve.transforms.ai_cascade import CASCADE_PACKAGE, CASCADE_RESOURCE, CascadeCombiner
+
+    data = resources.files(CASCADE_PACKAGE).joinpath(CASCADE_RESOURCE).read_bytes()
+    combiner = CascadeCombiner.load()
+    return {"version": combiner.version, "resource": f"{CASCADE_PACKAGE}/{CASCADE_RESOURCE}",
+            "sha256": hashlib.sha256(data).hexdigest(), "features": combiner.features,
+            "band": list(combiner.band), "threshold": combiner.threshold, "lm": combiner.meta.get("lm")}
 
 
 def driver_facts(config: RunConfig) -> dict[str, Any]:

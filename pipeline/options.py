@@ -15,6 +15,8 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 DEFAULT_CUTOFF = "2022-11-30"
 """ChatGPT's public release: text provably older than this was not written by an LLM."""
 TRUST_LEVELS = ("captured", "claimed", "none")
+AI_DETECTORS = ("fasttext", "cascade")
+AI_DEVICES = ("CPU", "GPU")
 
 
 def bundled_sample() -> str:
@@ -49,6 +51,8 @@ class RunConfig:
     after: tuple[str, ...] = ()
     """Earlier releases (output folders or globs of them) this run builds on (``--after``)."""
     reprocess: bool = False
+    ai_detector: str = "fasttext"
+    ai_device: str = "CPU"
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -141,6 +145,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     threshold.add_argument("--calibrate-fpr", type=_fraction, default=None, metavar="F",
                            help="set the threshold so that a fraction F of this run's provably human "
                                 "(captured before the cutoff) documents would be rejected")
+    ai.add_argument("--ai-detector", choices=AI_DETECTORS, default="fasttext",
+                    help="fasttext (default): the shipped fastText classifier alone; cascade: documents that "
+                         "could be rejected and whose fastText score is in the shipped band are also scored by a "
+                         "small language model (SmolLM2-135M) and decided by the combined score "
+                         "(needs pip install 'provsieve[cascade]'; slower, see the README)")
+    ai.add_argument("--ai-device", type=str.upper, choices=AI_DEVICES, default="CPU",
+                    help="where the cascade's language model runs: CPU (default) or GPU (all layers offloaded; "
+                         "needs a GPU build of llama-cpp-python)")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -168,6 +180,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         report=args.report,
         after=tuple(a.rstrip("/") or "/" for a in args.after or ()),
         reprocess=args.reprocess,
+        ai_detector=args.ai_detector,
+        ai_device=args.ai_device,
     )
 
 

@@ -33,7 +33,7 @@ from provsieve.transforms.ai_detector import (
     supported_language,
 )
 from provsieve.transforms.counting import CountPerBundle
-from provsieve.transforms.decide import ai_verdict
+from provsieve.transforms.decide import ai_verdict, cascade_verdict
 from provsieve.transforms.document import Document
 from provsieve.pipeline.releases import ReleaseError, config_index_params, load_releases_checked, plan_releases
 from provsieve.transforms.dedup import Deduplicate
@@ -132,12 +132,17 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         live = live | "AI tagging" >> TagAIText()
         facts.append(live | "AI language facts" >> CountPerBundle(_ai_language_facts))
         threshold, how = _ai_threshold(live, config)
+        verdict, extra = ai_verdict, ()
+        if config.ai_detector == "cascade":
+            live, stage2_threshold = _stage2(live, config, facts)
+            verdict, extra = cascade_verdict, (stage2_threshold,)
         if isinstance(threshold, float):  # known before the run: no side input, no materialized documents
             facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), threshold)]))
-            live = live | "AI decision" >> beam.Map(ai_verdict, threshold, config.trust)
+            live = live | "AI decision" >> beam.Map(verdict, threshold, config.trust, *extra)
         else:
             facts.append(threshold | "Threshold fact" >> beam.Map(lambda t, h=how: (("ai_threshold", h, ""), t)))
-            live = live | "AI decision" >> beam.Map(ai_verdict, beam.pvalue.AsSingleton(threshold), config.trust)
+            live = live | "AI decision" >> beam.Map(verdict, beam.pvalue.AsSingleton(threshold), config.trust,
+                                                    *extra)
         if not tag_mode:
             live, ai_rejects = split_rejected(live, "Split AI text")
             rejected.append(ai_rejects)
@@ -166,6 +171,22 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     manifest = (shards, summed) | "Publish" >> PublishOutput(
         config.output, staging_dir, functools.partial(manifest_lib.finish_output, config, driver_facts))
     return {"kept": live, "rejected": rejected_all, "manifest": manifest}
+
+
+def _routed_fact(doc: Document) -> tuple[tuple[str, str, str], ...]:
+    return (("ai_stage2", "", "routed" if doc.ai_routed else "not_routed"),)
+
+
+def _stage2(live, config: RunConfig, facts: list):
+    """``--ai-detector cascade``: the LM scores the routed documents; their count goes to the manifest."""
+    from provsieve.transforms.ai_cascade import CascadeCombiner
+    from provsieve.transforms.ai_stage2 import ScoreStage2
+
+    # On GPU workers one copy of the model per machine serves all its processes (Beam's large_model sharing).
+    live = live | "AI stage 2" >> ScoreStage2(config.trust, device=config.ai_device,
+                                              large_model=config.ai_device == "GPU")
+    facts.append(live | "Routed facts" >> CountPerBundle(_routed_fact))
+    return live, CascadeCombiner.load().threshold
 
 
 def _ai_threshold(live, config: RunConfig):
@@ -236,5 +257,5 @@ def stage_seconds(result) -> dict[str, float]:
     if "read" in raw:
         raw["read"] -= evidence
     raw["timestamps"] = raw.get("timestamps", 0.0) + evidence
-    order = ["read", "timestamps", "language", "dedup", "ai", "write"]
+    order = ["read", "timestamps", "language", "dedup", "ai", "ai_stage2", "write"]
     return {stage: round(raw[stage], 3) for stage in order + sorted(set(raw) - set(order)) if stage in raw}

@@ -28,6 +28,10 @@ def format_summary(manifest: dict[str, Any]) -> str:
     if threshold:
         lines.append(f"AI threshold: {threshold['value']:.3f} ({threshold['chosen_by']})")
     lines += release_lines(manifest)
+    stage2 = manifest.get("ai_stage2")
+    if stage2:
+        lines.append(f"AI stage 2: {stage2['routed']:,} routed ({100 * stage2['routed_share']:.1f}% of tagged, "
+                     f"band >= {stage2['band'][0]:.3f}), stage-2 threshold {stage2['stage2_threshold']:.3f}")
     if wall:
         lines.append(f"wall time: {wall:.1f} s, {n / wall:,.0f} docs/s")
     stages = manifest.get("stage_seconds")

@@ -15,10 +15,11 @@ RUNNER_ARGS = {
 }
 
 
-@pytest.mark.parametrize("runner,calibrate", [(r, False) for r in sorted(RUNNER_ARGS)] + [("dataflow", True)])
-def test_pipeline_translates_to_the_runner_api(runner, calibrate):
+@pytest.mark.parametrize("runner,calibrate,detector", [(r, False, "fasttext") for r in sorted(RUNNER_ARGS)]
+                         + [("dataflow", True, "fasttext"), ("dataflow", False, "cascade")])
+def test_pipeline_translates_to_the_runner_api(runner, calibrate, detector):
     config = RunConfig(inputs=("gs://example-bucket/crawl/*.warc.gz",), output="gs://example-bucket/out",
-                       calibrate_fpr=0.01 if calibrate else None)
+                       calibrate_fpr=0.01 if calibrate else None, ai_detector=detector)
     p = beam.Pipeline(options=PipelineOptions(RUNNER_ARGS[runner]))
     build_pipeline(p, config, "gs://example-bucket/out/_staging")
     proto = p.to_runner_api()  # pickles every DoFn and side input

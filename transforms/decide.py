@@ -23,3 +23,18 @@ def ai_verdict(doc: Document, threshold: float, trust: str) -> Document:
         return doc
     return doc._replace(reject_reason="ai_generated",
                         reject_detail=f"ai_score {doc.ai_score:.3f} >= threshold {threshold:.3f}")
+
+
+def cascade_verdict(doc: Document, threshold: float, trust: str, stage2_threshold: float) -> Document:
+    """``--ai-detector cascade``: a routed document is decided by its stage-2 score, any other as by :func:`ai_verdict`.
+
+    Routing already left out what cannot be rejected (too short, exempt under
+    the trust policy); a routed document the LM could not score is decided by stage 1.
+    """
+    if not doc.ai_routed or doc.ai_stage2_score is None:
+        return ai_verdict(doc, threshold, trust)
+    if doc.reject_reason or doc.ai_stage2_score < stage2_threshold:
+        return doc
+    return doc._replace(reject_reason="ai_generated",
+                        reject_detail=f"ai_stage2_score {doc.ai_stage2_score:.3f} >= cascade threshold "
+                                      f"{stage2_threshold:.3f} (ai_score {doc.ai_score:.3f})")

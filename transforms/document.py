@@ -75,6 +75,10 @@ class Document(NamedTuple):
     ai_score: Optional[float] = None
     ai_model: Optional[str] = None
     ai_confident: Optional[bool] = None
+    ai_stage2_score: Optional[float] = None
+    """``--ai-detector cascade``: the combined stage-1 + LM probability of machine text (routed documents only)."""
+    ai_routed: Optional[bool] = None
+    """``--ai-detector cascade``: whether stage 2 scored this document (None under ``fasttext``)."""
     # --- decision --------------------------------------------------------------
     reject_reason: Optional[str] = None
     reject_detail: Optional[str] = None

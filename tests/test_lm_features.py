@@ -1,0 +1,75 @@
+"""LM statistics against hand-computed values and a second implementation (scipy)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import log_softmax as scipy_log_softmax
+
+from provsieve.transforms.lm_features import lm_statistics, log_softmax
+
+
+def _reference(logits: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """The statistics written out position by position, in float64 with scipy's log-softmax."""
+    logp = scipy_log_softmax(logits.astype(np.float64), axis=1)
+    lls, ents, ranks, mus, vars_ = [], [], [], [], []
+    for i, t in enumerate(targets):
+        p = np.exp(logp[i])
+        lls.append(logp[i, t])
+        mu = float(np.sum(p * logp[i]))
+        ents.append(-mu)
+        mus.append(mu)
+        vars_.append(float(np.sum(p * (logp[i] - mu) ** 2)))
+        ranks.append(1 + sum(1 for v in logp[i] if v > logp[i, t]))
+    return {
+        "mean_logprob": float(np.mean(lls)),
+        "mean_entropy": float(np.mean(ents)),
+        "mean_logrank": float(np.mean(np.log(ranks))),
+        "fast_detectgpt": float((np.sum(lls) - np.sum(mus)) / math.sqrt(np.sum(vars_))),
+        "binoculars": float(-np.mean(lls) / np.mean(ents)),
+    }
+
+
+def test_hand_made_distribution_has_known_values():
+    probs = np.array([[0.5, 0.25, 0.25], [0.1, 0.2, 0.7]])
+    logits = np.log(probs) + np.array([[3.0], [-7.0]])  # a shift per row changes nothing
+    stats = lm_statistics(logits.astype(np.float32), np.array([0, 1]))
+    assert stats.n_tokens == 2
+    assert stats.mean_logprob == pytest.approx((math.log(0.5) + math.log(0.2)) / 2, abs=1e-6)
+    entropy = [-(0.5 * math.log(0.5) + 0.5 * math.log(0.25)), -sum(p * math.log(p) for p in (0.1, 0.2, 0.7))]
+    assert stats.mean_entropy == pytest.approx(sum(entropy) / 2, abs=1e-6)
+    assert stats.mean_logrank == pytest.approx((math.log(1) + math.log(2)) / 2, abs=1e-9)  # ranks 1 and 2
+    assert stats.binoculars == pytest.approx(-stats.mean_logprob / stats.mean_entropy, rel=1e-9)
+
+
+def test_matches_scipy_reference_on_random_logits():
+    rng = np.random.default_rng(7)
+    logits = (rng.normal(size=(40, 500)) * 4).astype(np.float32)
+    targets = rng.integers(0, 500, size=40)
+    stats = lm_statistics(logits, targets)
+    ref = _reference(logits, targets)
+    for name, value in ref.items():
+        assert getattr(stats, name) == pytest.approx(value, rel=1e-4, abs=1e-4), name
+    np.testing.assert_allclose(log_softmax(logits), scipy_log_softmax(logits, axis=1), atol=1e-5)
+
+
+def test_predictable_text_scores_as_predictable():
+    """Targets that are the model's top choice give rank 1, high log-prob and a positive curvature."""
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(30, 200)).astype(np.float32)
+    top = logits.argmax(axis=1)
+    low = logits.argmin(axis=1)
+    best, worst = lm_statistics(logits, top), lm_statistics(logits, low)
+    assert best.mean_logrank == 0.0
+    assert best.mean_logprob > worst.mean_logprob
+    assert best.fast_detectgpt > 0 > worst.fast_detectgpt
+
+
+def test_large_logits_do_not_overflow_and_shapes_are_checked():
+    logits = np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32)
+    stats = lm_statistics(logits, np.array([0]))
+    assert stats.mean_logprob == pytest.approx(0.0, abs=1e-6) and math.isfinite(stats.fast_detectgpt)
+    with pytest.raises(ValueError):
+        lm_statistics(np.zeros((0, 3), dtype=np.float32), np.array([], dtype=np.int64))
+    with pytest.raises(ValueError):
+        lm_statistics(np.zeros((2, 3), dtype=np.float32), np.array([0]))

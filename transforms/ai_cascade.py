@@ -1,0 +1,108 @@
+"""The AI detector's second stage: which documents go to the language model, and how its verdict is combined.
+
+Stage 1 is the fastText score (``ai_score``). Stage 2 computes a small LM's
+statistics of the document (:mod:`provsieve.transforms.lm_features`) and
+combines them with stage 1 by a logistic model (``ai_stage2_score``). This
+module holds the pure parts: the feature vector, the combiner (coefficients
+shipped as ``models/ai_cascade.json``, fitted by ``provsieve train-cascade``)
+and the routing rule. The LM itself is in :mod:`provsieve.transforms.lm_handler`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from provsieve.transforms.document import Document
+from provsieve.transforms.lm_features import FEATURE_NAMES, LMStatistics
+from provsieve.transforms.timestamps import is_trusted_human
+
+CASCADE_PACKAGE = "provsieve.transforms"
+CASCADE_RESOURCE = "models/ai_cascade.json"
+
+_LOGIT_CLIP = 1e-6
+
+
+def stage1_logit(score: float) -> float:
+    """log(p / (1 - p)) of the stage-1 probability, clipped to +-13.8 (p in [1e-6, 1 - 1e-6])."""
+    p = min(max(float(score), _LOGIT_CLIP), 1.0 - _LOGIT_CLIP)
+    return math.log(p / (1.0 - p))
+
+
+def candidate_features(stage1_score: float, stats: LMStatistics, words: int) -> dict[str, float]:
+    """Every feature the combiner may use, by name; the shipped model picks a subset (chosen on dev).
+
+    ``log_words`` (the document's length in preprocessed words) and ``log_tokens``
+    (LM tokens scored) are domain-free gates: their products with the signals let
+    the model trust the LM more or less by length instead of one global weighting.
+    """
+    base = {"stage1_logit": stage1_logit(stage1_score), **dict(zip(FEATURE_NAMES, stats.features()))}
+    log_words = math.log1p(max(words, 0))
+    out = dict(base)
+    out["log_words"] = log_words
+    out["log_tokens"] = math.log1p(stats.n_tokens)
+    for name, value in base.items():
+        out[f"{name}*log_words"] = value * log_words
+    return out
+
+
+class CascadeCombiner:
+    """A fitted logistic combiner: standardised features -> P(ai)."""
+
+    def __init__(self, meta: Mapping[str, Any]) -> None:
+        self.meta = dict(meta)
+        self.version: str = str(meta["version"])
+        self.features: list[str] = list(meta["features"])
+        self.mean = np.asarray(meta["mean"], dtype=np.float64)
+        self.scale = np.asarray(meta["scale"], dtype=np.float64)
+        self.coef = np.asarray(meta["coef"], dtype=np.float64)
+        self.intercept = float(meta["intercept"])
+        self.threshold = float(meta["threshold"])
+        band = meta.get("band", [0.0, 1.0])
+        self.band: tuple[float, float] = (float(band[0]), float(band[1]))
+        self.max_tokens = int(meta.get("lm", {}).get("max_tokens", 128))
+        if not (len(self.features) == self.mean.size == self.scale.size == self.coef.size):
+            raise ValueError("combiner metadata: features, mean, scale and coef differ in length")
+
+    @classmethod
+    def load(cls, path: Optional[str] = None) -> "CascadeCombiner":
+        """The combiner at ``path`` (JSON), or the one shipped in the package."""
+        if path is None:
+            text = resources.files(CASCADE_PACKAGE).joinpath(CASCADE_RESOURCE).read_text("utf-8")
+        else:
+            text = Path(path).read_text("utf-8")
+        return cls(json.loads(text))
+
+    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """The rows' selected features, in the combiner's order (unstandardised)."""
+        return np.array([[row[name] for name in self.features] for row in rows], dtype=np.float64).reshape(
+            len(rows), len(self.features))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """P(ai) for a matrix of unstandardised features (see :meth:`matrix`)."""
+        z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def score(self, stage1_score: float, stats: LMStatistics, words: int) -> float:
+        return float(self.predict(self.matrix([candidate_features(stage1_score, stats, words)]))[0])
+
+
+def in_band(score: Optional[float], band: tuple[float, float]) -> bool:
+    """Stage-1 score within the routing band (inclusive)."""
+    return score is not None and band[0] <= score <= band[1]
+
+
+def should_route(doc: Document, band: tuple[float, float], trust: str) -> bool:
+    """Whether stage 2 scores ``doc``: only a live document that could be rejected for its stage-1 band.
+
+    Not already rejected, judged confidently by stage 1 (long enough, and, with
+    language ID, a supported language), not exempt under the trust policy, and
+    its ``ai_score`` within ``band``.
+    """
+    return (doc.reject_reason is None and bool(doc.ai_confident) and in_band(doc.ai_score, band)
+            and not is_trusted_human(doc, trust))

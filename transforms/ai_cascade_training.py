@@ -1,0 +1,202 @@
+"""Fitting the cascade's combiner: LM statistics of labelled texts, an L2 logistic model, out-of-fold figures.
+
+The combiner must be fitted on texts stage 1 never saw: fastText's scores on
+its own training data are near-perfect (AUROC 0.999 on the train files
+against 0.85 on dev), so a combiner fitted there would learn to trust it
+blindly. ``provsieve train-cascade`` therefore fits on the dev files and on
+sources the shipped fastText model was not trained on, and reports every
+figure out of fold (K folds by a hash of the record id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+from scipy.optimize import minimize
+
+from provsieve.transforms.ai_cascade import candidate_features
+from provsieve.transforms.lm_features import LMStatistics
+
+Record = dict[str, Any]
+
+
+def fold_of(record_id: str, folds: int) -> int:
+    """Deterministic fold of a record (sha256 of its id)."""
+    return int(hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:8], 16) % folds
+
+
+def stratified_sample(records: Sequence[Record], per_group: int, keys: Sequence[str] = ("source", "label"),
+                      salt: str = "cascade") -> list[Record]:
+    """At most ``per_group`` records of each (source, label) group, the same ones on every run (hash order)."""
+    groups: dict[tuple, list[Record]] = {}
+    for r in records:
+        groups.setdefault(tuple(str(r.get(k)) for k in keys), []).append(r)
+    out = []
+    for key in sorted(groups):
+        ranked = sorted(groups[key], key=lambda r: hashlib.sha256(f"{salt}:{r['id']}".encode()).hexdigest())
+        out.extend(ranked[:per_group])
+    return out
+
+
+def stats_to_json(stats: Optional[LMStatistics]) -> Optional[list[float]]:
+    return None if stats is None else [float(v) for v in stats]
+
+
+def stats_from_json(values: Optional[Sequence[float]]) -> Optional[LMStatistics]:
+    if values is None:
+        return None
+    *floats, n = values
+    return LMStatistics(*[float(v) for v in floats], n_tokens=int(n))
+
+
+def read_feature_cache(path: Path) -> dict[str, dict[str, Any]]:
+    """``{record id: {"stats": {n_tokens: [...]}}}`` from a JSONL cache (missing file: empty)."""
+    if not path.exists():
+        return {}
+    out = {}
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            out[row["id"]] = row
+    return out
+
+
+def extract_statistics(texts_by_id: Mapping[str, str], lengths: Sequence[int], cache: Path,
+                       model_path: Optional[str] = None, workers: int = 1, log_every: int = 200) -> None:
+    """Append the LM statistics of every text not yet in ``cache`` (one forward pass each, prefixes ``lengths``)."""
+    done = read_feature_cache(cache)
+    # hash order: an interrupted extraction has covered every group evenly
+    todo = sorted(((i, t) for i, t in texts_by_id.items() if i not in done),
+                  key=lambda it: hashlib.sha256(it[0].encode("utf-8")).hexdigest())
+    if not todo:
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    chunks = [todo[w::workers] for w in range(workers)]
+    if workers == 1:
+        _extract_chunk(chunks[0], tuple(lengths), str(cache), model_path, log_every)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_extract_chunk, args=(c, tuple(lengths), f"{cache}.{w}", model_path, log_every))
+             for w, c in enumerate(chunks)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    with cache.open("a", encoding="utf-8") as out:
+        for w in range(workers):
+            part = Path(f"{cache}.{w}")
+            if part.exists():
+                out.write(part.read_text(encoding="utf-8"))
+                part.unlink()
+
+
+def _extract_chunk(items: Sequence[tuple[str, str]], lengths: tuple[int, ...], out_path: str,
+                   model_path: Optional[str], log_every: int) -> None:
+    import sys
+    import time
+
+    from provsieve.transforms.lm_handler import SmolLMScorer
+
+    scorer = SmolLMScorer(model_path, max_tokens=max(lengths), threads=1)
+    started = time.monotonic()
+    with open(out_path, "a", encoding="utf-8") as out:
+        for k, (rid, text) in enumerate(items, 1):
+            stats = scorer.prefix_statistics(text, lengths)
+            out.write(json.dumps({"id": rid, "stats": {str(n): stats_to_json(s) for n, s in zip(lengths, stats)}})
+                      + "\n")
+            if k % log_every == 0:
+                out.flush()
+                print(f"  LM statistics: {k}/{len(items)} ({1000 * (time.monotonic() - started) / k:.0f} ms/doc)",
+                      file=sys.stderr, flush=True)
+
+
+def feature_rows(stage1: Sequence[float], stats: Sequence[LMStatistics], words: Sequence[int]) -> list[dict[str, float]]:
+    return [candidate_features(s, st, w) for s, st, w in zip(stage1, stats, words)]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
+                 weights: Optional[np.ndarray] = None) -> dict[str, Any]:
+    """L2-penalised logistic regression on standardised features (scipy L-BFGS); the intercept is not penalised.
+
+    Returns ``mean``, ``scale``, ``coef`` and ``intercept`` as in the shipped
+    JSON (so :class:`~provsieve.transforms.ai_cascade.CascadeCombiner` reads it).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = w / w.mean()
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = z @ theta[1:] + theta[0]
+        # log(1 + exp(-m)) for y=1, log(1 + exp(m)) for y=0, computed stably
+        signed = np.where(y > 0.5, -margin, margin)
+        value = np.sum(w * np.logaddexp(0.0, signed)) / len(y) + 0.5 * l2 * np.dot(theta[1:], theta[1:]) / len(y)
+        p = 1.0 / (1.0 + np.exp(-margin))
+        g = w * (p - y) / len(y)
+        grad = np.concatenate([[g.sum()], z.T @ g + l2 * theta[1:] / len(y)])
+        return float(value), grad
+
+    result = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B")
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "coef": result.x[1:].tolist(),
+            "intercept": float(result.x[0])}
+
+
+def predict_logistic(model: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
+    z = ((np.asarray(x, dtype=np.float64) - np.asarray(model["mean"])) / np.asarray(model["scale"])) \
+        @ np.asarray(model["coef"]) + model["intercept"]
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def balanced_weights(y: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """Weights that give each (group, label) cell the same total, so no source or label dominates the fit."""
+    cells: dict[tuple[str, int], int] = {}
+    for g, label in zip(groups, y):
+        cells[(g, int(label))] = cells.get((g, int(label)), 0) + 1
+    return np.array([1.0 / cells[(g, int(label))] for g, label in zip(groups, y)])
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, ids: Sequence[str], folds: int, l2: float,
+                weights: Optional[np.ndarray] = None) -> np.ndarray:
+    """Out-of-fold predictions: each record scored by the model fitted on the other folds."""
+    fold = np.array([fold_of(i, folds) for i in ids])
+    out = np.empty(len(y), dtype=np.float64)
+    for k in range(folds):
+        test = fold == k
+        if not test.any():
+            continue
+        model = fit_logistic(x[~test], y[~test], l2, None if weights is None else weights[~test])
+        out[test] = predict_logistic(model, x[test])
+    return out
+
+
+def as_matrix(rows: Iterable[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
+    rows = list(rows)
+    return np.array([[r[n] for n in names] for r in rows], dtype=np.float64).reshape(len(rows), len(names))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
+
+
+def routing_low(human_stage1: Sequence[float], quantile: float) -> float:
+    """The routing band's lower edge: the ``quantile`` of the human stage-1 scores (e.g. 0.7: the top 30 % routed)."""
+    return float(np.quantile(np.asarray(human_stage1, dtype=np.float64), quantile))
+
+
+def select_for_lm(records: Sequence[Record], stage1: Sequence[Optional[float]], low: float,
+                  per_group: int) -> list[Record]:
+    """The records worth an LM pass: stage-1 score >= ``low`` (only those can be routed), stratified."""
+    above = [r for r, s in zip(records, stage1) if s is not None and s >= low]
+    return stratified_sample(above, per_group)

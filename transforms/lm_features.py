@@ -1,0 +1,77 @@
+"""Per-document statistics of a causal language model's predictions (pure NumPy).
+
+The input is what one forward pass of a causal LM gives over a document's
+first tokens: ``logits[i]`` is the model's prediction (unnormalised, over the
+vocabulary) for ``targets[i]``, the token that actually follows. From these
+come the zero-shot machine-text signals of the literature, one number each:
+
+- ``mean_logprob``: mean log P(token) (machine text is more predictable);
+- ``mean_entropy``: mean entropy of the predictive distribution;
+- ``mean_logrank``: mean log of the token's rank (1 = the model's top choice), as in GLTR / DetectLLM;
+- ``fast_detectgpt``: Fast-DetectGPT's analytic sampling discrepancy with the scoring model as
+  the sampling model: ``(sum log p(x_i) - sum E[log p]) / sqrt(sum Var[log p])``
+  (Bao et al. 2024, eq. 4 with the expectation and variance taken in closed form);
+- ``binoculars``: log-perplexity over cross-perplexity (Hans et al. 2024) with one model as both
+  observer and performer, where the cross-perplexity is the mean entropy: ``-mean_logprob / mean_entropy``.
+
+Every function is vectorised over the positions; the largest array is the
+logits themselves (positions x vocabulary, float32).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+FEATURE_NAMES = ("mean_logprob", "mean_entropy", "mean_logrank", "fast_detectgpt", "binoculars")
+
+
+class LMStatistics(NamedTuple):
+    """One document's statistics (see the module docstring); ``n_tokens`` scored positions."""
+
+    mean_logprob: float
+    mean_entropy: float
+    mean_logrank: float
+    fast_detectgpt: float
+    binoculars: float
+    n_tokens: int
+
+    def features(self) -> list[float]:
+        return [float(getattr(self, name)) for name in FEATURE_NAMES]
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in the logits' dtype (max-shifted, so large logits do not overflow)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def lm_statistics(logits: np.ndarray, targets: np.ndarray) -> LMStatistics:
+    """The statistics of one document from ``logits`` (positions x vocab) and the ``targets`` they predict.
+
+    Sums are accumulated in float64; an empty document (no position) is an error.
+    """
+    logits = np.asarray(logits)
+    targets = np.asarray(targets, dtype=np.int64)
+    if logits.ndim != 2 or logits.shape[0] != targets.shape[0] or logits.shape[0] == 0:
+        raise ValueError(f"need logits (n, vocab) and n targets with n >= 1, got {logits.shape} and {targets.shape}")
+    logp = log_softmax(logits)
+    probs = np.exp(logp)
+    rows = np.arange(targets.shape[0])
+    token_logp = logp[rows, targets].astype(np.float64)
+    expected = np.einsum("ij,ij->i", probs, logp, dtype=np.float64)  # E[log p] = -entropy
+    second = np.einsum("ij,ij->i", probs, logp * logp, dtype=np.float64)
+    variance = np.maximum(second - expected * expected, 0.0)
+    rank = 1 + (logp > logp[rows, targets][:, None]).sum(axis=1)
+    mean_logprob = float(token_logp.mean())
+    mean_entropy = float(-expected.mean())
+    spread = float(np.sqrt(variance.sum()))
+    return LMStatistics(
+        mean_logprob=mean_logprob,
+        mean_entropy=mean_entropy,
+        mean_logrank=float(np.log(rank).mean()),
+        fast_detectgpt=float((token_logp.sum() - expected.sum()) / spread) if spread > 0 else 0.0,
+        binoculars=float(-mean_logprob / mean_entropy) if mean_entropy > 0 else 0.0,
+        n_tokens=int(targets.shape[0]),
+    )
