@@ -515,15 +515,39 @@ def test_auto_mode_falls_back_to_htmldate_and_structured_mode_does_not():
     assert structured["published_date"] is None
 
 
-def test_auto_mode_takes_no_date_guessed_from_the_prose_and_htmldate_mode_does():
+def test_auto_mode_without_markup_dates_gives_htmldates_published_date():
     from provsieve.transforms.date_evidence import html_date_evidence
 
     page = ("<html><body><article><h1>Post</h1><p>Published on March 4, 2019 by Ann. The bridge opened in 1998."
             "</p></article></body></html>")
     capture = "2022-01-01T00:00:00Z"
-    assert html_date_evidence(page, "https://x.example/post", capture, mode="auto")["published_date"] is None
+    auto = html_date_evidence(page, "https://x.example/post", capture, mode="auto")
     extensive = html_date_evidence(page, "https://x.example/post", capture, mode="htmldate")
-    assert extensive["published_date"] == "2019-03-04T00:00:00Z"
+    assert auto["published_date"] == extensive["published_date"] == "2019-03-04T00:00:00Z"
+
+
+def test_auto_mode_skips_htmldate_on_a_page_without_a_year(monkeypatch):
+    from provsieve.transforms import date_evidence
+
+    def no_htmldate(*args, **kwargs):
+        raise AssertionError("htmldate must not run on a page that spells no year")
+
+    page = "<html><body><article><h1>Post</h1><p>Posted on March 4 by Ann, 12 comments.</p></article></body></html>"
+    assert date_evidence.html_date_evidence(page, "https://x.example/post", "2022-01-01T00:00:00Z",
+                                            mode="htmldate")["published_date"] is None
+    monkeypatch.setattr(date_evidence, "htmldate_evidence", no_htmldate)
+    got = date_evidence.html_date_evidence(page, "https://x.example/post", "2022-01-01T00:00:00Z")
+    assert got == {"published_date": None, "modified_date": None}
+
+
+@pytest.mark.parametrize("fragment,holds", [
+    ("no year here, 12 comments", False), ("since 1994", True), ("2019", True), ("id=20190304", True),
+    ("04.03.19", True), ("4/3/19", True), ("width: 1280px; version 3.2", False), ("1989 and 2040", False),
+])
+def test_may_hold_date(fragment, holds):
+    from provsieve.transforms.date_evidence_html import may_hold_date
+
+    assert may_hold_date(f"<p>{fragment}</p>") is holds
 
 
 def test_url_date_comes_first_as_in_htmldate():

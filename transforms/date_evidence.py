@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from provsieve.transforms import capture_time
-from provsieve.transforms.date_evidence_html import latest_page_date, structured_html_dates
+from provsieve.transforms.date_evidence_html import latest_page_date, may_hold_date, structured_html_dates
 from provsieve.transforms.date_evidence_htmldate import htmldate_evidence
 from provsieve.transforms.date_evidence_http import http_date_evidence
 from provsieve.transforms.date_evidence_json import capture_date_from_json, json_date_evidence
@@ -25,14 +25,12 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
 
     - ``htmldate``: always htmldate (:func:`htmldate_evidence`), its accuracy and its cost (~20 ms a page);
     - ``structured``: only the URL date and the machine-readable markup (:func:`structured_html_dates`);
-    - ``auto`` (default): the structured path, and htmldate only for pages where it finds no published date,
-      without its free-text scan (``extensive_search=False``: date elements, ``<abbr>``/``<time>``, byline
-      classes, but no guess from a year in the prose). htmldate itself trusts a URL date, then this markup,
-      before guessing from the text, so where the structured path answers, htmldate would have given the
-      same day. The free-text scan costs two thirds of htmldate's time, and where it alone answers it mostly
-      guesses: on the 42 shared-crawl pages without markup dates, 17 of its 27 extra dates are a bare year
-      (``YYYY-01-01``); on the benchmark corpus, whose undated pages carry no date at all, it invents one
-      for 31 % of them. ``extensive_search`` applies to the ``htmldate`` mode.
+    - ``auto`` (default): the structured path, and htmldate's full search (free-text scan included) for the
+      published date only on pages where the structured path finds none and the page spells a year at all
+      (:func:`may_hold_date`): htmldate has no date to find on a page without one, so most undated pages
+      never reach lxml. htmldate itself trusts a URL date, then this markup, before searching the page, so
+      where the structured path answers, htmldate would have given the same day; elsewhere auto's published
+      date is htmldate's. ``extensive_search`` applies to the ``htmldate`` mode.
 
     ``modified_date`` is the page's latest date: the structured modified values
     and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
@@ -53,8 +51,9 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
             break
         published = _day(_check("published_date", raw, capture, dropped))
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
-    if published is None and mode == "auto":  # the markup's refused values are reported above, once
-        return htmldate_evidence(html, url, capture, extensive_search=False,
+    if published is None and mode == "auto" and may_hold_date(text):
+        # the markup's refused values are reported above, once
+        return htmldate_evidence(text, url, capture, extensive_search=True, modified_extensive=False,
                                  modified_search=modified_search, dropped=dropped, report_markup=False)
     modified.append(latest_page_date(text, capture))
     modified = [d for d in modified if d is not None]

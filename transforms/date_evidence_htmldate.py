@@ -12,6 +12,13 @@ from provsieve.transforms.dates import _FUTURE_SLACK, MIN_DATE, Dropped, _check,
 LOGGER = logging.getLogger(__name__)
 
 
+def _safe_text(html: str) -> Optional[str]:
+    """The page text for htmldate to parse itself, or None (empty, or what htmldate would fetch as a URL)."""
+    if not html.strip() or (html.lstrip().startswith("http") and " " not in html):
+        return None
+    return html
+
+
 def _load_tree(html: Any) -> Any:
     """Parse once with htmldate's loader (encoding and broken-markup repairs).
 
@@ -63,6 +70,7 @@ def _structured_dates(tree: Any) -> list[tuple[str, str]]:
 
 def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
                       extensive_search: bool = True, modified_search: bool = True,
+                      modified_extensive: Optional[bool] = None,
                       dropped: Optional[list[Dropped]] = None, report_markup: bool = True
                       ) -> dict[str, Optional[str]]:
     """``{"published_date", "modified_date"}`` from the page, via htmldate.
@@ -85,12 +93,16 @@ def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     htmldate's default and its accuracy reference; ``False`` skips the free-text
     scan (measured in ``bench/timestamp_evidence.py``). Refused structured
     values (pre-1995, after the capture) are reported in ``dropped``, unless
-    ``report_markup`` is false (the caller has reported them). Never raises: an
+    ``report_markup`` is false (the caller has reported them). ``modified_extensive``: the free-text scan
+    for the modified pass (default: ``extensive_search``). With one htmldate call (no modified pass, no
+    markup to report) htmldate gets the text and parses it itself: it copies a tree it is given before
+    pruning it, which costs as much as the parse. Never raises: an
     htmldate failure is reported as ``Dropped("html", ..., "error")``.
     """
     result: dict[str, Optional[str]] = {"published_date": None, "modified_date": None}
     try:
-        tree = _load_tree(html)
+        one_call = not (modified_search or report_markup) and isinstance(html, str)
+        tree = _safe_text(html) if one_call else _load_tree(html)
         if tree is None:
             return result
         ref = _reference(capture)
@@ -102,7 +114,8 @@ def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
         clean_url = url.strip().strip("<>").strip() if isinstance(url, str) else None
         published = _htmldate(tree, url=clean_url or None, original=True,
                               extensive=extensive_search, max_date=max_date)
-        modified = _htmldate(tree, url="", original=False, extensive=extensive_search,
+        modified = _htmldate(tree, url="", original=False,
+                             extensive=extensive_search if modified_extensive is None else modified_extensive,
                              max_date=max_date) if modified_search else None
         result["published_date"] = _day(parse_date(published, now=max_date))
         modified_iso = _day(parse_date(modified, now=max_date))
