@@ -12,6 +12,8 @@ from typing import Optional
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, _BeamArgumentParser
 
+from provsieve.transforms.score_sample import DEFAULT_EXEMPT_SCORE_RATE
+
 DEFAULT_CUTOFF = "2022-11-30"
 """ChatGPT's public release: text provably older than this was not written by an LLM."""
 TRUST_LEVELS = ("captured", "claimed", "none")
@@ -45,6 +47,8 @@ class RunConfig:
     ai: bool = True
     ai_threshold: Optional[float] = None
     calibrate_fpr: Optional[float] = None
+    exempt_score_rate: float = DEFAULT_EXEMPT_SCORE_RATE
+    """``--exempt-score-rate``: share of trusted (exempt) documents scored anyway (see ``score_sample``)."""
     report: bool = True
 
     def to_json(self) -> dict:
@@ -131,6 +135,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     threshold.add_argument("--calibrate-fpr", type=_fraction, default=None, metavar="F",
                            help="set the threshold so that a fraction F of this run's provably human "
                                 "(captured before the cutoff) documents would be rejected")
+    ai.add_argument("--exempt-score-rate", type=_fraction, default=DEFAULT_EXEMPT_SCORE_RATE, metavar="R",
+                    help="score only this share of the documents the --trust policy exempts (chosen by doc_id "
+                         "hash; they are kept whatever their score, the sample feeds the report's per-tier "
+                         "histogram and --calibrate-fpr). 1 scores all; --mode tag always does. "
+                         f"Default {DEFAULT_EXEMPT_SCORE_RATE}")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -155,6 +164,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ai=args.ai,
         ai_threshold=args.ai_threshold,
         calibrate_fpr=args.calibrate_fpr,
+        exempt_score_rate=args.exempt_score_rate,
         report=args.report,
     )
 

@@ -38,6 +38,7 @@ from provsieve.transforms.dedup import Deduplicate
 from provsieve.transforms.language import TagLanguage, decided_language, language_verdict
 from provsieve.transforms.match_inputs import expand_inputs
 from provsieve.transforms.read import ReaderOptions, ReadDocuments
+from provsieve.transforms.score_sample import needs_ai_score
 from provsieve.transforms.timestamps import TagTimestamps
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
 
@@ -109,7 +110,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
             rejected.append(dups)
 
     if config.ai:
-        live = live | "AI tagging" >> TagAIText()
+        live = _score_ai(live, config, tag_mode)
         facts.append(live | "AI language facts" >> CountPerBundle(_ai_language_facts))
         threshold, how = _ai_threshold(live, config)
         if isinstance(threshold, float):  # known before the run: no side input, no materialized documents
@@ -139,6 +140,15 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     manifest = (shards, summed) | "Publish" >> PublishOutput(
         config.output, staging_dir, functools.partial(manifest_lib.finish_output, config, driver_facts))
     return {"kept": live, "rejected": rejected_all, "manifest": manifest}
+
+
+def _score_ai(live, config: RunConfig, tag_mode: bool):
+    """AI scores for every document whose verdict needs one and a sample of the exempt ones (all in tag mode)."""
+    if tag_mode or config.exempt_score_rate >= 1.0:
+        return live | "AI tagging" >> TagAIText()
+    to_score, exempt = live | "Needs AI score" >> beam.Partition(
+        lambda d, _, trust=config.trust, rate=config.exempt_score_rate: 0 if needs_ai_score(d, trust, rate) else 1, 2)
+    return (to_score | "AI tagging" >> TagAIText(), exempt) | "Scored and exempt" >> beam.Flatten()
 
 
 def _ai_threshold(live, config: RunConfig):
