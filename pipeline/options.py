@@ -108,8 +108,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     dedup.add_argument("--no-dedup", dest="dedup", action="store_false", help="skip exact and near de-duplication")
     dedup.add_argument("--dedup-threshold", type=_fraction, default=RunConfig.dedup_threshold,
                        help="estimated Jaccard similarity of word 5-grams at or above which documents are "
-                            "near-duplicates; also sets LSH bands x rows as datasketch does (default 0.69: 14 x 8 "
-                            "for 112 permutations, whose S-curve midpoint is 0.72)")
+                            "near-duplicates; also sets LSH bands x rows as datasketch does with weights 0.1/0.9 on "
+                            "false positives/negatives (default 0.69: 18 x 6 for 112 permutations, S-curve "
+                            "midpoint 0.62; every candidate is verified)")
     dedup.add_argument("--num-perm", type=int, default=RunConfig.num_perm, help="MinHash permutations (default 112)")
     dedup.add_argument("--ngram", type=int, default=RunConfig.ngram, help="word n-gram shingle size (default 5)")
     dates = parser.add_argument_group("timestamps")
