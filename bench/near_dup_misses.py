@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import WORK, build  # noqa: E402
 from near_dup_quality import true_pair_jaccards  # noqa: E402
-from vs_datatrove import provsieve_clusters, truth_of  # noqa: E402
+from vs_datatrove import provsieve_clusters, quality, truth_of  # noqa: E402
 
 from provsieve.transforms.minhash import minhash_signatures, shingle_hashes  # noqa: E402
 from provsieve.transforms.near_dedup import lsh_bands_rows  # noqa: E402
@@ -47,6 +47,8 @@ def main() -> None:
     hi = [(i, j, jac) for i, j, jac in true_pair_jaccards(texts, truth, 5) if jac >= 0.8]
     pred = provsieve_clusters(out)
     missed = [(i, j, jac) for i, j, jac in hi if pred.get(urls[i]) != pred.get(urls[j])]
+    q = quality(pred, urls, truth, [(i, j) for i, j, _ in hi])
+    print(f"pairwise precision {q['precision']:.4f}, recall {q['recall']:.4f}, recall J>=0.8 {q['recall_j80']:.4f}")
     extracted = {}
     for part in ("human", "rejected"):
         for row in pq.read_table(out / part, columns=["url", "text"]).to_pylist():
