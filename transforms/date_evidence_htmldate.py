@@ -136,7 +136,8 @@ def warm_up() -> None:
     first time a string is tried against it; a string no locale accepts tries
     all of them (measured: ~5 s once, then milliseconds; the first such page in
     the CC 2020 sample took 3.5 s). Optional; only moves the cost. Only
-    htmldate's extensive search (``--html-dates htmldate``) calls dateparser.
+    htmldate's extensive search (``--html-dates htmldate``, and ``auto`` where the markup has no date)
+    calls dateparser.
     """
     try:
         from htmldate.extractors import external_date_parser

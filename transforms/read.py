@@ -552,7 +552,7 @@ class _ReadFileFn(beam.DoFn):
         self._clock = StageClock("read")
 
     def setup(self) -> None:
-        if self._options.html_dates == "htmldate":  # its free-text scan reaches dateparser: pay that cost here
+        if self._options.html_dates != "structured":  # htmldate's free-text scan reaches dateparser: pay that here
             date_evidence_htmldate.warm_up()
 
     def process(self, path: str) -> Iterator[Any]:
