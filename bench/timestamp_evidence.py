@@ -35,16 +35,12 @@ import time
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from provsieve.transforms.document import new_document
-from provsieve.transforms.timestamps import (
-    Dropped,
-    _load_tree,
-    assign_created,
-    capture_date,
-    html_date_evidence,
-    http_date_evidence,
-    url_date_evidence,
-    warm_up,
-)
+from provsieve.transforms.date_evidence import html_date_evidence
+from provsieve.transforms.date_evidence_htmldate import _load_tree, warm_up
+from provsieve.transforms.date_evidence_http import http_date_evidence
+from provsieve.transforms.date_evidence_url import url_date_evidence
+from provsieve.transforms.date_tiers import assign_created
+from provsieve.transforms.dates import Dropped, capture_date
 
 DEFAULT_GLOB = "/work/shared/data/crawl/*.warc.gz"
 

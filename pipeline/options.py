@@ -12,6 +12,8 @@ from typing import Optional
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, _BeamArgumentParser
 
+from provsieve.transforms.score_sample import DEFAULT_EXEMPT_SCORE_RATE
+
 DEFAULT_CUTOFF = "2022-11-30"
 """ChatGPT's public release: text provably older than this was not written by an LLM."""
 TRUST_LEVELS = ("captured", "claimed", "none")
@@ -47,6 +49,8 @@ class RunConfig:
     ai: bool = True
     ai_threshold: Optional[float] = None
     calibrate_fpr: Optional[float] = None
+    exempt_score_rate: float = DEFAULT_EXEMPT_SCORE_RATE
+    """``--exempt-score-rate``: share of trusted (exempt) documents scored anyway (see ``score_sample``)."""
     report: bool = True
     after: tuple[str, ...] = ()
     """Earlier releases (output folders or globs of them) this run builds on (``--after``)."""
@@ -111,8 +115,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     dedup.add_argument("--no-dedup", dest="dedup", action="store_false", help="skip exact and near de-duplication")
     dedup.add_argument("--dedup-threshold", type=_fraction, default=RunConfig.dedup_threshold,
                        help="estimated Jaccard similarity of word 5-grams at or above which documents are "
-                            "near-duplicates; also sets LSH bands x rows as datasketch does (default 0.69: 14 x 8 "
-                            "for 112 permutations, whose S-curve midpoint is 0.72)")
+                            "near-duplicates; also sets LSH bands x rows as datasketch does with weights 0.1/0.9 on "
+                            "false positives/negatives (default 0.69: 18 x 6 for 112 permutations, S-curve "
+                            "midpoint 0.62; every candidate is verified)")
     dedup.add_argument("--num-perm", type=int, default=RunConfig.num_perm, help="MinHash permutations (default 112)")
     dedup.add_argument("--ngram", type=int, default=RunConfig.ngram, help="word n-gram shingle size (default 5)")
     dates = parser.add_argument_group("timestamps")
@@ -153,6 +158,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     ai.add_argument("--ai-device", type=str.upper, choices=AI_DEVICES, default="CPU",
                     help="where the cascade's language model runs: CPU (default) or GPU (all layers offloaded; "
                          "needs a GPU build of llama-cpp-python)")
+    ai.add_argument("--exempt-score-rate", type=_fraction, default=DEFAULT_EXEMPT_SCORE_RATE, metavar="R",
+                    help="score only this share of the documents the --trust policy exempts (chosen by doc_id "
+                         "hash; they are kept whatever their score, the sample feeds the report's per-tier "
+                         "histogram and --calibrate-fpr). 1 scores all; --mode tag always does. "
+                         f"Default {DEFAULT_EXEMPT_SCORE_RATE}")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -177,6 +187,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ai=args.ai,
         ai_threshold=args.ai_threshold,
         calibrate_fpr=args.calibrate_fpr,
+        exempt_score_rate=args.exempt_score_rate,
         report=args.report,
         after=tuple(a.rstrip("/") or "/" for a in args.after or ()),
         reprocess=args.reprocess,

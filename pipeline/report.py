@@ -317,6 +317,10 @@ def ai_section(manifest: dict[str, Any], scores: list, tiers: list) -> str:
                f"({html.escape(manifest['policy']['cutoff'])}). The <b>captured</b> panel is text the crawl dates "
                f"before the cutoff: its scores above the threshold are the detector's false positives. Under trust "
                f"<b>{html.escape(str(manifest['policy'].get('trust')))}</b> only the exempted tiers are never rejected.")
+    rate = manifest["config"].get("exempt_score_rate", 1.0)
+    if rate < 1.0 and manifest["config"].get("mode") != "tag":
+        caption += (f" Documents the trust policy exempts are kept whatever their score: a {100 * rate:g} % sample "
+                    f"of them (by doc_id hash, --exempt-score-rate) is scored, the rest has no ai_score.")
     if threshold:
         caption += f" Threshold {value:.3f}, chosen by: {html.escape(str(threshold['chosen_by']))}."
     stage2 = manifest.get("ai_stage2")

@@ -14,6 +14,7 @@ from datasketch import MinHash
 from provsieve.transforms.minhash import (
     DEFAULT_THRESHOLD,
     H,
+    LSH_WEIGHTS,
     estimated_jaccard,
     lsh_params,
     minhash_signatures,
@@ -125,7 +126,8 @@ def test_estimated_jaccard():
 def test_lsh_params_match_datasketch():
     from datasketch import MinHashLSH
 
-    assert lsh_params(DEFAULT_THRESHOLD, 112) == (14, 8)
+    assert lsh_params(DEFAULT_THRESHOLD, 112) == (18, 6)
+    assert lsh_params(DEFAULT_THRESHOLD, 112, (0.5, 0.5)) == (14, 8)  # datasketch's default weights
     for t in (0.5, 0.72, 0.8, 0.9):
-        lsh = MinHashLSH(threshold=t, num_perm=112)
+        lsh = MinHashLSH(threshold=t, num_perm=112, weights=LSH_WEIGHTS)
         assert lsh_params(t, 112) == (lsh.b, lsh.r)

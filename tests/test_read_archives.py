@@ -12,7 +12,7 @@ from warc_fixtures import html_page, http_response_record, request_record, warc_
 
 from provsieve.transforms import read_arc
 from provsieve.transforms.read import ReaderOptions, read_file, read_record
-from provsieve.transforms.timestamps import assign_created
+from provsieve.transforms.date_tiers import assign_created
 
 PAGES = {
     "walden": html_page("Walden", ["When I wrote the following pages, or rather the bulk of them, I lived alone, "

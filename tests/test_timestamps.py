@@ -10,23 +10,14 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from provsieve.transforms.document import new_document
-from provsieve.transforms.timestamps import (
-    Dropped,
-    TagTimestamps,
-    assign_created,
-    capture_date,
-    capture_date_from_json,
-    gather_evidence,
-    html_date_evidence,
-    http_date_evidence,
-    is_trusted_human,
-    json_date_evidence,
-    latest_page_date,
-    normalize_cutoff,
-    parse_date,
-    parse_date_reason,
-    url_date_evidence,
-)
+from provsieve.transforms.date_evidence import gather_evidence, html_date_evidence
+from provsieve.transforms.date_evidence_html import latest_page_date
+from provsieve.transforms.date_evidence_http import http_date_evidence
+from provsieve.transforms.date_evidence_json import capture_date_from_json, json_date_evidence
+from provsieve.transforms.date_evidence_url import url_date_evidence
+from provsieve.transforms.date_tiers import assign_created, is_trusted_human, normalize_cutoff
+from provsieve.transforms.dates import Dropped, capture_date, parse_date, parse_date_reason
+from provsieve.transforms.timestamps import TagTimestamps
 
 CUTOFF = "2022-11-30"
 CAPTURE_2024 = "2024-04-25T16:24:44Z"
@@ -495,7 +486,7 @@ STRUCTURED_PAGE = """<html><head>
 
 
 def test_structured_html_dates_reads_meta_jsonld_and_time():
-    from provsieve.transforms.timestamps import structured_html_dates
+    from provsieve.transforms.date_evidence_html import structured_html_dates
 
     found = structured_html_dates(STRUCTURED_PAGE + '<time class="entry-date published" datetime="2018-01-01">')
     assert found["published"] == ["2019-05-12T06:00:00-04:00", "2019-05-11", "2018-01-01"]
@@ -503,18 +494,18 @@ def test_structured_html_dates_reads_meta_jsonld_and_time():
 
 
 def test_auto_mode_answers_from_markup_without_htmldate(monkeypatch):
-    from provsieve.transforms import timestamps
+    from provsieve.transforms import date_evidence
 
     def no_htmldate(*args, **kwargs):
         raise AssertionError("htmldate must not run when the markup answers")
 
-    monkeypatch.setattr(timestamps, "htmldate_evidence", no_htmldate)
-    got = timestamps.html_date_evidence(STRUCTURED_PAGE, "https://x.example/post", "2022-01-01T00:00:00Z")
+    monkeypatch.setattr(date_evidence, "htmldate_evidence", no_htmldate)
+    got = date_evidence.html_date_evidence(STRUCTURED_PAGE, "https://x.example/post", "2022-01-01T00:00:00Z")
     assert got == {"published_date": "2019-05-12T00:00:00Z", "modified_date": "2021-03-04T00:00:00Z"}
 
 
 def test_auto_mode_falls_back_to_htmldate_and_structured_mode_does_not():
-    from provsieve.transforms.timestamps import html_date_evidence
+    from provsieve.transforms.date_evidence import html_date_evidence
 
     page = ('<html><body><article><h1>Post</h1><p class="byline">By Ann, <span class="date">March 4, 2019</span>'
             '</p><p>Text.</p></article></body></html>')
@@ -524,48 +515,72 @@ def test_auto_mode_falls_back_to_htmldate_and_structured_mode_does_not():
     assert structured["published_date"] is None
 
 
-def test_auto_mode_takes_no_date_guessed_from_the_prose_and_htmldate_mode_does():
-    from provsieve.transforms.timestamps import html_date_evidence
+def test_auto_mode_without_markup_dates_gives_htmldates_published_date():
+    from provsieve.transforms.date_evidence import html_date_evidence
 
     page = ("<html><body><article><h1>Post</h1><p>Published on March 4, 2019 by Ann. The bridge opened in 1998."
             "</p></article></body></html>")
     capture = "2022-01-01T00:00:00Z"
-    assert html_date_evidence(page, "https://x.example/post", capture, mode="auto")["published_date"] is None
+    auto = html_date_evidence(page, "https://x.example/post", capture, mode="auto")
     extensive = html_date_evidence(page, "https://x.example/post", capture, mode="htmldate")
-    assert extensive["published_date"] == "2019-03-04T00:00:00Z"
+    assert auto["published_date"] == extensive["published_date"] == "2019-03-04T00:00:00Z"
+
+
+def test_auto_mode_skips_htmldate_on_a_page_without_a_year(monkeypatch):
+    from provsieve.transforms import date_evidence
+
+    def no_htmldate(*args, **kwargs):
+        raise AssertionError("htmldate must not run on a page that spells no year")
+
+    page = "<html><body><article><h1>Post</h1><p>Posted on March 4 by Ann, 12 comments.</p></article></body></html>"
+    assert date_evidence.html_date_evidence(page, "https://x.example/post", "2022-01-01T00:00:00Z",
+                                            mode="htmldate")["published_date"] is None
+    monkeypatch.setattr(date_evidence, "htmldate_evidence", no_htmldate)
+    got = date_evidence.html_date_evidence(page, "https://x.example/post", "2022-01-01T00:00:00Z")
+    assert got == {"published_date": None, "modified_date": None}
+
+
+@pytest.mark.parametrize("fragment,holds", [
+    ("no year here, 12 comments", False), ("since 1994", True), ("2019", True), ("id=20190304", True),
+    ("04.03.19", True), ("4/3/19", True), ("width: 1280px; version 3.2", False), ("1989 and 2040", False),
+])
+def test_may_hold_date(fragment, holds):
+    from provsieve.transforms.date_evidence_html import may_hold_date
+
+    assert may_hold_date(f"<p>{fragment}</p>") is holds
 
 
 def test_url_date_comes_first_as_in_htmldate():
-    from provsieve.transforms.timestamps import html_date_evidence
+    from provsieve.transforms.date_evidence import html_date_evidence
 
     got = html_date_evidence(STRUCTURED_PAGE, "https://x.example/2019/05/10/post", "2022-01-01T00:00:00Z")
     assert got["published_date"] == "2019-05-10T00:00:00Z"
 
 
 def test_auto_fallback_runs_htmldate_modified_pass_only_when_a_claim_is_possible(monkeypatch):
-    from provsieve.transforms import timestamps
+    from provsieve.transforms import date_evidence, date_evidence_htmldate
 
     calls = []
-    real = timestamps._htmldate
+    real = date_evidence_htmldate._htmldate
 
     def counting(tree, **kwargs):
         calls.append(kwargs["original"])
         return real(tree, **kwargs)
 
-    monkeypatch.setattr(timestamps, "_htmldate", counting)
+    monkeypatch.setattr(date_evidence_htmldate, "_htmldate", counting)
     page = "<html><body><article><p>Published on March 4, 2019 by Ann.</p></article></body></html>"
-    timestamps.gather_evidence(warc_date="2024-01-01T00:00:00Z", html=page, url="https://x.example/post",
-                               http_headers={"Date": "Mon, 01 Jan 2024 00:00:00 GMT"})
+    date_evidence.gather_evidence(warc_date="2024-01-01T00:00:00Z", html=page, url="https://x.example/post",
+                                  http_headers={"Date": "Mon, 01 Jan 2024 00:00:00 GMT"})
     assert calls == [True]  # no Last-Modified: the page cannot be `claimed`, its modified date decides nothing
     calls.clear()
-    timestamps.gather_evidence(warc_date="2024-01-01T00:00:00Z", html=page, url="https://x.example/post",
-                               http_headers={"Date": "Mon, 01 Jan 2024 00:00:00 GMT",
-                                             "Last-Modified": "Tue, 05 Mar 2019 00:00:00 GMT"})
+    date_evidence.gather_evidence(warc_date="2024-01-01T00:00:00Z", html=page, url="https://x.example/post",
+                                  http_headers={"Date": "Mon, 01 Jan 2024 00:00:00 GMT",
+                                                "Last-Modified": "Tue, 05 Mar 2019 00:00:00 GMT"})
     assert calls == [True, False]
 
 
 def test_canonical_fast_path_agrees_with_the_general_parser():
-    from provsieve.transforms.timestamps import parse_date_reason
+    from provsieve.transforms.dates import parse_date_reason
 
     now = "2024-06-01T00:00:00Z"
     values = ["2019-05-12T10:20:30Z", "2024-06-01T23:59:59Z", "2024-06-02T00:00:01Z", "2024-06-03T00:00:00Z",

@@ -10,7 +10,7 @@ archive to another keep some of them and lose others. In the order trusted:
    ``http://web.archive.org/web/20100305120000id_/http://example.com/``.
 4. ``arc_date``: the archive date of an ARC record's header line.
 
-Each value is parsed strictly (:func:`timestamps.capture_date`); a refused one
+Each value is parsed strictly (:func:`dates.capture_date`); a refused one
 is reported as dropped and the next source is tried. The source used is kept in
 the row (``capture_source``) and counted in the manifest (a JSONL/Parquet
 record's capture field gives ``input``). A replay URI also
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Mapping, NamedTuple, Optional
 
-from provsieve.transforms import timestamps  # (timestamps imports this module: used at call time only)
+from provsieve.transforms import dates
 
 CAPTURE_SOURCES = ("warc_date", "memento_datetime", "replay_uri", "arc_date")
 
@@ -70,7 +70,7 @@ def capture_evidence(*, warc_date: object = None, memento_datetime: object = Non
                      dropped: Optional[list] = None) -> dict[str, Optional[str]]:
     """``{"crawl_date", "capture_source"}``: the first valid capture time, in the module's order.
 
-    Refused values are appended to ``dropped`` (as :class:`timestamps.Dropped`).
+    Refused values are appended to ``dropped`` (as :class:`dates.Dropped`).
     """
     replay = parse_replay_uri(capture_uri)
     candidates = (
@@ -82,7 +82,7 @@ def capture_evidence(*, warc_date: object = None, memento_datetime: object = Non
     for source, value, field in candidates:
         if value is None:
             continue
-        iso = timestamps.capture_date(value, dropped=dropped, field=field)
+        iso = dates.capture_date(value, dropped=dropped, field=field)
         if iso is not None:
             return {"crawl_date": iso, "capture_source": source}
     return {"crawl_date": None, "capture_source": None}

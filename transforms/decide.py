@@ -7,7 +7,7 @@ Kept apart from the detector (which only scores) and from the timestamp step
 from __future__ import annotations
 
 from provsieve.transforms.document import Document
-from provsieve.transforms.timestamps import is_trusted_human
+from provsieve.transforms.date_tiers import is_trusted_human
 
 
 def ai_verdict(doc: Document, threshold: float, trust: str) -> Document:

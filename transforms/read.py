@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from provsieve.transforms import capture_time, read_arc as arc, timestamps
+from provsieve.transforms import capture_time, date_evidence, date_evidence_htmldate, dates, read_arc as arc
 from provsieve.transforms.document import Document, make_doc_id, new_document
 from provsieve.transforms.extract import extract_text
 from provsieve.transforms.match_inputs import MatchInputs
@@ -151,9 +151,9 @@ def _http_document(*, source_uri: str, source_format: str, index: int, offset: O
 def _date_evidence(**sources: Any) -> dict[str, Any]:
     """Timestamp evidence of one record; values refused as evidence are counted, not fatal."""
     with _EVIDENCE_CLOCK:
-        dropped: list[timestamps.Dropped] = []
-        evidence = timestamps.gather_evidence(dropped=dropped, **sources)
-        timestamps.count_dropped(dropped)
+        dropped: list[dates.Dropped] = []
+        evidence = date_evidence.gather_evidence(dropped=dropped, **sources)
+        dates.count_dropped(dropped)
     return evidence
 
 
@@ -552,8 +552,8 @@ class _ReadFileFn(beam.DoFn):
         self._clock = StageClock("read")
 
     def setup(self) -> None:
-        if self._options.html_dates == "htmldate":  # its free-text scan reaches dateparser: pay that cost here
-            timestamps.warm_up()
+        if self._options.html_dates != "structured":  # htmldate's free-text scan reaches dateparser: pay that here
+            date_evidence_htmldate.warm_up()
 
     def process(self, path: str) -> Iterator[Any]:
         self._files.inc()
