@@ -161,7 +161,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     ai.add_argument("--exempt-score-rate", type=_fraction, default=DEFAULT_EXEMPT_SCORE_RATE, metavar="R",
                     help="score only this share of the documents the --trust policy exempts (chosen by doc_id "
                          "hash; they are kept whatever their score, the sample feeds the report's per-tier "
-                         "histogram and --calibrate-fpr). 1 scores all; --mode tag always does. "
+                         "histogram). 1 scores all; --mode tag and --calibrate-fpr always do. "
                          f"Default {DEFAULT_EXEMPT_SCORE_RATE}")
 
 

@@ -191,8 +191,12 @@ def _stage2(live, config: RunConfig, facts: list):
 
 
 def _score_ai(live, config: RunConfig, tag_mode: bool):
-    """AI scores for every document whose verdict needs one and a sample of the exempt ones (all in tag mode)."""
-    if tag_mode or config.exempt_score_rate >= 1.0:
+    """AI scores for every document whose verdict needs one and a sample of the exempt ones.
+
+    All of them in tag mode, and with ``--calibrate-fpr``, whose threshold is a quantile of the exempt
+    (captured) documents' scores: a sample would make it rest on a tenth of them.
+    """
+    if tag_mode or config.exempt_score_rate >= 1.0 or config.calibrate_fpr is not None:
         return live | "AI tagging" >> TagAIText()
     to_score, exempt = live | "Needs AI score" >> beam.Partition(
         lambda d, _, trust=config.trust, rate=config.exempt_score_rate: 0 if needs_ai_score(d, trust, rate) else 1, 2)

@@ -29,10 +29,12 @@ from provsieve.pipeline.verify_lineage import released_copies
 from provsieve.transforms.dedup_index import index_rows, released_parts
 from provsieve.transforms.exact_dedup import duplicates_of_group
 from provsieve.transforms.minhash import estimated_jaccard, minhash_signatures
+from provsieve.transforms.near_dedup import lsh_bands_rows
 from provsieve.transforms.released import released_member, released_node
 
 WORDS = [f"w{i}" for i in range(3000)]
-PARAMS = dict(num_perm=112, ngram=5, seed=1, bands=14, rows=8, threshold=0.69,
+_BANDS, _ROWS = lsh_bands_rows(0.69, 112)  # what the default --dedup-threshold gives
+PARAMS = dict(num_perm=112, ngram=5, seed=1, bands=_BANDS, rows=_ROWS, threshold=0.69,
               normalization="nfkc-lower-fold-nonalnum-v1", shingle_hash="provsieve-H-v1/datasketch-affine32")
 
 
@@ -201,7 +203,7 @@ def test_each_run_adds_up_records_its_lineage_and_verifies(releases):
 
 def test_rerunning_run_2_gives_byte_identical_shards_and_pointing_it_at_both_halves_skips_half_1(releases):
     root, _, _, _, r2 = releases
-    again = run(_config(root, ["crawl/half2/*.jsonl"], "r2_again", after=(str(root / "r1"),)))
+    run(_config(root, ["crawl/half2/*.jsonl"], "r2_again", after=(str(root / "r1"),)))
     both = run(_config(root, ["crawl/half*/*.jsonl"], "r2_both", after=(str(root / "r*1"),)))
     assert _shard_hashes(root / "r2_again") == _shard_hashes(root / "r2")
     assert _shard_hashes(root / "r2_both") == _shard_hashes(root / "r2")

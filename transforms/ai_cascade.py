@@ -20,7 +20,7 @@ import numpy as np
 
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import FEATURE_NAMES, LMStatistics
-from provsieve.transforms.timestamps import is_trusted_human
+from provsieve.transforms.date_tiers import is_trusted_human
 
 CASCADE_PACKAGE = "provsieve.transforms"
 CASCADE_RESOURCE = "models/ai_cascade.json"
