@@ -32,9 +32,7 @@ def _load_tree(html: Any) -> Any:
         return html
     if isinstance(html, bytes):
         html = html.decode("utf-8", "replace")
-    if not isinstance(html, str) or not html.strip():
-        return None
-    if html.lstrip().startswith("http") and " " not in html:
+    if not isinstance(html, str) or _safe_text(html) is None:
         return None
     return load_html(html)
 

@@ -26,14 +26,6 @@ def normalize_cutoff(cutoff: str) -> str:
     return to_iso(dt if dt.tzinfo else dt.replace(tzinfo=UTC))
 
 
-def _valid(field: str, value: Optional[str], capture: Optional[str],
-           dropped: Optional[list[Dropped]]) -> Optional[str]:
-    """Re-validate a column (inputs may come from anywhere, e.g. Parquet)."""
-    if value is None:
-        return None
-    return _check(field, value, capture, dropped)
-
-
 def assign_created(doc: Document, cutoff: str = DEFAULT_CUTOFF, *,
                    claim_margin_days: int = 1,
                    dropped: Optional[list[Dropped]] = None) -> Document:
@@ -80,16 +72,17 @@ def assign_created(doc: Document, cutoff: str = DEFAULT_CUTOFF, *,
     cut = _from_iso(normalize_cutoff(cutoff))
     claim_limit = cut - timedelta(days=claim_margin_days)
 
-    crawl = _valid("crawl_date", doc.crawl_date, None, dropped)
-    http_date = _valid("http_date", doc.http_date, crawl, dropped)
+    # re-validated: inputs may come from anywhere (e.g. Parquet)
+    crawl = _check("crawl_date", doc.crawl_date, None, dropped)
+    http_date = _check("http_date", doc.http_date, crawl, dropped)
     ref = crawl or http_date
-    published = _valid("published_date", doc.published_date, ref, dropped)
-    modified = _valid("modified_date", doc.modified_date, ref, dropped)
-    url_date = _valid("url_date", doc.url_date, ref, dropped)
-    last_modified = _valid("http_last_modified", doc.http_last_modified, ref, dropped)
+    published = _check("published_date", doc.published_date, ref, dropped)
+    modified = _check("modified_date", doc.modified_date, ref, dropped)
+    url_date = _check("url_date", doc.url_date, ref, dropped)
+    last_modified = _check("http_last_modified", doc.http_last_modified, ref, dropped)
     input_created = None
     if doc.created is not None and doc.created_source in (None, "input"):
-        input_created = _valid("created", doc.created, ref, dropped)
+        input_created = _check("created", doc.created, ref, dropped)
 
     fetched = http_date or crawl
     stale_lm = None

@@ -65,8 +65,6 @@ pre-1995, after the capture, clock skew). The reader passes the list to
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,7 +72,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from provsieve.transforms.date_tiers import DEFAULT_CUTOFF, TIERS, assign_created, normalize_cutoff
-from provsieve.transforms.dates import NAMESPACE, Dropped
+from provsieve.transforms.dates import NAMESPACE, Dropped, count_dropped
 from provsieve.transforms.document import Document
 from provsieve.transforms.timing import StageClock
 
@@ -86,7 +84,6 @@ class _AssignCreatedFn(beam.DoFn):
 
     def setup(self) -> None:
         self._tiers = {t: Metrics.counter(NAMESPACE, f"tier.{t}") for t in TIERS}
-        self._bad = Metrics.counter(NAMESPACE, "bad_value")
         self._clock = StageClock("timestamps")
         self._sources: dict[str, Any] = {}
 
@@ -94,9 +91,7 @@ class _AssignCreatedFn(beam.DoFn):
         dropped: list[Dropped] = []
         with self._clock:
             out = assign_created(doc, self._cutoff, claim_margin_days=self._margin, dropped=dropped)
-        for d in dropped:
-            self._bad.inc()
-            Metrics.counter(NAMESPACE, f"bad_value.{d.field}").inc()
+        count_dropped(dropped)
         self._tiers[out.pre_cutoff_evidence or "none"].inc()
         source = out.created_source or "none"
         if source not in self._sources:
