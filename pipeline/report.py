@@ -34,6 +34,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from provsieve.pipeline.manifest import read_manifest, stage_funnel
 from provsieve.pipeline.report_language import judged_by_detector, language_section, unjudged_note
+from provsieve.transforms.score_sample import samples_exempt
 
 REPORT_NAME = "report.html"
 SAMPLES_PER_REASON = 5
@@ -317,8 +318,9 @@ def ai_section(manifest: dict[str, Any], scores: list, tiers: list) -> str:
                f"({html.escape(manifest['policy']['cutoff'])}). The <b>captured</b> panel is text the crawl dates "
                f"before the cutoff: its scores above the threshold are the detector's false positives. Under trust "
                f"<b>{html.escape(str(manifest['policy'].get('trust')))}</b> only the exempted tiers are never rejected.")
-    rate = manifest["config"].get("exempt_score_rate", 1.0)
-    if rate < 1.0 and manifest["config"].get("mode") != "tag":
+    config = manifest["config"]
+    rate = config.get("exempt_score_rate", 1.0)
+    if samples_exempt(config.get("mode", "filter"), rate, config.get("calibrate_fpr")):
         caption += (f" Documents the trust policy exempts are kept whatever their score: a {100 * rate:g} % sample "
                     f"of them (by doc_id hash, --exempt-score-rate) is scored, the rest has no ai_score.")
     if threshold:

@@ -44,7 +44,7 @@ from provsieve.transforms.near_dedup import REJECT_REASON as NEAR_DUPLICATE
 from provsieve.transforms.read import ReaderOptions, ReadDocuments
 from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
 from provsieve.transforms.released import released_kind
-from provsieve.transforms.score_sample import needs_ai_score
+from provsieve.transforms.score_sample import needs_ai_score, samples_exempt
 from provsieve.transforms.timestamps import TagTimestamps
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
 
@@ -130,7 +130,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
             rejected.append(dups)
 
     if config.ai:
-        live = _score_ai(live, config, tag_mode)
+        live = _score_ai(live, config)
         facts.append(live | "AI language facts" >> CountPerBundle(_ai_language_facts))
         threshold, how = _ai_threshold(live, config)
         verdict, extra = ai_verdict, ()
@@ -190,13 +190,9 @@ def _stage2(live, config: RunConfig, facts: list):
     return live, CascadeCombiner.load().threshold
 
 
-def _score_ai(live, config: RunConfig, tag_mode: bool):
-    """AI scores for every document whose verdict needs one and a sample of the exempt ones.
-
-    All of them in tag mode, and with ``--calibrate-fpr``, whose threshold is a quantile of the exempt
-    (captured) documents' scores: a sample would make it rest on a tenth of them.
-    """
-    if tag_mode or config.exempt_score_rate >= 1.0 or config.calibrate_fpr is not None:
+def _score_ai(live, config: RunConfig):
+    """AI scores for every document whose verdict needs one and, where the run samples them, of the exempt ones."""
+    if not samples_exempt(config.mode, config.exempt_score_rate, config.calibrate_fpr):
         return live | "AI tagging" >> TagAIText()
     to_score, exempt = live | "Needs AI score" >> beam.Partition(
         lambda d, _, trust=config.trust, rate=config.exempt_score_rate: 0 if needs_ai_score(d, trust, rate) else 1, 2)

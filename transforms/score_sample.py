@@ -32,3 +32,12 @@ def in_score_sample(doc_id: str, rate: float) -> bool:
 def needs_ai_score(doc: Document, trust: str, rate: float) -> bool:
     """Score ``doc``: its verdict depends on the score, or it is in the sample of exempt documents."""
     return not is_trusted_human(doc, trust) or in_score_sample(doc.doc_id, rate)
+
+
+def samples_exempt(mode: str, rate: float, calibrate_fpr: float | None) -> bool:
+    """Whether a run scores only a sample of the exempt documents.
+
+    Not in ``--mode tag`` (every document is scored) nor with ``--calibrate-fpr``, whose threshold is a
+    quantile of the exempt (captured) documents' scores: a sample would make it rest on a fraction of them.
+    """
+    return rate < 1.0 and mode != "tag" and calibrate_fpr is None
