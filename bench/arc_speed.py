@@ -21,20 +21,15 @@ from readers_speed import best_of  # noqa: E402 - bench/ is the script's folder
 
 
 def generated() -> dict[str, bytes]:
-    from archive_fixtures import arc_filedesc, arc_record, http_message, write_arc
+    from archive_fixtures import arc_filedesc, arc_record, encode_arc, http_message
     from warc_fixtures import html_page
-    import tempfile
 
     pages = [http_message(html_page(f"P{i}", [f"Page number {i} of a long file, written by a person. " * 20])
                           .encode()) for i in range(3000)]
     records = [arc_filedesc("bench.arc", "20080101000000")]
     records += [arc_record(f"http://bench.example/{i}", "20080101000001", p) for i, p in enumerate(pages)]
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, compression in (("generated.arc", None), ("generated.arc.gz", "gzip")):
-            write_arc(Path(tmp) / name, records, compression)
-            out[name] = (Path(tmp) / name).read_bytes()
-    return out
+    return {name: encode_arc(records, compression)[0]
+            for name, compression in (("generated.arc", None), ("generated.arc.gz", "gzip"))}
 
 
 def provsieve_records(data: bytes) -> int:

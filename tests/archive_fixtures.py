@@ -10,11 +10,10 @@ Deterministic, standard library only. Typical use::
 
 from __future__ import annotations
 
-import gzip
 import os
 from typing import Optional, Sequence, Union
 
-from warc_fixtures import warc_record
+from warc_fixtures import encode_records, gzip_member, warc_record
 
 FIELD_LINE_V1 = b"URL IP-address Archive-date Content-type Archive-length"
 
@@ -46,23 +45,19 @@ def http_message(body: bytes, headers: Sequence[tuple[str, str]] = (("Content-Ty
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def encode_arc(records: Sequence[bytes], compression: Optional[str] = "gzip",
+               whole_file: bool = False) -> tuple[bytes, list[Optional[int]]]:
+    """The file bytes for ARC ``records`` and each record's offset as stored (None past the first with
+    ``whole_file``); per record as :func:`warc_fixtures.encode_records` writes them, or one gzip member."""
+    if compression == "gzip" and whole_file:
+        return gzip_member(b"".join(records)), [0] + [None] * (len(records) - 1)
+    return encode_records(records, compression)
+
+
 def write_arc(path: Union[str, os.PathLike], records: Sequence[bytes], compression: Optional[str] = "gzip",
-              whole_file: bool = False) -> list[int]:
-    """Write ARC ``records``; return each record's offset as stored (None past the first with ``whole_file``)."""
-    if compression is None:
-        data, offsets = b"".join(records), []
-        pos = 0
-        for r in records:
-            offsets.append(pos)
-            pos += len(r)
-    elif whole_file:
-        data, offsets = gzip.compress(b"".join(records), mtime=0), [0] + [None] * (len(records) - 1)
-    else:
-        members = [gzip.compress(r, mtime=0) for r in records]
-        data, offsets, pos = b"".join(members), [], 0
-        for m in members:
-            offsets.append(pos)
-            pos += len(m)
+              whole_file: bool = False) -> list[Optional[int]]:
+    """Write ARC ``records``; return each record's offset as stored (see :func:`encode_arc`)."""
+    data, offsets = encode_arc(records, compression, whole_file)
     with open(path, "wb") as f:
         f.write(data)
     return offsets

@@ -355,23 +355,22 @@ def _arc_record_documents(path: str, record: "arc.ArcRecord", options: ReaderOpt
     capture = dict(capture_uri=replay.capture_uri if replay else None, arc_date=header.date)
     if record.problem:
         tally[arc.RESYNCED] += 1
+
+    def rejected(reason: str, detail: str) -> Document:
+        return _rejected(path, "arc", record.index, record.offset, reason, detail, url=url,
+                         capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
+
     if record.truncated:
-        yield _rejected(path, "arc", record.index, record.offset, "truncated_file",
-                        f"{where}: {record.problem} (truncated file)", url=url,
-                        capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
+        yield rejected("truncated_file", f"{where}: {record.problem} (truncated file)")
         return
     if record.size > options.max_doc_bytes:
-        yield _rejected(path, "arc", record.index, record.offset, "too_large",
-                        f"{record.size} bytes > max {options.max_doc_bytes}", url=url,
-                        capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
+        yield rejected("too_large", f"{record.size} bytes > max {options.max_doc_bytes}")
         return
     try:
         status, http_headers, payload = arc.http_parts(record.block, header.content_type)
     except Exception as err:  # noqa: BLE001 - one bad record must not end the file
-        yield _rejected(path, "arc", record.index, record.offset, "unreadable_record",
-                        f"{where}: unparseable HTTP header: {err!r}"
-                        + (f"; {record.problem}" if record.problem else ""),
-                        url=url, capture_uri=capture["capture_uri"], **_date_evidence(url=url, **capture))
+        yield rejected("unreadable_record", f"{where}: unparseable HTTP header: {err!r}"
+                       + (f"; {record.problem}" if record.problem else ""))
         return
     doc = _http_document(source_uri=path, source_format="arc", index=record.index, offset=record.offset,
                          url=url, record_id=None, capture=capture, status=status,
