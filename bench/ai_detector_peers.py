@@ -67,18 +67,15 @@ def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list
     """The cascade's evaluation sample of ``dev`` and the cascade's ranking scores on it and on the web pages."""
     import numpy as np
 
-    from provsieve.pipeline.cascade_cli import cascade_scores, evaluation_mask, prepare
+    from provsieve.pipeline.cascade_cli import cascade_scores, evaluation_mask, prepare, stage2_probabilities
     from provsieve.transforms.ai_cascade import CascadeCombiner
-    from provsieve.transforms.ai_cascade_training import stats_from_json
 
     combiner = CascadeCombiner.load()
     low, n = combiner.band[0], combiner.max_tokens
     det = AIDetector(args.model)
 
     def scored(prep):
-        p2 = [combiner.score(s, stats_from_json(st[str(n)]), w) if st is not None and s >= low else None
-              for s, st, w in zip(prep.stage1, prep.stats, prep.words)]
-        return [0.0 if c is None else c for c in cascade_scores(prep.stage1, p2, low)]
+        return [0.0 if c is None else c for c in cascade_scores(prep.stage1, stage2_probabilities(prep, combiner), low)]
 
     prep, _ = prepare(dev, det, low, args.per_group, Path(args.cache), (n,), args.workers)
     keep = np.flatnonzero(evaluation_mask(prep, low))

@@ -21,7 +21,6 @@ comparable on a shared machine even when the absolute times are not.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import statistics
@@ -63,16 +62,10 @@ def numpy_weights(rng):
 
 
 def convert(source: Path, ftype_name: str, folder: Path) -> Path:
-    import llama_cpp
-
-    from provsieve.transforms.lm_handler import _quiet
+    from provsieve.transforms.lm_handler import quantize_gguf
 
     target = folder / f"smollm2-{ftype_name}.gguf"
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{ftype_name.upper()}")
-    params.allow_requantize = True
-    with _quiet():
-        llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))
+    quantize_gguf(source, target, ftype_name)
     return target
 
 

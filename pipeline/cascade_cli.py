@@ -21,17 +21,16 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from provsieve.transforms.ai_cascade import CascadeCombiner, candidate_features
+from provsieve.transforms.ai_cascade import CascadeCombiner, candidate_features, feature_matrix, in_band
 from provsieve.transforms.ai_cascade_training import (
-    as_matrix,
     balanced_weights,
     extract_statistics,
     fit_logistic,
     out_of_fold,
     read_feature_cache,
     routing_low,
+    select_for_lm,
     stats_from_json,
-    stratified_sample,
 )
 from provsieve.transforms.ai_detector import AIDetector, count_words, preprocess
 from provsieve.transforms.ai_detector_training import (
@@ -98,14 +97,21 @@ def prepare(records: list[Record], detector: AIDetector, low: Optional[float], p
     stage1 = [s for s, _ in detector.score_texts([r["text"] for r in records])]
     if low is None:
         low = routing_low([s for r, s in zip(records, stage1) if r["label"] == "human" and s is not None], 0.7)
-    in_band = [r for r, s in zip(records, stage1) if s is not None and s >= low]
-    chosen = stratified_sample(in_band, per_group)
+    chosen = select_for_lm(records, stage1, low, per_group)
     if extract:
         extract_statistics({r["id"]: r["text"] for r in chosen}, tokens, cache, workers=workers)
     cached = read_feature_cache(cache)
     words = [count_words(preprocess(r["text"])) for r in records]
     stats = [cached[r["id"]]["stats"] if r["id"] in cached else None for r in records]
     return Prepared(records, stage1, words, stats), low
+
+
+def stage2_probabilities(prep: Prepared, combiner: CascadeCombiner) -> list[Optional[float]]:
+    """The combiner's P(ai) of every record it routes (stage-1 score in its band) and has LM statistics for."""
+    key = str(combiner.max_tokens)
+    return [combiner.score(s, stats_from_json(st[key]), w)
+            if st is not None and st.get(key) is not None and in_band(s, combiner.band) else None
+            for s, st, w in zip(prep.stage1, prep.stats, prep.words)]
 
 
 def evaluation_mask(prep: Prepared, low: float) -> np.ndarray:
@@ -139,7 +145,7 @@ def cascade_scores(stage1: Sequence[Optional[float]], p2: Sequence[Optional[floa
 def _rows(prep: Prepared, indices: Sequence[int], names: Sequence[str], n_tokens: int) -> np.ndarray:
     feats = [candidate_features(prep.stage1[i], stats_from_json(prep.stats[i][str(n_tokens)]), prep.words[i])
              for i in indices]
-    return as_matrix(feats, names)
+    return feature_matrix(feats, names)
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -207,8 +213,7 @@ def train_command(args: argparse.Namespace) -> int:
     combiner = CascadeCombiner({**meta, "version": "tmp", "threshold": 1.0})
     web_scores = {}
     for split, wp in web_prep.items():
-        p2 = [combiner.score(s, stats_from_json(st[str(n_tokens)]), w) if (st is not None and s >= low) else None
-              for s, st, w in zip(wp.stage1, wp.stats, wp.words)]
+        p2 = stage2_probabilities(wp, combiner)  # band [low, 1], max_tokens n_tokens
         web_scores[split] = [c - 1.0 for c in cascade_scores(wp.stage1, p2, low) if c is not None]
     if "dev" in web_scores:
         groups["web_dev"] = web_scores["dev"]
@@ -256,9 +261,7 @@ def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Nam
     combiner = CascadeCombiner.load(args.cascade)
     low, n_tokens = combiner.band[0], combiner.max_tokens
     prep, _ = prepare(records, detector, low, args.per_group, Path(args.cache), (n_tokens,), args.workers)
-    p2 = [combiner.score(s, stats_from_json(st[str(n_tokens)]), w)
-          if (st is not None and st.get(str(n_tokens)) and combiner.band[0] <= s <= combiner.band[1]) else None
-          for s, st, w in zip(prep.stage1, prep.stats, prep.words)]
+    p2 = stage2_probabilities(prep, combiner)
     idx = np.flatnonzero(evaluation_mask(prep, low))
     sample = [records[i] for i in idx]
     stage1 = [prep.stage1[i] for i in idx]

@@ -51,6 +51,18 @@ def candidate_features(stage1_score: float, stats: LMStatistics, words: int) -> 
     return out
 
 
+def feature_matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
+    """The rows' features ``names``, in that order (unstandardised): one row per document."""
+    rows = list(rows)
+    return np.array([[row[name] for name in names] for row in rows], dtype=np.float64).reshape(len(rows), len(names))
+
+
+def logistic(x: np.ndarray, mean: Any, scale: Any, coef: Any, intercept: float) -> np.ndarray:
+    """P(ai) of a logistic model on standardised features (the combiner's, and the one being fitted)."""
+    z = ((np.asarray(x, dtype=np.float64) - np.asarray(mean)) / np.asarray(scale)) @ np.asarray(coef) + intercept
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 class CascadeCombiner:
     """A fitted logistic combiner: standardised features -> P(ai)."""
 
@@ -80,13 +92,11 @@ class CascadeCombiner:
 
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         """The rows' selected features, in the combiner's order (unstandardised)."""
-        return np.array([[row[name] for name in self.features] for row in rows], dtype=np.float64).reshape(
-            len(rows), len(self.features))
+        return feature_matrix(rows, self.features)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """P(ai) for a matrix of unstandardised features (see :meth:`matrix`)."""
-        z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        return logistic(x, self.mean, self.scale, self.coef, self.intercept)
 
     def score(self, stage1_score: float, stats: LMStatistics, words: int) -> float:
         return float(self.predict(self.matrix([candidate_features(stage1_score, stats, words)]))[0])

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
 
-from provsieve.transforms.ai_cascade import candidate_features
+from provsieve.transforms.ai_cascade import logistic
 from provsieve.transforms.lm_features import LMStatistics
 
 Record = dict[str, Any]
@@ -117,10 +116,6 @@ def _extract_chunk(items: Sequence[tuple[str, str]], lengths: tuple[int, ...], o
                       file=sys.stderr, flush=True)
 
 
-def feature_rows(stage1: Sequence[float], stats: Sequence[LMStatistics], words: Sequence[int]) -> list[dict[str, float]]:
-    return [candidate_features(s, st, w) for s, st, w in zip(stage1, stats, words)]
-
-
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
                  weights: Optional[np.ndarray] = None) -> dict[str, Any]:
     """L2-penalised logistic regression on standardised features (scipy L-BFGS); the intercept is not penalised.
@@ -153,9 +148,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
 
 
 def predict_logistic(model: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
-    z = ((np.asarray(x, dtype=np.float64) - np.asarray(model["mean"])) / np.asarray(model["scale"])) \
-        @ np.asarray(model["coef"]) + model["intercept"]
-    return 1.0 / (1.0 + np.exp(-z))
+    return logistic(x, model["mean"], model["scale"], model["coef"], model["intercept"])
 
 
 def balanced_weights(y: np.ndarray, groups: Sequence[str]) -> np.ndarray:
@@ -178,16 +171,6 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, ids: Sequence[str], folds: int, l2
         model = fit_logistic(x[~test], y[~test], l2, None if weights is None else weights[~test])
         out[test] = predict_logistic(model, x[test])
     return out
-
-
-def as_matrix(rows: Iterable[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
-    rows = list(rows)
-    return np.array([[r[n] for n in names] for r in rows], dtype=np.float64).reshape(len(rows), len(names))
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-12), 1 - 1e-12)
-    return math.log(p / (1 - p))
 
 
 def routing_low(human_stage1: Sequence[float], quantile: float) -> float:

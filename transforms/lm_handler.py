@@ -75,10 +75,6 @@ def converted_gguf(source: Path, cache_dir: Optional[str] = None) -> Path:
     The file is keyed by the source's size and mtime and written atomically, so
     parallel workers on one machine agree on it.
     """
-    import ctypes
-
-    import llama_cpp
-
     stat = source.stat()
     key = hashlib.sha1(f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     folder = Path(cache_dir or os.environ.get("PROVSIEVE_LM_CACHE") or Path(tempfile.gettempdir()) / "provsieve-lm")
@@ -87,16 +83,25 @@ def converted_gguf(source: Path, cache_dir: Optional[str] = None) -> Path:
         return target
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{target.name}.{os.getpid()}.part"
+    quantize_gguf(source, partial, "bf16")
+    os.replace(partial, target)
+    return target
+
+
+def quantize_gguf(source: Path, target: Path, ftype: str) -> None:
+    """``source`` re-encoded as ``ftype`` (``bf16``, ``f16``, ``q8_0``, ...) into ``target`` by llama.cpp's quantizer."""
+    import ctypes
+
+    import llama_cpp
+
     params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_BF16
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{ftype.upper()}")
     params.allow_requantize = True
     params.nthread = 1
     with _quiet():  # the quantizer prints a line per tensor
-        status = llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params))
+        status = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))
     if status != 0:
-        raise LMUnavailable(f"llama.cpp could not convert {source} to BF16")
-    os.replace(partial, target)
-    return target
+        raise LMUnavailable(f"llama.cpp could not convert {source} to {ftype.upper()}")
 
 
 class SmolLMScorer:
