@@ -69,16 +69,16 @@ def index_rows_of(output_dir: str, name: str, params: dict[str, Any], which: str
     with FileSystems.open(FileSystems.join(output_dir, name)) as f:
         pf = pq.ParquetFile(f)
         columns = [c for c in COLUMNS if c in pf.schema_arrow.names]
+        has_reasons = "reject_reason" in columns
+        if which == NEAR and not has_reasons:  # human/ of --mode filter: no near duplicates, nothing to read
+            return index_rows([], [], [], params)
         pieces = []
         for group in range(pf.num_row_groups):
             table = pf.read_row_group(group, columns=columns)
-            reasons = table.column("reject_reason") if "reject_reason" in table.column_names else None
-            if which == KEPT and reasons is not None:  # --mode tag: human/ holds every verdict
-                table = table.filter(pc.is_null(reasons))
+            if which == KEPT and has_reasons:  # --mode tag: human/ holds every verdict
+                table = table.filter(pc.is_null(table.column("reject_reason")))
             elif which == NEAR:
-                if reasons is None:
-                    continue
-                table = table.filter(pc.equal(reasons, NEAR_DUPLICATE))
+                table = table.filter(pc.equal(table.column("reject_reason"), NEAR_DUPLICATE))
             pieces.append(index_rows(table.column("doc_id").to_pylist(), table.column("text").to_pylist(),
                                      evidence_dates(table), params,
                                      table.column("duplicate_of").to_pylist() if which == NEAR else None))

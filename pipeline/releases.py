@@ -115,14 +115,19 @@ def load_releases(patterns: Sequence[str], output: Optional[str] = None) -> list
     chain no longer has the manifest sha256 recorded by the release after it.
     """
     releases: dict[str, Release] = {}
+    linked: dict[str, Release] = {}  # read once to check a link, not again when its turn comes
     queue = [(path, True) for path in match_releases(patterns, output)]
     while queue:
         path, direct = queue.pop(0)
         if path in releases:
             continue
-        release = releases[path] = load_release(path, direct)
+        release = linked.pop(path, None)
+        release = releases[path] = (dataclasses.replace(release, direct=direct) if release is not None
+                                    else load_release(path, direct))
         for link in earlier_links(release.manifest):
-            earlier = releases.get(link["path"]) or load_release(link["path"], False)
+            earlier = releases.get(link["path"]) or linked.get(link["path"])
+            if earlier is None:
+                earlier = linked[link["path"]] = load_release(link["path"], False)
             if earlier.manifest_sha256 != link["manifest_sha256"]:
                 raise ReleaseError(f"release {path} was built on {link['path']} whose {MANIFEST_NAME} had sha256 "
                                    f"{link['manifest_sha256']}; it now has {earlier.manifest_sha256}: the chain of "
