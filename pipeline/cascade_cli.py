@@ -69,7 +69,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     help="pre-cutoff web pages (human); the dev split sets the threshold, the holdout checks it")
     tr.add_argument("--output", required=True, metavar="CASCADE.json")
     tr.add_argument("--version", default=None)
-    tr.add_argument("--cache", default=".cascade-lm-cache.jsonl", help="LM statistics cache (JSONL by record id)")
+    tr.add_argument("--cache", default=f".cascade-lm-cache.{RUNTIME}.jsonl",
+                    help="LM statistics cache (JSONL by record id; the default name carries the LM runtime, "
+                         "so statistics of another runtime are not reused)")
     tr.add_argument("--per-group", type=int, default=300, help="LM-scored records per (source, label) group")
     tr.add_argument("--route-quantiles", type=float, nargs="+", default=[0.7, 0.8, 0.9],
                     help="candidate band edges: quantiles of the human stage-1 scores (the lowest bounds the LM work)")
