@@ -112,7 +112,7 @@ def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: Ca
     for doc in docs:
         try:
             stats = scorer.statistics(doc.text)
-        except Exception:  # noqa: BLE001 - llama.cpp errors on one text must not lose the batch
+        except Exception:  # noqa: BLE001 - an LM error on one text must not lose the batch
             LOG.warning("stage 2: the LM failed on document %s; stage 1 decides it", doc.doc_id, exc_info=True)
             stats = None
         score = None
