@@ -541,13 +541,46 @@ def test_auto_mode_skips_htmldate_on_a_page_without_a_year(monkeypatch):
 
 
 @pytest.mark.parametrize("fragment,holds", [
-    ("no year here, 12 comments", False), ("since 1994", True), ("2019", True), ("id=20190304", True),
+    ("no year here, 12 comments", False), ("since 1994", False), ("2019", False), ("id=20190304", True),
     ("04.03.19", True), ("4/3/19", True), ("width: 1280px; version 3.2", False), ("1989 and 2040", False),
+    ("March 4, 2019", True), ("4 de septiembre de 2019", True), ("2019年3月4日", True), ("2019-03-04", True),
+    ("&copy; 2019 Example Inc.", False), ("don&#x27;t, in 2008 &#8212; the", False),
+    ("3&nbsp;de&nbsp;septiembre&nbsp;de&nbsp;2019", True), ("12 comments" + " " * 60 + "in 2019", False), ("<h1>Title</h1> in 2019", False), ("col-6\">2019", True),
 ])
-def test_may_hold_date(fragment, holds):
-    from provsieve.transforms.date_evidence_html import may_hold_date
+def test_may_hold_day_date(fragment, holds):
+    from provsieve.transforms.date_evidence_html import may_hold_day_date
 
-    assert may_hold_date(f"<p>{fragment}</p>") is holds
+    assert may_hold_day_date(f"<p>{fragment}</p>") is holds
+
+
+def test_auto_mode_skips_htmldate_where_it_could_only_guess_a_year(monkeypatch):
+    from provsieve.transforms import date_evidence
+
+    page = ("<html><body><article><h1>Post</h1><p>The bridge opened in 2008 and closed in 2015.</p></article>"
+            "<footer>&copy; 2019 Example</footer></body></html>")
+    capture = "2022-01-01T00:00:00Z"
+    guessed = date_evidence.html_date_evidence(page, "https://x.example/post", capture, mode="htmldate")
+    assert guessed["published_date"][5:10] == "01-01"  # htmldate's bare-year guess, never a day
+
+    def no_htmldate(*args, **kwargs):
+        raise AssertionError("htmldate must not run on a page with no date that has a day")
+
+    monkeypatch.setattr(date_evidence, "htmldate_evidence", no_htmldate)
+    assert date_evidence.html_date_evidence(page, "https://x.example/post", capture)["published_date"] is None
+
+
+def test_structured_dates_from_the_extraction_tree_match_the_markup():
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+    from provsieve.transforms.extract import extract_text
+
+    page = STRUCTURED_PAGE.replace("<head>", '<head><!-- <meta name="date" content="2001-01-01"> -->'
+                                   '<meta name="DC.date.issued" content="2019-05-12T06:00:00&#43;02:00">')
+    extracted = extract_text(page.encode(), "text/html")
+    assert extracted.tree is not None and extracted.text
+    found = structured_html_dates(extracted.tree)
+    assert found == structured_html_dates(page)  # the tree extraction left is the page as parsed
+    assert found["published"][:2] == ["2019-05-12T06:00:00+02:00", "2019-05-12T06:00:00-04:00"]  # entity decoded
+    assert "2001-01-01" not in found["published"]  # a commented-out tag is no markup
 
 
 def test_url_date_comes_first_as_in_htmldate():
