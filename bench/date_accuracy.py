@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from date_evidence_profile import answer_kind  # noqa: E402
 from timestamp_evidence import html_pages  # noqa: E402
 
 from provsieve.transforms.date_evidence import HTML_DATE_MODES, html_date_evidence  # noqa: E402
@@ -130,7 +131,7 @@ def check_guard(files: list[str]) -> None:
         skipped += 1
         crawl = capture_date(rec.headers.get("WARC-Date"))
         got = htmldate_evidence(html, url, crawl)["published_date"]
-        kind = "none" if got is None else "year" if got[5:10] == "01-01" else "month" if got[8:10] == "01" else "day"
+        kind = answer_kind(got)
         found[kind] += 1
         if kind == "day":
             print(f"  skipped, htmldate finds {got[:10]}: {url[:100]}")

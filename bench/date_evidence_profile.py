@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import build  # noqa: E402
 
 from provsieve.transforms import date_evidence  # noqa: E402
-from provsieve.transforms.date_evidence_htmldate import _htmldate, warm_up  # noqa: E402
+from provsieve.transforms.date_evidence_htmldate import _htmldate, htmldate_evidence, warm_up  # noqa: E402
 from provsieve.transforms.date_evidence_url import url_date_evidence  # noqa: E402
 from provsieve.transforms.date_evidence_html import may_hold_day_date, parse_html, structured_html_dates  # noqa: E402
 from provsieve.transforms.dates import MIN_DATE, capture_date, parse_date  # noqa: E402
@@ -64,6 +64,13 @@ def pages(files: list[str], limit: int):
                     return
 
 
+def answer_kind(published) -> str:
+    """``day``, ``month`` (``YYYY-MM-01``), ``year`` (``YYYY-01-01``) or ``none``: what an htmldate answer can be."""
+    if published is None:
+        return "none"
+    return "year" if published[5:10] == "01-01" else "month" if published[8:10] == "01" else "day"
+
+
 def path_of(html: str, tree, url: str, crawl) -> str:
     """Which way ``auto`` answers this page (the same tests, in the same order, as ``html_date_evidence``)."""
     if url_date_evidence(url, capture=crawl):
@@ -78,6 +85,8 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=3000)
     ap.add_argument("--real", action="store_true")
     ap.add_argument("--cprofile", action="store_true")
+    ap.add_argument("--guard", action="store_true",
+                    help="run htmldate on the pages auto skips (no_day) and count what it finds there")
     args = ap.parse_args()
     files = REAL if args.real else sorted(glob.glob(str(build(20_000) / "*.warc.gz")))
     warm_up()
@@ -85,6 +94,7 @@ def main() -> None:
     paths: collections.Counter = collections.Counter()
     cost_by_path: dict[str, list[float]] = collections.defaultdict(list)
     prof = cProfile.Profile() if args.cprofile else None
+    skipped_found: collections.Counter = collections.Counter()
     from htmldate.utils import load_html
 
     for url, warc_date, headers, payload in pages(files, args.docs):
@@ -109,6 +119,11 @@ def main() -> None:
         path = path_of(extracted.html, extracted.tree, url, crawl)
         paths[path] += 1
         cost_by_path[path].append(spent)
+        if path == "no_day" and args.guard:
+            got = htmldate_evidence(extracted.html, url, crawl)["published_date"]
+            skipped_found[answer_kind(got)] += 1
+            if answer_kind(got) == "day":
+                print(f"  skipped, htmldate finds {got[:10]}: {url[:100]}")
         if path == "htmldate":
             t0 = time.perf_counter()
             tree = load_html(extracted.html)
@@ -126,6 +141,10 @@ def main() -> None:
     print(f"{'part':42} {'pages':>6} {'ms/page':>8} {'total s':>8}")
     for part, ts in times.items():
         print(f"{part:42} {len(ts):6} {1000 * statistics.mean(ts):8.3f} {sum(ts):8.2f}")
+    if args.guard:
+        print(f"htmldate on the {paths['no_day']} no_day pages: {skipped_found['day']} days, "
+              f"{skipped_found['month']} months (YYYY-MM-01), {skipped_found['year']} bare years (YYYY-01-01), "
+              f"{skipped_found['none']} nothing")
     if prof:
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(25)

@@ -545,7 +545,9 @@ def test_auto_mode_skips_htmldate_on_a_page_without_a_year(monkeypatch):
     ("04.03.19", True), ("4/3/19", True), ("width: 1280px; version 3.2", False), ("1989 and 2040", False),
     ("March 4, 2019", True), ("4 de septiembre de 2019", True), ("2019年3月4日", True), ("2019-03-04", True),
     ("&copy; 2019 Example Inc.", False), ("don&#x27;t, in 2008 &#8212; the", False),
-    ("3&nbsp;de&nbsp;septiembre&nbsp;de&nbsp;2019", True), ("12 comments" + " " * 60 + "in 2019", False), ("<h1>Title</h1> in 2019", False), ("col-6\">2019", True),
+    ("3&nbsp;de&nbsp;septiembre&nbsp;de&nbsp;2019", True), ("12 comments" + " " * 60 + "in 2019", False),
+    ("in 2015, 30 people", False), ("2015, 30(1): 183-188", True), ("4 3 2019", True), ("il 4 settembre 2019", True),
+    ("4 EKİM 2019", True), ("4.IX.2019", True), ("Mar. 4, 2019", True), ("4 de 2019", False), ("<h1>Title</h1> in 2019", False), ("col-6\">2019", True),
 ])
 def test_may_hold_day_date(fragment, holds):
     from provsieve.transforms.date_evidence_html import may_hold_day_date

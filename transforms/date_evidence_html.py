@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any, Optional, Union
 
 from resiliparse.parse.html import HTMLTree
@@ -115,12 +116,35 @@ _YEAR = re.compile(r"199\d|20[0-3]\d")
 # A day.month.two-digit-year (htmldate's YMD_PATTERN's second form), the only dated form without such a year.
 _SHORT_YEAR_DATE = re.compile(r"\d[-/.]\d{1,2}[-/.]\d\d")
 # A number that may be a day or a month: one or two digits, not inside a character reference (&#160; &#x27;)
-# nor glued to a Latin letter before it (h1, col-md-6 is still counted: a superset is safe, only slower).
+# nor glued to a Latin letter before it (h1; col-md-6 is still counted: a superset is safe, only slower).
 _NUMBER = re.compile(r"(?<![#A-Za-z\d])\d\d?(?!\d)")
+_WORD = re.compile(r"[^\W\d_]+")
 DAY_WINDOW = 48
-"""How far (characters) from a year a day or month number is looked for: farther than
+"""How far (characters) from a year a day and a month are looked for: farther than
 ``3&nbsp;de&nbsp;septiembre&nbsp;de&nbsp;2019`` spells it."""
 _MAX_YEARS = 2_000
+_MONTH_KEYS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+               "october", "november", "december")
+_ROMAN_MONTHS = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii")
+
+
+def _fold(text: str) -> str:
+    return text.replace("ı", "i").replace("İ", "i").lower()  # lower() alone mishandles the Turkish dotless i
+
+
+@lru_cache(maxsize=1)
+def month_words() -> frozenset[str]:
+    """Every word of a month name in any dateparser locale (htmldate's last-resort parser), folded.
+
+    Words of three letters or more (``mar``, ``sept``, ``märz``, ``settembre``), CJK ones of any length
+    (``月``), and Roman numerals: shorter Latin tokens of multi-word names (``de`` of ``de enero``) are common
+    words that would make every number look like a day. Built once per worker (~0.6 s, :func:`warm_up`).
+    """
+    from dateparser.languages.loader import default_loader
+
+    words = {token for locale in default_loader.get_locales() for key in _MONTH_KEYS
+             for name in locale.info.get(key, []) for token in _WORD.findall(_fold(name))}
+    return frozenset(w for w in words if len(w) >= 3 or min(w) >= "\u2e80") | frozenset(_ROMAN_MONTHS)
 
 
 def may_hold_day_date(html: str) -> bool:
@@ -128,21 +152,28 @@ def may_hold_day_date(html: str) -> bool:
 
     A date htmldate returns from the page (its URL and markup are checked before) has a year in the page --
     a four-digit year within its range, or a numeric day.month.two-digit year -- and a day of the month
-    comes with a number: ``2019-03-04``, ``20190304``, ``4 March 2019``, ``March 4th, 2019``, ``2019年3月4日``
+    and a month near it: ``2019-03-04``, ``20190304``, ``4 March 2019``, ``March 4th, 2019``, ``2019年3月4日``
     (dateparser, its last resort, runs with ``STRICT_PARSING``: day, month and year required). So a page
-    where no year has a one- or two-digit number within :data:`DAY_WINDOW` characters (other years, ``h1``
-    and character references such as ``&#x27;`` do not count) holds at most a bare year or a month and year, and all htmldate's full search can
-    return there is ``YYYY-01-01`` or ``YYYY-MM-01`` from ``in 2008`` or ``© 2019``: never the day. ``auto``
-    skips htmldate on such pages; a bare-year guess would only put a date the text mentions into ``created``
-    (and could corroborate a stale ``Last-Modified`` into a false claim). ``bench/date_accuracy.py --guard``
-    counts the pages skipped where htmldate would have returned a day that is not the 1st.
+    where no year has, within :data:`DAY_WINDOW` characters, a one- or two-digit number (other years,
+    ``h1`` and character references such as ``&#x27;`` do not count) *and* either a second such number or
+    a month word of any dateparser locale (:func:`month_words`), holds at most a bare year or a month and
+    year. All htmldate's full search can return there is ``YYYY-01-01`` or ``YYYY-MM-01`` from ``in 2008``
+    or ``© 2019``: never the day. ``auto`` skips htmldate on such pages; a bare-year guess would only put a
+    year the text mentions into ``created`` (and could corroborate a stale ``Last-Modified`` into a false
+    claim). ``bench/date_accuracy.py --guard`` and ``bench/date_evidence_profile.py --guard`` count the
+    pages skipped where htmldate would have returned a day that is not the 1st: 0 so far.
     """
+    words = None
     for n, m in enumerate(_YEAR.finditer(html)):
         start, end = m.span()
-        if (start and html[start - 1].isdigit()) or (end < len(html) and html[end].isdigit()):
-            return True  # 20190304, 2019.03.04 reads as glued digits only in the first form
-        if _NUMBER.search(html, max(0, start - DAY_WINDOW), start) or _NUMBER.search(html, end, end + DAY_WINDOW):
+        if (start and html[start - 1].isdigit()) or (end < len(html) and html[end].isdigit()) or n >= _MAX_YEARS:
+            return True  # 20190304; or a page of numbers: let htmldate decide
+        left, right = max(0, start - DAY_WINDOW), end + DAY_WINDOW
+        numbers = len(_NUMBER.findall(html, left, start)) + len(_NUMBER.findall(html, end, right))
+        if numbers >= 2:
             return True
-        if n >= _MAX_YEARS:
-            return True  # a page of numbers: let htmldate decide
+        if numbers:
+            words = words or month_words()
+            if any(w in words for w in _WORD.findall(_fold(html[left:start] + " " + html[end:right]))):
+                return True
     return _SHORT_YEAR_DATE.search(html) is not None
