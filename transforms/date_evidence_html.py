@@ -26,6 +26,12 @@ _ISO_DAY = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d")
 _SCAN_LIMIT = 4_000_000
 
 
+@lru_cache(maxsize=256)
+def _day_limit(capture: str) -> str:
+    """The last day a page date may have (``YYYY-MM-DD``): the capture's plus the slack (cached per capture)."""
+    return (_reference(capture) + _FUTURE_SLACK).date().isoformat()
+
+
 def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
     """The latest ISO ``YYYY-MM-DD`` anywhere in the raw HTML, not after the capture.
 
@@ -47,7 +53,7 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
             html = tostring(html, encoding="unicode")
         except Exception:  # noqa: BLE001
             return None
-    limit = (_reference(capture) + _FUTURE_SLACK).strftime("%Y-%m-%d")  # _reference reads a cached parse
+    limit = _day_limit(capture) if capture is not None else (_reference(None) + _FUTURE_SLACK).date().isoformat()
     best: Optional[str] = None
     for m in _ISO_DAY.finditer(html, 0, _SCAN_LIMIT):
         day = m.group(0)
@@ -66,7 +72,7 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
 # One query for every element that can carry a machine-readable date: a meta whose property/name/itemprop
 # names a date (the keys of _STRUCTURED_META all contain one of these words), <time datetime>, JSON-LD.
 # Narrow on purpose: making a Python object of each of a page's elements costs more than the regex scan did.
-_DATE_WORDS = ("date", "time", "modified", "issued")
+_DATE_WORDS = ("date", "time", "modified")
 _DATE_ELEMENTS = ", ".join([f'meta[{attr}*="{word}" i]' for attr in ("property", "name", "itemprop")
                             for word in _DATE_WORDS] + ["time[datetime]", 'script[type="application/ld+json" i]'])
 _JSON_LD_SCAN = 200_000
