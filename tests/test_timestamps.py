@@ -633,3 +633,22 @@ def test_refused_markup_dates_are_reported_once_when_htmldate_takes_over():
         html_date_evidence(PRE1995_PAGE, None, CAPTURE_2024, mode=mode, dropped=dropped)
         refused = [(d.field, d.value) for d in dropped if d.reason == "before_1995"]
         assert refused and len(refused) == len(set(refused)), (mode, dropped)
+
+
+def test_reader_reads_markup_dates_from_the_extraction_tree(tmp_path, monkeypatch):
+    """Each HTML page is parsed once: the reader hands the date evidence the tree extraction built."""
+    from provsieve.transforms import date_evidence_html
+    from provsieve.transforms.read import read_file
+    from warc_fixtures import html_page, http_response_record, write_warc
+
+    page = html_page("Gardens", ["Gardening is the practice of growing and cultivating plants."],
+                     published="2019-05-12T06:00:00Z", modified="2020-01-02T00:00:00Z")
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path, [http_response_record("https://a.example/garden", page, warc_date="2024-01-01T00:00:00Z")])
+
+    def no_second_parse(html):
+        raise AssertionError("the reader must not parse the page again for its dates")
+
+    monkeypatch.setattr(date_evidence_html, "parse_html", no_second_parse)
+    (doc,) = read_file(str(path))
+    assert doc.published_date == "2019-05-12T00:00:00Z" and doc.modified_date == "2020-01-02T00:00:00Z"
