@@ -652,3 +652,19 @@ def test_reader_reads_markup_dates_from_the_extraction_tree(tmp_path, monkeypatc
     monkeypatch.setattr(date_evidence_html, "parse_html", no_second_parse)
     (doc,) = read_file(str(path))
     assert doc.published_date == "2019-05-12T00:00:00Z" and doc.modified_date == "2020-01-02T00:00:00Z"
+
+
+def test_auto_mode_drops_htmldates_bare_year_guess_but_keeps_a_first_of_the_month_the_page_spells():
+    from provsieve.transforms.date_evidence import html_date_evidence
+
+    capture = "2022-01-01T00:00:00Z"
+    guess = ("<html><body><article><h1>Post</h1><p>Posted on March 4 by Ann, 12 comments.</p></article>"
+             "<footer>&copy; 2019 Example</footer></body></html>")  # a day without a year, a year without a day
+    assert html_date_evidence(guess, "https://x.example/post", capture, mode="htmldate")["published_date"] \
+        == "2019-01-01T00:00:00Z"
+    assert html_date_evidence(guess, "https://x.example/post", capture)["published_date"] is None
+    spelled = ("<html><body><article><h1>Post</h1><p>Published on January 1, 2019 by Ann.</p></article>"
+               "</body></html>")
+    assert html_date_evidence(spelled, "https://x.example/post", capture)["published_date"] \
+        == html_date_evidence(spelled, "https://x.example/post", capture, mode="htmldate")["published_date"] \
+        == "2019-01-01T00:00:00Z"

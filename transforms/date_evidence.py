@@ -33,7 +33,10 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
       day at all (:func:`may_hold_day_date`): elsewhere htmldate can only guess a bare year or month, so
       most pages never reach lxml. htmldate itself trusts a URL date, then this markup, before searching the
       page, so where the structured path answers, htmldate would have given the same day; where htmldate
-      runs, auto's published date is htmldate's. ``extensive_search`` applies to the ``htmldate`` mode.
+      runs, auto's published date is htmldate's, except a 1st of the month whose year the page never spells
+      with a day and a month near it: that is htmldate's bare-year (``© 2019`` -> ``2019-01-01``) or month
+      guess, and ``created`` falls back to the capture instead. ``extensive_search`` applies to the
+      ``htmldate`` mode.
 
     ``tree``: the page's Resiliparse tree if the caller has it (the reader: extraction built it), so the
     page is parsed once; otherwise the structured path parses ``html`` itself.
@@ -59,8 +62,13 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
     if published is None and mode == "auto" and may_hold_day_date(text):
         # the markup's refused values are reported above, once
-        return htmldate_evidence(text, url, capture, extensive_search=True, modified_extensive=False,
-                                 modified_search=modified_search, dropped=dropped, report_markup=False)
+        found_by_htmldate = htmldate_evidence(text, url, capture, extensive_search=True, modified_extensive=False,
+                                              modified_search=modified_search, dropped=dropped,
+                                              report_markup=False)
+        day = found_by_htmldate["published_date"]
+        if day is not None and day[8:10] == "01" and not may_hold_day_date(text, year=day[:4]):
+            found_by_htmldate["published_date"] = None  # htmldate's bare-year or month guess, not a day
+        return found_by_htmldate
     modified.append(latest_page_date(text, capture))
     modified = [d for d in modified if d is not None]
     return {"published_date": published, "modified_date": max(modified) if modified else None}

@@ -153,7 +153,7 @@ def month_words() -> frozenset[str]:
     return frozenset(w for w in words if len(w) >= 3 or min(w) >= "\u2e80") | frozenset(_ROMAN_MONTHS)
 
 
-def may_hold_day_date(html: str) -> bool:
+def may_hold_day_date(html: str, year: Optional[str] = None) -> bool:
     """False when the page spells no date with a day htmldate could read, so its search can only guess a year.
 
     A date htmldate returns from the page (its URL and markup are checked before) has a year in the page --
@@ -168,9 +168,13 @@ def may_hold_day_date(html: str) -> bool:
     year the text mentions into ``created`` (and could corroborate a stale ``Last-Modified`` into a false
     claim). ``bench/date_accuracy.py --guard`` and ``bench/date_evidence_profile.py --guard`` count the
     pages skipped where htmldate would have returned a day that is not the 1st: 0 so far.
+
+    ``year`` (``"2019"``): look at that year's occurrences only, to tell whether htmldate's answer
+    ``2019-01-01`` or ``2019-03-01`` can be a day the page spells, or is a bare-year or month guess.
     """
     words = None
-    for n, m in enumerate(_YEAR.finditer(html)):
+    years = _YEAR.finditer(html) if year is None else re.finditer(re.escape(year), html)
+    for n, m in enumerate(years):
         start, end = m.span()
         if (start and html[start - 1].isdigit()) or (end < len(html) and html[end].isdigit()) or n >= _MAX_YEARS:
             return True  # 20190304; or a page of numbers: let htmldate decide
