@@ -1,6 +1,6 @@
 """Where the date evidence's time goes, page by page: which path each page takes and what each part costs.
 
-    python bench/date_evidence_profile.py [--docs 2000] [--real] [--cprofile]
+    python bench/date_evidence_profile.py [--docs 3000] [--real] [--guard] [--cprofile]
         # default: the first --docs pages of the bench corpus (bench/corpus.py, built if missing);
         # --real: the HTML pages of ../shared/data/crawl/*.warc.gz and pipeline/sample/sample.warc.gz
 
@@ -13,7 +13,8 @@ For every HTML page, as the reader sees it (decoded, Resiliparse already parsed 
   ``gather_evidence`` call, and on the pages that reach htmldate: lxml's parse (htmldate's ``load_html``)
   and ``find_date`` on the parsed tree.
 
-``--cprofile`` adds the top functions by cumulative time over all ``gather_evidence`` calls
+``--guard`` runs htmldate on the pages ``auto`` skips and counts what it finds there (days, months,
+bare years, nothing): a day there would be a day lost. ``--cprofile`` adds the top functions by cumulative time over all ``gather_evidence`` calls
 (dateparser, lxml's cleaner, htmldate's extractors).
 """
 
