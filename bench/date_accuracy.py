@@ -28,10 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from date_evidence_profile import answer_kind  # noqa: E402
 from timestamp_evidence import html_pages  # noqa: E402
 
 from provsieve.transforms.date_evidence import HTML_DATE_MODES, html_date_evidence  # noqa: E402
-from provsieve.transforms.date_evidence_html import may_hold_date, structured_html_dates  # noqa: E402
+from provsieve.transforms.date_evidence_html import may_hold_day_date, structured_html_dates  # noqa: E402
 from provsieve.transforms.date_evidence_htmldate import htmldate_evidence  # noqa: E402
 from provsieve.transforms.date_evidence_htmldate import warm_up  # noqa: E402
 from provsieve.transforms.date_evidence_http import http_date_evidence  # noqa: E402
@@ -71,7 +72,7 @@ def main() -> None:
     ap.add_argument("--cutoff", default="2022-11-30")
     ap.add_argument("--show", action="store_true", help="one line per page where a mode misses")
     ap.add_argument("--guard", action="store_true",
-                    help="also check may_hold_date on every HTML page: pages it skips where htmldate finds a date")
+                    help="also check may_hold_day_date on every HTML page: what htmldate finds on the pages it skips")
     args = ap.parse_args()
     warm_up()
     cutoff = args.cutoff + "T00:00:00Z"
@@ -115,16 +116,28 @@ def main() -> None:
 
 
 def check_guard(files: list[str]) -> None:
-    """How many pages ``auto`` skips (no year in the page) and, of those, where htmldate finds a date."""
-    pages = skipped = missed = 0
+    """How many pages ``auto`` skips (no year with a day or month number near it) and what htmldate finds there.
+
+    The guard is sound if htmldate returns no day on them: only a bare year (``YYYY-01-01``), a month
+    (``YYYY-MM-01``) or nothing. ``day`` counts the other answers: each would be a page where skipping lost
+    a day htmldate gives.
+    """
+    pages = skipped = 0
+    found: collections.Counter = collections.Counter()
     for _, _, rec, html, url in html_pages(files):
         pages += 1
-        if may_hold_date(html):
+        if may_hold_day_date(html):
             continue
         skipped += 1
         crawl = capture_date(rec.headers.get("WARC-Date"))
-        missed += htmldate_evidence(html, url, crawl)["published_date"] is not None
-    print(f"may_hold_date: {skipped} of {pages} HTML pages hold no year; htmldate finds a date on {missed} of them")
+        got = htmldate_evidence(html, url, crawl)["published_date"]
+        kind = answer_kind(got)
+        found[kind] += 1
+        if kind == "day":
+            print(f"  skipped, htmldate finds {got[:10]}: {url[:100]}")
+    print(f"may_hold_day_date: {skipped} of {pages} HTML pages hold no year with a number near it; htmldate "
+          f"finds there: {found['day']} days, {found['month']} months (YYYY-MM-01), {found['year']} bare years "
+          f"(YYYY-01-01), {found['none']} nothing")
 
 
 if __name__ == "__main__":

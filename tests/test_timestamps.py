@@ -541,13 +541,48 @@ def test_auto_mode_skips_htmldate_on_a_page_without_a_year(monkeypatch):
 
 
 @pytest.mark.parametrize("fragment,holds", [
-    ("no year here, 12 comments", False), ("since 1994", True), ("2019", True), ("id=20190304", True),
+    ("no year here, 12 comments", False), ("since 1994", False), ("2019", False), ("id=20190304", True),
     ("04.03.19", True), ("4/3/19", True), ("width: 1280px; version 3.2", False), ("1989 and 2040", False),
+    ("March 4, 2019", True), ("4 de septiembre de 2019", True), ("2019年3月4日", True), ("2019-03-04", True),
+    ("&copy; 2019 Example Inc.", False), ("don&#x27;t, in 2008 &#8212; the", False),
+    ("3&nbsp;de&nbsp;septiembre&nbsp;de&nbsp;2019", True), ("12 comments" + " " * 60 + "in 2019", False),
+    ("in 2015, 30 people", False), ("2015, 30(1): 183-188", True), ("4 3 2019", True), ("il 4 settembre 2019", True),
+    ("4 EKİM 2019", True), ("4.IX.2019", True), ("Mar. 4, 2019", True), ("4 de 2019", False), ("<h1>Title</h1> in 2019", False), ("col-6\">2019", True),
 ])
-def test_may_hold_date(fragment, holds):
-    from provsieve.transforms.date_evidence_html import may_hold_date
+def test_may_hold_day_date(fragment, holds):
+    from provsieve.transforms.date_evidence_html import may_hold_day_date
 
-    assert may_hold_date(f"<p>{fragment}</p>") is holds
+    assert may_hold_day_date(f"<p>{fragment}</p>") is holds
+
+
+def test_auto_mode_skips_htmldate_where_it_could_only_guess_a_year(monkeypatch):
+    from provsieve.transforms import date_evidence
+
+    page = ("<html><body><article><h1>Post</h1><p>The bridge opened in 2008 and closed in 2015.</p></article>"
+            "<footer>&copy; 2019 Example</footer></body></html>")
+    capture = "2022-01-01T00:00:00Z"
+    guessed = date_evidence.html_date_evidence(page, "https://x.example/post", capture, mode="htmldate")
+    assert guessed["published_date"][5:10] == "01-01"  # htmldate's bare-year guess, never a day
+
+    def no_htmldate(*args, **kwargs):
+        raise AssertionError("htmldate must not run on a page with no date that has a day")
+
+    monkeypatch.setattr(date_evidence, "htmldate_evidence", no_htmldate)
+    assert date_evidence.html_date_evidence(page, "https://x.example/post", capture)["published_date"] is None
+
+
+def test_structured_dates_from_the_extraction_tree_match_the_markup():
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+    from provsieve.transforms.extract import extract_text
+
+    page = STRUCTURED_PAGE.replace("<head>", '<head><!-- <meta name="date" content="2001-01-01"> -->'
+                                   '<meta name="DC.date.issued" content="2019-05-12T06:00:00&#43;02:00">')
+    extracted = extract_text(page.encode(), "text/html")
+    assert extracted.tree is not None and extracted.text
+    found = structured_html_dates(extracted.tree)
+    assert found == structured_html_dates(page)  # the tree extraction left is the page as parsed
+    assert found["published"][:2] == ["2019-05-12T06:00:00+02:00", "2019-05-12T06:00:00-04:00"]  # entity decoded
+    assert "2001-01-01" not in found["published"]  # a commented-out tag is no markup
 
 
 def test_url_date_comes_first_as_in_htmldate():
@@ -598,3 +633,38 @@ def test_refused_markup_dates_are_reported_once_when_htmldate_takes_over():
         html_date_evidence(PRE1995_PAGE, None, CAPTURE_2024, mode=mode, dropped=dropped)
         refused = [(d.field, d.value) for d in dropped if d.reason == "before_1995"]
         assert refused and len(refused) == len(set(refused)), (mode, dropped)
+
+
+def test_reader_reads_markup_dates_from_the_extraction_tree(tmp_path, monkeypatch):
+    """Each HTML page is parsed once: the reader hands the date evidence the tree extraction built."""
+    from provsieve.transforms import date_evidence_html
+    from provsieve.transforms.read import read_file
+    from warc_fixtures import html_page, http_response_record, write_warc
+
+    page = html_page("Gardens", ["Gardening is the practice of growing and cultivating plants."],
+                     published="2019-05-12T06:00:00Z", modified="2020-01-02T00:00:00Z")
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path, [http_response_record("https://a.example/garden", page, warc_date="2024-01-01T00:00:00Z")])
+
+    def no_second_parse(html):
+        raise AssertionError("the reader must not parse the page again for its dates")
+
+    monkeypatch.setattr(date_evidence_html, "parse_html", no_second_parse)
+    (doc,) = read_file(str(path))
+    assert doc.published_date == "2019-05-12T00:00:00Z" and doc.modified_date == "2020-01-02T00:00:00Z"
+
+
+def test_auto_mode_drops_htmldates_bare_year_guess_but_keeps_a_first_of_the_month_the_page_spells():
+    from provsieve.transforms.date_evidence import html_date_evidence
+
+    capture = "2022-01-01T00:00:00Z"
+    guess = ("<html><body><article><h1>Post</h1><p>Posted on March 4 by Ann, 12 comments.</p></article>"
+             "<footer>&copy; 2019 Example</footer></body></html>")  # a day without a year, a year without a day
+    assert html_date_evidence(guess, "https://x.example/post", capture, mode="htmldate")["published_date"] \
+        == "2019-01-01T00:00:00Z"
+    assert html_date_evidence(guess, "https://x.example/post", capture)["published_date"] is None
+    spelled = ("<html><body><article><h1>Post</h1><p>Published on January 1, 2019 by Ann.</p></article>"
+               "</body></html>")
+    assert html_date_evidence(spelled, "https://x.example/post", capture)["published_date"] \
+        == html_date_evidence(spelled, "https://x.example/post", capture, mode="htmldate")["published_date"] \
+        == "2019-01-01T00:00:00Z"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from resiliparse.parse.html import HTMLTree
+
 from provsieve.transforms import capture_time
-from provsieve.transforms.date_evidence_html import latest_page_date, may_hold_date, structured_html_dates
+from provsieve.transforms.date_evidence_html import latest_page_date, may_hold_day_date, structured_html_dates
 from provsieve.transforms.date_evidence_htmldate import htmldate_evidence
 from provsieve.transforms.date_evidence_http import http_date_evidence
 from provsieve.transforms.date_evidence_json import capture_date_from_json, json_date_evidence
@@ -18,7 +20,8 @@ HTML_DATE_MODES = ("auto", "htmldate", "structured")
 
 def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
                        mode: str = "auto", extensive_search: bool = True, modified_search: bool = True,
-                       dropped: Optional[list[Dropped]] = None) -> dict[str, Optional[str]]:
+                       dropped: Optional[list[Dropped]] = None, tree: Optional[HTMLTree] = None
+                       ) -> dict[str, Optional[str]]:
     """``{"published_date", "modified_date"}`` from the page.
 
     ``mode``:
@@ -26,11 +29,17 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     - ``htmldate``: always htmldate (:func:`htmldate_evidence`), its accuracy and its cost (~20 ms a page);
     - ``structured``: only the URL date and the machine-readable markup (:func:`structured_html_dates`);
     - ``auto`` (default): the structured path, and htmldate's full search (free-text scan included) for the
-      published date only on pages where the structured path finds none and the page spells a year at all
-      (:func:`may_hold_date`): htmldate has no date to find on a page without one, so most undated pages
-      never reach lxml. htmldate itself trusts a URL date, then this markup, before searching the page, so
-      where the structured path answers, htmldate would have given the same day; elsewhere auto's published
-      date is htmldate's. ``extensive_search`` applies to the ``htmldate`` mode.
+      published date only on pages where the structured path finds none and the page spells a date with a
+      day at all (:func:`may_hold_day_date`): elsewhere htmldate can only guess a bare year or month, so
+      most pages never reach lxml. htmldate itself trusts a URL date, then this markup, before searching the
+      page, so where the structured path answers, htmldate would have given the same day; where htmldate
+      runs, auto's published date is htmldate's, except a 1st of the month whose year the page never spells
+      with a day and a month near it: that is htmldate's bare-year (``© 2019`` -> ``2019-01-01``) or month
+      guess, and ``created`` falls back to the capture instead. ``extensive_search`` applies to the
+      ``htmldate`` mode.
+
+    ``tree``: the page's Resiliparse tree if the caller has it (the reader: extraction built it), so the
+    page is parsed once; otherwise the structured path parses ``html`` itself.
 
     ``modified_date`` is the page's latest date: the structured modified values
     and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
@@ -44,24 +53,30 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     text = html.decode("utf-8", "replace") if isinstance(html, (bytes, bytearray)) else html
     if not isinstance(text, str):
         return htmldate_evidence(html, url, capture, extensive_search=extensive_search, dropped=dropped)
-    found = structured_html_dates(text)
+    found = structured_html_dates(tree if tree is not None else text)
     published = url_date_evidence(url, capture=capture) if url else None
     for raw in found["published"]:
         if published is not None:
             break
         published = _day(_check("published_date", raw, capture, dropped))
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
-    if published is None and mode == "auto" and may_hold_date(text):
+    if published is None and mode == "auto" and may_hold_day_date(text):
         # the markup's refused values are reported above, once
-        return htmldate_evidence(text, url, capture, extensive_search=True, modified_extensive=False,
-                                 modified_search=modified_search, dropped=dropped, report_markup=False)
+        found_by_htmldate = htmldate_evidence(text, url, capture, extensive_search=True, modified_extensive=False,
+                                              modified_search=modified_search, dropped=dropped,
+                                              report_markup=False)
+        day = found_by_htmldate["published_date"]
+        if day is not None and day[8:10] == "01" and not may_hold_day_date(text, year=day[:4]):
+            found_by_htmldate["published_date"] = None  # htmldate's bare-year or month guess, not a day
+        return found_by_htmldate
     modified.append(latest_page_date(text, capture))
     modified = [d for d in modified if d is not None]
     return {"published_date": published, "modified_date": max(modified) if modified else None}
 
 
 def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[str, Any]] = None,
-                    http_headers: Any = None, html: Any = None, url: Optional[str] = None,
+                    http_headers: Any = None, html: Any = None, html_tree: Optional[HTMLTree] = None,
+                    url: Optional[str] = None,
                     html_mode: str = "auto", extensive_search: bool = True,
                     dropped: Optional[list[Dropped]] = None, memento_datetime: object = None,
                     capture_uri: Optional[str] = None, arc_date: Optional[str] = None) -> dict[str, Optional[str]]:
@@ -71,7 +86,8 @@ def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[s
     (:func:`capture_time.capture_evidence`: ``warc_date``, ``memento_datetime``,
     a replay ``capture_uri``, ``arc_date``) or ``json_record``
     (JSONL/Parquet), then HTTP, HTML, URL and input-field evidence, each bounded
-    by the capture. Only keys with a value are returned.
+    by the capture. ``html_tree``: the Resiliparse tree of ``html`` when extraction built one. Only keys
+    with a value are returned.
     """
     out: dict[str, Optional[str]] = {}
     crawl = None
@@ -97,5 +113,5 @@ def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[s
         # `claimed` with a stale Last-Modified: without that header its modified date decides nothing.
         modified_search = html_mode != "auto" or out.get("http_last_modified") is not None
         out.update(html_date_evidence(html, url, crawl, mode=html_mode, extensive_search=extensive_search,
-                                      modified_search=modified_search, dropped=dropped))
+                                      modified_search=modified_search, dropped=dropped, tree=html_tree))
     return {k: v for k, v in out.items() if v is not None}

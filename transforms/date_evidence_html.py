@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Optional
+from functools import lru_cache
+from typing import Any, Optional, Union
+
+from resiliparse.parse.html import HTMLTree
 
 from provsieve.transforms.dates import _FUTURE_SLACK, _reference
 
@@ -21,6 +24,12 @@ _JSON_DATE = re.compile(r'"(datePublished|dateCreated|dateModified|uploadDate)"\
 
 _ISO_DAY = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d")
 _SCAN_LIMIT = 4_000_000
+
+
+@lru_cache(maxsize=256)
+def _day_limit(capture: str) -> str:
+    """The last day a page date may have (``YYYY-MM-DD``): the capture's plus the slack (cached per capture)."""
+    return (_reference(capture) + _FUTURE_SLACK).date().isoformat()
 
 
 def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
@@ -44,7 +53,7 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
             html = tostring(html, encoding="unicode")
         except Exception:  # noqa: BLE001
             return None
-    limit = (_reference(capture) + _FUTURE_SLACK).strftime("%Y-%m-%d")  # _reference reads a cached parse
+    limit = _day_limit(capture) if capture is not None else (_reference(None) + _FUTURE_SLACK).date().isoformat()
     best: Optional[str] = None
     for m in _ISO_DAY.finditer(html, 0, _SCAN_LIMIT):
         day = m.group(0)
@@ -60,59 +69,121 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
     return None if best is None else best + "T00:00:00Z"
 
 
-_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
-_TIME_TAG = re.compile(r"<time\b[^>]*>", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
-_STRUCTURED_SCAN = 1_000_000
-_DATE_WORDS = re.compile(r"date|time|modified|issued", re.IGNORECASE)
+# One query for every element that can carry a machine-readable date: a meta whose property/name/itemprop
+# names a date (the keys of _STRUCTURED_META all contain one of these words), <time datetime>, JSON-LD.
+# Narrow on purpose: making a Python object of each of a page's elements costs more than the regex scan did.
+_DATE_WORDS = ("date", "time", "modified")
+_DATE_ELEMENTS = ", ".join([f'meta[{attr}*="{word}" i]' for attr in ("property", "name", "itemprop")
+                            for word in _DATE_WORDS] + ["time[datetime]", 'script[type="application/ld+json" i]'])
+_JSON_LD_SCAN = 200_000
 
 
-def _attributes(tag: str) -> dict[str, str]:
-    return {m[1].lower(): next(v for v in m.groups()[1:] if v is not None) for m in _ATTRIBUTE.finditer(tag)}
+def parse_html(html: str) -> HTMLTree:
+    """The page's Resiliparse tree (the reader reuses the one extraction built: see ``extract.ExtractedText``)."""
+    return HTMLTree.parse(html)
 
 
-def structured_html_dates(html: str) -> dict[str, list[str]]:
+def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     """Raw published/modified values from the page's machine-readable markup, in htmldate's order of trust.
 
     ``<meta property|name|itemprop=...>`` (Open Graph ``article:*``, Dublin
-    Core, schema.org microdata), JSON-LD ``datePublished``/``dateModified``,
-    and ``<time datetime>`` marked ``pubdate`` or ``published``. Regular
-    expressions over the raw page, no DOM: ~50 us a page instead of htmldate's
-    ~20 ms, which is what lets ``auto`` mode skip htmldate on most pages.
+    Core, schema.org microdata), then JSON-LD ``datePublished``/``dateModified``,
+    then ``<time datetime>`` marked ``pubdate`` or ``published``. Read from the
+    Resiliparse tree that text extraction already built (``page`` may be that
+    tree, or the HTML, parsed here): entities decoded, comments and attribute
+    quoting handled by the parser, ~30 us a page on the benchmark corpus, no lxml.
     """
-    head = html[:_STRUCTURED_SCAN]
+    tree = page if isinstance(page, HTMLTree) else parse_html(page)
     out: dict[str, list[str]] = {"published": [], "modified": []}
-    for tag in _META_TAG.findall(head):
-        if not _DATE_WORDS.search(tag):  # most meta tags (viewport, charset, og:title...) carry no date
-            continue
-        attrs = _attributes(tag)
-        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
+    document = tree.document
+    if document is None:
+        return out
+    metas, scripts, times = [], [], []
+    for elem in document.query_selector_all(_DATE_ELEMENTS):
+        {"meta": metas, "script": scripts, "time": times}.get(elem.tag, []).append(elem)
+    for elem in metas:
+        key = (elem.getattr("property") or elem.getattr("name") or elem.getattr("itemprop") or "").lower()
         kind = _STRUCTURED_META.get(key)
-        value = attrs.get("content") or attrs.get("datetime")
+        value = elem.getattr("content") or elem.getattr("datetime")
         if kind and value:
             out[kind].append(value)
-    for m in _JSON_DATE.finditer(head):
-        out["modified" if m[1] == "dateModified" else "published"].append(m[2])
-    for tag in _TIME_TAG.findall(head):
-        attrs = _attributes(tag)
-        if attrs.get("datetime") and ("pubdate" in tag.lower() or "published" in attrs.get("class", "")
-                                      or attrs.get("itemprop", "").lower() == "datepublished"):
-            out["published"].append(attrs["datetime"])
+    for elem in scripts:
+        for m in _JSON_DATE.finditer(elem.text, 0, _JSON_LD_SCAN):
+            out["modified" if m[1] == "dateModified" else "published"].append(m[2])
+    for elem in times:
+        if (elem.hasattr("pubdate") or "published" in (elem.getattr("class") or "")
+                or (elem.getattr("itemprop") or "").lower() == "datepublished"):
+            out["published"].append(elem.getattr("datetime"))
     return out
 
 
-# A year htmldate accepts (its YEAR_RE, 1990-2039), anywhere (inside 20190304 and epoch-free timestamps too),
-# or a day.month.two-digit-year (its YMD_PATTERN's second form).
-_YEAR_ANYWHERE = re.compile(r"199\d|20[0-3]\d|\d[-/.]\d{1,2}[-/.]\d\d")
+# A year htmldate accepts (its YEAR_RE, 1990-2039), anywhere (inside 20190304 too).
+_YEAR = re.compile(r"199\d|20[0-3]\d")
+# A day.month.two-digit-year (htmldate's YMD_PATTERN's second form), the only dated form without such a year.
+_SHORT_YEAR_DATE = re.compile(r"\d[-/.]\d{1,2}[-/.]\d\d")
+# A number that may be a day or a month: one or two digits, not inside a character reference (&#160; &#x27;)
+# nor glued to a Latin letter before it (h1; col-md-6 is still counted: a superset is safe, only slower).
+_NUMBER = re.compile(r"(?<![#A-Za-z\d])\d\d?(?!\d)")
+_WORD = re.compile(r"[^\W\d_]+")
+DAY_WINDOW = 48
+"""How far (characters) from a year a day and a month are looked for: farther than
+``3&nbsp;de&nbsp;septiembre&nbsp;de&nbsp;2019`` spells it."""
+_MAX_YEARS = 2_000
+_MONTH_KEYS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+               "october", "november", "december")
+_ROMAN_MONTHS = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii")
 
 
-def may_hold_date(html: str) -> bool:
-    """False when the page spells no year at all, so htmldate cannot find a date on it.
+def _fold(text: str) -> str:
+    return text.replace("ı", "i").replace("İ", "i").lower()  # lower() alone mishandles the Turkish dotless i
 
-    Every date htmldate returns has a year in the page (or the URL, checked before): a four-digit year
-    within its range, or two digits after a numeric day and month; dateparser, its last resort, runs with
-    ``STRICT_PARSING`` (day, month and year required). On the benchmark corpus three quarters of the pages
-    without a markup date hold no year and skip htmldate (``bench/date_accuracy.py`` counts how often
-    htmldate would have found a date where this says none: 0 so far).
+
+@lru_cache(maxsize=1)
+def month_words() -> frozenset[str]:
+    """Every word of a month name in any dateparser locale (htmldate's last-resort parser), folded.
+
+    Words of three letters or more (``mar``, ``sept``, ``märz``, ``settembre``), CJK ones of any length
+    (``月``), and Roman numerals: shorter Latin tokens of multi-word names (``de`` of ``de enero``) are common
+    words that would make every number look like a day. Built once per worker (~0.6 s, :func:`warm_up`).
     """
-    return _YEAR_ANYWHERE.search(html) is not None
+    from dateparser.languages.loader import default_loader
+
+    words = {token for locale in default_loader.get_locales() for key in _MONTH_KEYS
+             for name in locale.info.get(key, []) for token in _WORD.findall(_fold(name))}
+    return frozenset(w for w in words if len(w) >= 3 or min(w) >= "\u2e80") | frozenset(_ROMAN_MONTHS)
+
+
+def may_hold_day_date(html: str, year: Optional[str] = None) -> bool:
+    """False when the page spells no date with a day htmldate could read, so its search can only guess a year.
+
+    A date htmldate returns from the page (its URL and markup are checked before) has a year in the page --
+    a four-digit year within its range, or a numeric day.month.two-digit year -- and a day of the month
+    and a month near it: ``2019-03-04``, ``20190304``, ``4 March 2019``, ``March 4th, 2019``, ``2019年3月4日``
+    (dateparser, its last resort, runs with ``STRICT_PARSING``: day, month and year required). So a page
+    where no year has, within :data:`DAY_WINDOW` characters, a one- or two-digit number (other years,
+    ``h1`` and character references such as ``&#x27;`` do not count) *and* either a second such number or
+    a month word of any dateparser locale (:func:`month_words`), holds at most a bare year or a month and
+    year. All htmldate's full search can return there is ``YYYY-01-01`` or ``YYYY-MM-01`` from ``in 2008``
+    or ``© 2019``: never the day. ``auto`` skips htmldate on such pages; a bare-year guess would only put a
+    year the text mentions into ``created`` (and could corroborate a stale ``Last-Modified`` into a false
+    claim). ``bench/date_accuracy.py --guard`` and ``bench/date_evidence_profile.py --guard`` count the
+    pages skipped where htmldate would have returned a day that is not the 1st: 0 so far.
+
+    ``year`` (``"2019"``): look at that year's occurrences only, to tell whether htmldate's answer
+    ``2019-01-01`` or ``2019-03-01`` can be a day the page spells, or is a bare-year or month guess.
+    """
+    words = None
+    years = _YEAR.finditer(html) if year is None else re.finditer(re.escape(year), html)
+    for n, m in enumerate(years):
+        start, end = m.span()
+        if (start and html[start - 1].isdigit()) or (end < len(html) and html[end].isdigit()) or n >= _MAX_YEARS:
+            return True  # 20190304; or a page of numbers: let htmldate decide
+        left, right = max(0, start - DAY_WINDOW), end + DAY_WINDOW
+        numbers = len(_NUMBER.findall(html, left, start)) + len(_NUMBER.findall(html, end, right))
+        if numbers >= 2:
+            return True
+        if numbers:
+            words = words or month_words()
+            if any(w in words for w in _WORD.findall(_fold(html[left:start] + " " + html[end:right]))):
+                return True
+    return _SHORT_YEAR_DATE.search(html) is not None

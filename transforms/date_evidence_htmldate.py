@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any, Optional
 
-from provsieve.transforms.date_evidence_html import _JSON_DATE, _STRUCTURED_META, latest_page_date
+from provsieve.transforms.date_evidence_html import _JSON_DATE, _STRUCTURED_META, latest_page_date, month_words
 from provsieve.transforms.dates import _FUTURE_SLACK, MIN_DATE, Dropped, _check, _day, _reference, parse_date
 
 LOGGER = logging.getLogger(__name__)
@@ -141,5 +141,6 @@ def warm_up() -> None:
         from htmldate.extractors import external_date_parser
 
         external_date_parser("qwxz 12 zzqv 2019", "%Y-%m-%d")  # matches no locale
+        month_words()  # auto mode's guard: the month names of every dateparser locale
     except Exception:  # noqa: BLE001 - an optimisation only
         LOGGER.debug("htmldate warm-up failed", exc_info=True)

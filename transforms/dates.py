@@ -65,7 +65,7 @@ def to_iso(dt: datetime) -> str:
     """Canonical form: aware datetimes converted to UTC, naive ones read as UTC."""
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC)
-    return dt.strftime(ISO_FORMAT)
+    return dt.isoformat()[:19] + "Z"  # ISO_FORMAT, at half strftime's cost (3 values a page)
 
 
 @lru_cache(maxsize=1 << 14)

@@ -49,6 +49,8 @@ class ExtractedText(NamedTuple):
     """The decoded HTML (for date evidence), None for non-HTML payloads."""
     reject_reason: Optional[str]
     reject_detail: Optional[str]
+    tree: Optional[HTMLTree] = None
+    """The Resiliparse tree the text was extracted from, so date evidence reads the same parse."""
 
 
 def media_type(content_type: Optional[str]) -> str:
@@ -97,10 +99,13 @@ def decode_payload(payload: bytes, declared_charset: Optional[str]) -> tuple[str
     return text, None
 
 
-def html_to_text(html: str) -> str:
-    """Main text of an HTML page (Resiliparse, boilerplate removed, no alt texts)."""
+def html_to_text(html: str) -> tuple[str, HTMLTree]:
+    """Main text of an HTML page (Resiliparse, boilerplate removed, no alt texts) and the tree it came from.
+
+    Extraction leaves the tree as parsed: the date evidence reads its meta / ``<time>`` / JSON-LD elements.
+    """
     tree = HTMLTree.parse(html)
-    return extract_plain_text(tree, main_content=True, alt_texts=False, preserve_formatting=True).strip()
+    return extract_plain_text(tree, main_content=True, alt_texts=False, preserve_formatting=True).strip(), tree
 
 
 def extract_text(payload: bytes, content_type: Optional[str]) -> ExtractedText:
@@ -116,11 +121,12 @@ def extract_text(payload: bytes, content_type: Optional[str]) -> ExtractedText:
     if problem:
         return ExtractedText("", None, "bad_encoding", problem)
     is_html = mtype.startswith(_HTML_TYPES) or (not mtype and _HTML_START.search(decoded[:4096]) is not None)
+    tree = None
     if is_html:
-        text = html_to_text(decoded)
+        text, tree = html_to_text(decoded)
         html = decoded
     else:
         text, html = decoded.strip(), None
     if not text:
-        return ExtractedText("", html, "empty_text", None)
-    return ExtractedText(text, html, None, None)
+        return ExtractedText("", html, "empty_text", None, tree)
+    return ExtractedText(text, html, None, None, tree)

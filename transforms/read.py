@@ -140,7 +140,7 @@ def _http_document(*, source_uri: str, source_format: str, index: int, offset: O
         return _rejected(source_uri, source_format, index, offset, "non_200_status", f"HTTP status {status}", **provenance)
     extracted = extract_text(payload, content_type)
     provenance.update(_date_evidence(http_headers=http_headers, url=url, html=extracted.html,
-                                     html_mode=options.html_dates, **capture))
+                                     html_tree=extracted.tree, html_mode=options.html_dates, **capture))
     if extracted.reject_reason:
         return _rejected(source_uri, source_format, index, offset, extracted.reject_reason,
                          extracted.reject_detail, **provenance)
