@@ -6,26 +6,34 @@ Kept apart from the detector (which only scores) and from the timestamp step
 
 from __future__ import annotations
 
+from typing import Union
+
+from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.document import Document
 from provsieve.transforms.date_tiers import is_trusted_human
 
 
-def ai_verdict(doc: Document, threshold: float, trust: str) -> Document:
+def ai_verdict(doc: Document, threshold: Union[float, ThresholdPolicy], trust: str) -> Document:
     """Mark ``doc`` ``ai_generated`` when its score reaches ``threshold``.
 
-    Documents the trust policy holds as provably human (e.g. captured before
-    the cutoff) and documents too short to judge (``ai_confident`` false) are
-    never rejected: their score stays in the row as evidence.
+    ``threshold`` is one number (``--ai-threshold``, ``--calibrate-fpr``) or
+    the shipped model's :class:`ThresholdPolicy`, which sets it by the
+    document's length. Documents the trust policy holds as provably human
+    (e.g. captured before the cutoff) and documents too short to judge
+    (``ai_confident`` false) are never rejected: their score stays in the row as evidence.
     """
     if doc.reject_reason or doc.ai_score is None or not doc.ai_confident:
         return doc
+    if isinstance(threshold, ThresholdPolicy):
+        threshold = threshold.threshold_for_text(doc.text)
     if doc.ai_score < threshold or is_trusted_human(doc, trust):
         return doc
     return doc._replace(reject_reason="ai_generated",
                         reject_detail=f"ai_score {doc.ai_score:.3f} >= threshold {threshold:.3f}")
 
 
-def cascade_verdict(doc: Document, threshold: float, trust: str, stage2_threshold: float) -> Document:
+def cascade_verdict(doc: Document, threshold: Union[float, ThresholdPolicy], trust: str,
+                    stage2_threshold: float) -> Document:
     """``--ai-detector cascade``: a routed document is decided by its stage-2 score, any other as by :func:`ai_verdict`.
 
     Routing already left out what cannot be rejected (too short, exempt under

@@ -1,0 +1,95 @@
+"""Cross-fitted stage-1 scores: each training record scored by a fastText model that never saw its group.
+
+The cascade's combiner must learn how far to trust stage 1 on texts stage 1
+did not train on; once stage 1 trains on every train file, the only such
+scores on the train files are out of fold. :func:`out_of_fold_scores` trains K
+models, each on K-1 folds, with the shipped model's parameters, and scores
+the held-out fold. A fold holds whole upstream groups (the shared data's split
+keys, recovered from the record ids): all generators' versions of one
+Fast-DetectGPT document, the six DetectRL variants of one generated item, one
+OUTFOX problem statement's essays; other records are their own group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from provsieve.transforms.ai_detector_training import Record, TrainParams, train_model, write_training_file
+
+_FASTDETECTGPT = re.compile(r"^fastdetectgpt-\w+-(\w+)\.([\w-]+)\.[\w.-]+?\.(\d+)\.(?:human|ai)$")
+_DETECTRL_ALIGNED = re.compile(
+    r"^detectrl-\w+-(?:direct_prompt|prompt_few_shot_llm|prompt_ICO_llm|paraphrase_polish_llm|"
+    r"paraphrase_back_translation_llm|paraphrase_dipper_llm)_test-(\d+)$")
+_OUTFOX = re.compile(r"^outfox-\w+-[\w-]+?-(\d+)$")
+
+
+def crossfit_group(record_id: str) -> str:
+    """The upstream group of a record, from its id (records of one group share a fold).
+
+    * ``fastdetectgpt-<split>-<exp>.<domain>.<generator>.<i>.<label>``: the
+      generator files of one experiment and domain are index-aligned on the
+      same human documents: ``fdg:<exp>.<domain>.<i>``.
+    * ``detectrl-<split>-<one of the six aligned files>_test-<i>``: the same
+      item in every attack file: ``detectrl:<i>``.
+    * ``outfox-<split>-<generator>-<i>``: the files are index-aligned on the
+      problem statements: ``outfox:<i>``.
+    * anything else (HC3-Plus, Dolma topics, DetectRL's other human files, web
+      pages): the record itself.
+    """
+    m = _FASTDETECTGPT.match(record_id)
+    if m:
+        return f"fdg:{m[1]}.{m[2]}.{int(m[3])}"
+    m = _DETECTRL_ALIGNED.match(record_id)
+    if m:
+        return f"detectrl:{int(m[1])}"
+    m = _OUTFOX.match(record_id)
+    if m:
+        return f"outfox:{int(m[1])}"
+    return f"id:{record_id}"
+
+
+def crossfit_fold(record_id: str, folds: int) -> int:
+    """The fold of a record: ``sha256(group)[:8] mod folds``."""
+    return int(hashlib.sha256(crossfit_group(record_id).encode("utf-8")).hexdigest()[:8], 16) % folds
+
+
+def _fold_scores(args: tuple[list[Record], list[Record], TrainParams, int]) -> dict[str, float]:
+    from provsieve.transforms.ai_detector import AIDetector
+
+    train, held, params, fold = args
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"fold{fold}.txt"
+        write_training_file(train, path, params.seed, params.web_repeat, params.balance)
+        model = train_model(path, params)
+    detector = AIDetector(model=model)
+    scores = detector.score_texts([r["text"] for r in held])
+    return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}
+
+
+def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: int = 5,
+                       workers: int = 1) -> dict[str, float]:
+    """Stage-1 score of every record by the model trained on the other folds (by :func:`crossfit_fold`).
+
+    Each fold model is trained exactly as the shipped one (same parameters,
+    balancing and web repetition, single thread), so fold scores are
+    reproducible; ``workers`` trains that many folds at once.
+    """
+    if folds < 2:
+        raise ValueError("cross-fitting needs at least 2 folds")
+    fold = [crossfit_fold(r["id"], folds) for r in records]
+    jobs = [([r for r, f in zip(records, fold) if f != k], [r for r, f in zip(records, fold) if f == k], params, k)
+            for k in range(folds)]
+    out: dict[str, float] = {}
+    if workers <= 1:
+        for job in jobs:
+            out.update(_fold_scores(job))
+        return out
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(_fold_scores, jobs):
+            out.update(part)
+    return out
