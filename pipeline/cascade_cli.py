@@ -181,8 +181,10 @@ def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], dete
     if stored.get("key") != key or any(r["id"] not in scores for r in fit):
         print(f"cross-fitting stage 1: {folds} fastText models on {len(fit) + len(web_train)} records",
               file=sys.stderr)
-        scores = out_of_fold_scores(list(fit) + list(web_train), params, folds, workers)
-        cache.write_text(json.dumps({"key": key, "scores": scores}) + "\n", encoding="utf-8")
+        scores, fold_lr = out_of_fold_scores(list(fit) + list(web_train), params, folds, workers)
+        stored = {"key": key, "fold_lr": fold_lr, "scores": scores}
+        cache.write_text(json.dumps(stored) + "\n", encoding="utf-8")
+    print(f"stage 1 out of fold: learning rate per fold {stored['fold_lr']}", file=sys.stderr)
     return [scores.get(r["id"]) for r in fit]
 
 

@@ -58,38 +58,61 @@ def crossfit_fold(record_id: str, folds: int) -> int:
     return int(hashlib.sha256(crossfit_group(record_id).encode("utf-8")).hexdigest()[:8], 16) % folds
 
 
-def _fold_scores(args: tuple[list[Record], list[Record], TrainParams, int]) -> dict[str, float]:
-    from provsieve.transforms.ai_detector import AIDetector
-
-    train, held, params, fold = args
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"fold{fold}.txt"
-        write_training_file(train, path, params.seed, params.web_repeat, params.balance)
-        model = train_model(path, params)
-    detector = AIDetector(model=model)
-    scores = detector.score_texts([r["text"] for r in held])
-    return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}
-
-
-def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: int = 5,
-                       workers: int = 1) -> dict[str, float]:
-    """Stage-1 score of every record by the model trained on the other folds (by :func:`crossfit_fold`).
-
-    Each fold model is trained exactly as the shipped one (same parameters,
-    balancing and web repetition, single thread), so fold scores are
-    reproducible; ``workers`` trains that many folds at once.
-    """
+def fold_splits(records: Sequence[Record], folds: int) -> list[tuple[list[Record], list[Record]]]:
+    """(training records, held-out records) of each fold: a group is never on both sides."""
     if folds < 2:
         raise ValueError("cross-fitting needs at least 2 folds")
     fold = [crossfit_fold(r["id"], folds) for r in records]
-    jobs = [([r for r, f in zip(records, fold) if f != k], [r for r, f in zip(records, fold) if f == k], params, k)
+    return [([r for r, f in zip(records, fold) if f != k], [r for r, f in zip(records, fold) if f == k])
             for k in range(folds)]
-    out: dict[str, float] = {}
+
+
+def _fold_scores(args: tuple[list[Record], list[Record], TrainParams, int, bool]) -> tuple[dict[str, float], float]:
+    """Train on one fold's complement and score the fold; returns the scores and the learning rate used.
+
+    fastText's SGD can diverge ("Encountered NaN") on some orderings of the
+    data at the shipped learning rate; the fold is then retrained at half the rate.
+    """
+    import dataclasses
+    import sys
+
+    from provsieve.transforms.ai_detector import AIDetector
+
+    train, held, params, fold, quantize = args
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"fold{fold}.txt"
+        write_training_file(train, path, params.seed, params.web_repeat, params.balance)
+        for attempt in range(4):
+            try:
+                model = train_model(path, params, quantize=quantize)
+                break
+            except RuntimeError as err:
+                if "NaN" not in str(err) or attempt == 3:
+                    raise
+                params = dataclasses.replace(params, lr=params.lr / 2)
+                print(f"fold {fold}: fastText diverged, retraining at lr {params.lr:g}", file=sys.stderr)
+    detector = AIDetector(model=model)
+    scores = detector.score_texts([r["text"] for r in held])
+    return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}, params.lr
+
+
+def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: int = 5, workers: int = 1,
+                       quantize: bool = True) -> tuple[dict[str, float], list[float]]:
+    """Stage-1 score of every record by the model trained on the other folds (by :func:`crossfit_fold`).
+
+    Each fold model is trained as the shipped one (same parameters, balancing
+    and web repetition, single thread), so fold scores are reproducible;
+    ``workers`` trains that many folds at once. Returns the scores and each
+    fold's learning rate (the shipped one unless that fold diverged).
+    ``quantize`` as the shipped model (off only for data too small to quantise).
+    """
+    jobs = [(train, held, params, k, quantize) for k, (train, held) in enumerate(fold_splits(records, folds))]
     if workers <= 1:
-        for job in jobs:
-            out.update(_fold_scores(job))
-        return out
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for part in pool.map(_fold_scores, jobs):
-            out.update(part)
-    return out
+        parts = [_fold_scores(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(_fold_scores, jobs))
+    out: dict[str, float] = {}
+    for scores, _ in parts:
+        out.update(scores)
+    return out, [lr for _, lr in parts]
