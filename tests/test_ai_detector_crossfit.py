@@ -38,7 +38,7 @@ def test_fold_splits_never_put_a_group_on_both_sides():
         cf.fold_splits(records, 1)
 
 
-def test_out_of_fold_scores_are_reproducible_and_never_in_sample():
+def test_out_of_fold_scores_cover_every_record_and_are_never_in_sample():
     rng = random.Random(3)
     ai_words, human_words = ["furthermore", "delve", "crucial", "overall"], ["lol", "yeah", "dunno", "gonna"]
     records = []
@@ -49,9 +49,9 @@ def test_out_of_fold_scores_are_reproducible_and_never_in_sample():
     # a record whose only words occur nowhere else: in sample it would be learnt, out of fold it is unknown
     records.append({"id": "hc3plus-si-train-99999", "text": " ".join(["zyxwv qutsr"] * 15), "label": "ai"})
     params = TrainParams(dim=8, epoch=5, wordNgrams=1, minCount=1, bucket=1000, web_repeat=1)
-    scores, lrs = cf.out_of_fold_scores(records, params, folds=3, quantize=False)
-    again, _ = cf.out_of_fold_scores(records, params, folds=3, quantize=False)
-    assert scores == again and set(scores) == {r["id"] for r in records} and lrs == [params.lr] * 3
+    scores, buckets = cf.out_of_fold_scores(records, params, folds=3, quantize=False)
+    # fastText 0.9.3 sometimes stops on NaN at random (even on this data); the fold is retrained with bucket + 1
+    assert set(scores) == {r["id"] for r in records} and all(params.bucket <= b <= params.bucket + 3 for b in buckets)
     labelled = [(r["label"], scores[r["id"]]) for r in records[:-1]]
     assert min(s for lab, s in labelled if lab == "ai") > max(s for lab, s in labelled if lab == "human")
     assert scores["hc3plus-si-train-99999"] == pytest.approx(0.5, abs=0.1)  # no word of it was in its training folds

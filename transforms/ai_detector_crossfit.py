@@ -67,11 +67,15 @@ def fold_splits(records: Sequence[Record], folds: int) -> list[tuple[list[Record
             for k in range(folds)]
 
 
-def _fold_scores(args: tuple[list[Record], list[Record], TrainParams, int, bool]) -> tuple[dict[str, float], float]:
-    """Train on one fold's complement and score the fold; returns the scores and the learning rate used.
+def _fold_scores(args: tuple[list[Record], list[Record], TrainParams, int, bool]) -> tuple[dict[str, float], int]:
+    """Train on one fold's complement and score the fold; returns the scores and the hash-table size used.
 
-    fastText's SGD can diverge ("Encountered NaN") on some orderings of the
-    data at the shipped learning rate; the fold is then retrained at half the rate.
+    fastText 0.9.3 sometimes stops with "Encountered NaN" (measured: one fold
+    of the shipped train files failed at learning rates 0.2 to 0.025 and two
+    seeds, and trained at 0.2 with ``bucket`` 150,001; on a tiny data set the
+    same call fails at random between runs, so it is not only the data); the
+    fold is then retrained with the next table size, which changes only which
+    n-grams share a row.
     """
     import dataclasses
     import sys
@@ -89,21 +93,21 @@ def _fold_scores(args: tuple[list[Record], list[Record], TrainParams, int, bool]
             except RuntimeError as err:
                 if "NaN" not in str(err) or attempt == 3:
                     raise
-                params = dataclasses.replace(params, lr=params.lr / 2)
-                print(f"fold {fold}: fastText diverged, retraining at lr {params.lr:g}", file=sys.stderr)
+                params = dataclasses.replace(params, bucket=params.bucket + 1)
+                print(f"fold {fold}: fastText stopped on NaN, retraining with bucket {params.bucket}", file=sys.stderr)
     detector = AIDetector(model=model)
     scores = detector.score_texts([r["text"] for r in held])
-    return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}, params.lr
+    return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}, params.bucket
 
 
 def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: int = 5, workers: int = 1,
-                       quantize: bool = True) -> tuple[dict[str, float], list[float]]:
+                       quantize: bool = True) -> tuple[dict[str, float], list[int]]:
     """Stage-1 score of every record by the model trained on the other folds (by :func:`crossfit_fold`).
 
     Each fold model is trained as the shipped one (same parameters, balancing
-    and web repetition, single thread), so fold scores are reproducible;
-    ``workers`` trains that many folds at once. Returns the scores and each
-    fold's learning rate (the shipped one unless that fold diverged).
+    and web repetition, single thread: reproducible, unless a fold needed the
+    NaN retry of :func:`_fold_scores`); ``workers`` trains that many folds at once. Returns the scores and each
+    fold's ``bucket`` (the shipped one unless fastText stopped on NaN).
     ``quantize`` as the shipped model (off only for data too small to quantise).
     """
     jobs = [(train, held, params, k, quantize) for k, (train, held) in enumerate(fold_splits(records, folds))]
@@ -115,4 +119,4 @@ def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: in
     out: dict[str, float] = {}
     for scores, _ in parts:
         out.update(scores)
-    return out, [lr for _, lr in parts]
+    return out, [bucket for _, bucket in parts]
