@@ -181,10 +181,10 @@ def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], dete
     if stored.get("key") != key or any(r["id"] not in scores for r in fit):
         print(f"cross-fitting stage 1: {folds} fastText models on {len(fit) + len(web_train)} records",
               file=sys.stderr)
-        scores, fold_bucket = out_of_fold_scores(list(fit) + list(web_train), params, folds, workers)
-        stored = {"key": key, "fold_bucket": fold_bucket, "scores": scores}
+        scores, attempts = out_of_fold_scores(list(fit) + list(web_train), params, folds, workers)
+        stored = {"key": key, "fold_attempts": attempts, "scores": scores}
         cache.write_text(json.dumps(stored) + "\n", encoding="utf-8")
-    print(f"stage 1 out of fold: fastText bucket per fold {stored['fold_bucket']}", file=sys.stderr)
+    print(f"stage 1 out of fold: fastText trainings per fold {stored.get('fold_attempts')}", file=sys.stderr)
     return [scores.get(r["id"]) for r in fit]
 
 

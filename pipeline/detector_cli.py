@@ -57,7 +57,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--target-fpr", type=float, default=0.01, help="max FPR on each human dev group for the threshold")
     tr.add_argument("--threshold-bands", type=int, nargs="+", default=list(DEFAULT_BANDS), metavar="WORDS",
                     help="lower edges (words) of the length bands, each with its own threshold giving <= --target-fpr "
-                         "on every dev source's humans and the web dev pages in it; 0 alone: one threshold")
+                         "on every dev group's humans and the web dev pages in it; 0 alone: one threshold")
+    tr.add_argument("--threshold-groups", choices=["source", "domain"], default="domain",
+                    help="the dev human groups each band's threshold must hold on (domain: finer, stricter)")
     tr.add_argument("--seed", type=int, default=d.seed)
     tr.add_argument("--thread", type=int, default=d.thread, help="fastText threads (1 = reproducible)")
     tr.add_argument("--dim", type=int, default=d.dim)
@@ -162,7 +164,8 @@ def train_command(args: argparse.Namespace) -> int:
     meta["languages"], meta["train_languages"] = trained_languages(_languages(train + web_train))
     policy = ThresholdPolicy.constant(DEFAULT_THRESHOLD)
     if dev or web_dev:
-        policy = _choose_policy(detector, dev, web_dev, args.threshold_bands, args.target_fpr, meta)
+        policy = _choose_policy(detector, dev, web_dev, args.threshold_bands, args.target_fpr, meta,
+                                args.threshold_groups)
         if web_holdout:
             hold = [(s, text_words(r["text"])) for r, s in zip(web_holdout, _scores(detector, web_holdout))
                     if s is not None]
@@ -180,13 +183,13 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def _choose_policy(detector: AIDetector, dev: Sequence[Record], web_dev: Sequence[Record], edges: Sequence[int],
-                   fpr: float, meta: dict[str, Any]) -> ThresholdPolicy:
+                   fpr: float, meta: dict[str, Any], group_by: str = "domain") -> ThresholdPolicy:
     """The threshold policy on dev (one threshold when ``edges`` is ``[0]``); records how in ``meta``, prints dev."""
     dev_scores = _scores(detector, dev)
     groups: dict[str, list[tuple[int, float]]] = {}
     for r, s in zip(dev, dev_scores):
         if r["label"] == "human" and s is not None:
-            groups.setdefault(f"dev_human:{r.get('source')}", []).append((text_words(r["text"]), s))
+            groups.setdefault(f"dev_human:{r.get(group_by)}", []).append((text_words(r["text"]), s))
     if web_dev:
         groups["web_dev"] = [(text_words(r["text"]), s) for r, s in zip(web_dev, _scores(detector, web_dev))
                              if s is not None]

@@ -49,9 +49,8 @@ def test_out_of_fold_scores_cover_every_record_and_are_never_in_sample():
     # a record whose only words occur nowhere else: in sample it would be learnt, out of fold it is unknown
     records.append({"id": "hc3plus-si-train-99999", "text": " ".join(["zyxwv qutsr"] * 15), "label": "ai"})
     params = TrainParams(dim=8, epoch=5, wordNgrams=1, minCount=1, bucket=1000, web_repeat=1)
-    scores, buckets = cf.out_of_fold_scores(records, params, folds=3, quantize=False)
-    # fastText 0.9.3 sometimes stops on NaN at random (even on this data); the fold is retrained with bucket + 1
-    assert set(scores) == {r["id"] for r in records} and all(params.bucket <= b <= params.bucket + 3 for b in buckets)
+    scores, tries = cf.out_of_fold_scores(records, params, folds=2, quantize=False, workers=2)
+    assert set(scores) == {r["id"] for r in records} and all(1 <= t <= 4 for t in tries)
     labelled = [(r["label"], scores[r["id"]]) for r in records[:-1]]
     assert min(s for lab, s in labelled if lab == "ai") > max(s for lab, s in labelled if lab == "human")
     assert scores["hc3plus-si-train-99999"] == pytest.approx(0.5, abs=0.1)  # no word of it was in its training folds

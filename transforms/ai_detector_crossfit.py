@@ -13,13 +13,15 @@ OUTFOX problem statement's essays; other records are their own group.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import subprocess
+import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from provsieve.transforms.ai_detector_training import Record, TrainParams, train_model, write_training_file
+from provsieve.transforms.ai_detector_training import Record, TrainParams
 
 _FASTDETECTGPT = re.compile(r"^fastdetectgpt-\w+-(\w+)\.([\w-]+)\.[\w.-]+?\.(\d+)\.(?:human|ai)$")
 _DETECTRL_ALIGNED = re.compile(
@@ -67,56 +69,64 @@ def fold_splits(records: Sequence[Record], folds: int) -> list[tuple[list[Record
             for k in range(folds)]
 
 
-def _fold_scores(args: tuple[list[Record], list[Record], TrainParams, int, bool]) -> tuple[dict[str, float], int]:
-    """Train on one fold's complement and score the fold; returns the scores and the hash-table size used.
-
-    fastText 0.9.3 sometimes stops with "Encountered NaN" (measured: one fold
-    of the shipped train files failed at learning rates 0.2 to 0.025 and two
-    seeds, and trained at 0.2 with ``bucket`` 150,001; on a tiny data set the
-    same call fails at random between runs, so it is not only the data); the
-    fold is then retrained with the next table size, which changes only which
-    n-grams share a row.
-    """
-    import dataclasses
-    import sys
-
-    from provsieve.transforms.ai_detector import AIDetector
-
-    train, held, params, fold, quantize = args
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"fold{fold}.txt"
-        write_training_file(train, path, params.seed, params.web_repeat, params.balance)
-        for attempt in range(4):
-            try:
-                model = train_model(path, params, quantize=quantize)
-                break
-            except RuntimeError as err:
-                if "NaN" not in str(err) or attempt == 3:
-                    raise
-                params = dataclasses.replace(params, bucket=params.bucket + 1)
-                print(f"fold {fold}: fastText stopped on NaN, retraining with bucket {params.bucket}", file=sys.stderr)
-    detector = AIDetector(model=model)
-    scores = detector.score_texts([r["text"] for r in held])
-    return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}, params.bucket
+def _fold_model(train: Sequence[Record], params: TrainParams, fold: int, workdir: Path, quantize: bool) -> Path:
+    """Train one fold's model in a new ``provsieve train-detector`` process (the shipped model's own path)."""
+    data = workdir / f"fold{fold}.jsonl"
+    with data.open("w", encoding="utf-8") as f:
+        for r in train:
+            f.write(json.dumps({k: r.get(k) for k in ("id", "text", "label", "source", "generator", "domain")}) + "\n")
+    model = workdir / f"fold{fold}.ftz"
+    flags = {"--seed": params.seed, "--thread": params.thread, "--dim": params.dim, "--epoch": params.epoch,
+             "--lr": params.lr, "--word-ngrams": params.wordNgrams, "--minn": params.minn, "--maxn": params.maxn,
+             "--min-count": params.minCount, "--bucket": params.bucket, "--cutoff": params.cutoff,
+             "--web-repeat": params.web_repeat}
+    cmd = [sys.executable, "-m", "provsieve.pipeline.cli", "train-detector", "--train", str(data),
+           "--output", str(model), "--version", f"crossfit-fold{fold}"]
+    cmd += [str(x) for kv in flags.items() for x in kv]
+    cmd += ([] if params.balance else ["--no-balance"]) + ([] if quantize else ["--no-quantize"])
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"fold {fold}: train-detector failed: {result.stderr[-2000:]}")
+    return model
 
 
 def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: int = 5, workers: int = 1,
-                       quantize: bool = True) -> tuple[dict[str, float], list[int]]:
+                       quantize: bool = True, attempts: int = 4) -> tuple[dict[str, float], list[int]]:
     """Stage-1 score of every record by the model trained on the other folds (by :func:`crossfit_fold`).
 
-    Each fold model is trained as the shipped one (same parameters, balancing
-    and web repetition, single thread: reproducible, unless a fold needed the
-    NaN retry of :func:`_fold_scores`); ``workers`` trains that many folds at once. Returns the scores and each
-    fold's ``bucket`` (the shipped one unless fastText stopped on NaN).
+    Each fold model is trained by ``provsieve train-detector`` in its own
+    process with the shipped model's parameters (balancing, web repetition,
+    single thread), ``workers`` at a time. fastText 0.9.3 stops with
+    "Encountered NaN" on some calls of ``train_supervised`` inside a process
+    that has done other work (measured here: every fold, at any learning rate
+    from 0.2 to 0.025, in forked and spawned workers), never in the
+    command's fresh process; a fold that fails anyway is trained again.
+    Returns the scores and the trainings per fold.
     ``quantize`` as the shipped model (off only for data too small to quantise).
     """
-    jobs = [(train, held, params, k, quantize) for k, (train, held) in enumerate(fold_splits(records, folds))]
-    if workers <= 1:
-        parts = [_fold_scores(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(_fold_scores, jobs))
+    from concurrent.futures import ThreadPoolExecutor
+
+    from provsieve.transforms.ai_detector import AIDetector
+
+    splits = fold_splits(records, folds)
+    tries = [0] * folds
     out: dict[str, float] = {}
-    for scores, _ in parts:
-        out.update(scores)
-    return out, [bucket for _, bucket in parts]
+    with tempfile.TemporaryDirectory() as tmp:
+        def one(k: int) -> dict[str, float]:
+            for _ in range(attempts):
+                tries[k] += 1
+                try:
+                    model = _fold_model(splits[k][0], params, k, Path(tmp), quantize)
+                    break
+                except RuntimeError as err:
+                    if "NaN" not in str(err) or tries[k] >= attempts:
+                        raise
+                    print(f"fold {k}: fastText stopped on NaN, training it again", file=sys.stderr)
+            held = splits[k][1]
+            scores = AIDetector(str(model)).score_texts([r["text"] for r in held])
+            return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for part in pool.map(one, range(folds)):
+                out.update(part)
+    return out, tries
