@@ -59,6 +59,9 @@ def test_cascade_verdict_uses_stage2_only_for_routed_documents():
     routed = _doc(0, ai_score=0.7, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True)
     assert cascade_verdict(routed._replace(ai_stage2_score=0.95), 0.98, "captured", 0.9).reject_reason == "ai_generated"
     assert cascade_verdict(routed._replace(ai_stage2_score=0.85), 0.98, "captured", 0.9).reject_reason is None
+    # stage 2 only adds: a routed document stage 1 rejects stays rejected whatever its stage-2 score
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.1, ai_score=0.99), 0.98, "captured", 0.9).reject_reason \
+        == "ai_generated"
     # routed but not scored by the LM: stage 1 decides
     assert cascade_verdict(routed._replace(ai_stage2_score=None), 0.98, "captured", 0.9).reject_reason is None
     unscored = routed._replace(ai_stage2_score=None, ai_score=0.99)

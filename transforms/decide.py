@@ -34,15 +34,18 @@ def ai_verdict(doc: Document, threshold: Union[float, ThresholdPolicy], trust: s
 
 def cascade_verdict(doc: Document, threshold: Union[float, ThresholdPolicy], trust: str,
                     stage2_threshold: float) -> Document:
-    """``--ai-detector cascade``: a routed document is decided by its stage-2 score, any other as by :func:`ai_verdict`.
+    """``--ai-detector cascade``: a routed document is rejected when its stage-2 score reaches the combiner's threshold.
 
-    Routing already left out what cannot be rejected (too short, exempt under
-    the trust policy); a routed document the LM could not score is decided by stage 1.
+    Stage 2 only adds: a routed document below the stage-2 threshold, a routed
+    document the LM could not score and every other document are decided by
+    stage 1 (:func:`ai_verdict`), so the cascade keeps what stage 1 catches
+    (on dev the combiner alone lost a third of the essays stage 1 flags).
+    Routing already left out what cannot be rejected (too short, exempt under the trust policy).
     """
-    if not doc.ai_routed or doc.ai_stage2_score is None:
+    if not doc.ai_routed or doc.ai_stage2_score is None or doc.reject_reason:
         return ai_verdict(doc, threshold, trust)
-    if doc.reject_reason or doc.ai_stage2_score < stage2_threshold:
-        return doc
+    if doc.ai_stage2_score < stage2_threshold:
+        return ai_verdict(doc, threshold, trust)
     return doc._replace(reject_reason="ai_generated",
                         reject_detail=f"ai_stage2_score {doc.ai_stage2_score:.3f} >= cascade threshold "
                                       f"{stage2_threshold:.3f} (ai_score {doc.ai_score:.3f})")
