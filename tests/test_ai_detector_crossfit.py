@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from provsieve.transforms import ai_detector_crossfit as cf
@@ -38,19 +36,37 @@ def test_fold_splits_never_put_a_group_on_both_sides():
         cf.fold_splits(records, 1)
 
 
-def test_out_of_fold_scores_cover_every_record_and_are_never_in_sample():
-    rng = random.Random(3)
-    ai_words, human_words = ["furthermore", "delve", "crucial", "overall"], ["lol", "yeah", "dunno", "gonna"]
-    records = []
-    for i in range(60):
-        label = "ai" if i % 2 else "human"
-        words = [rng.choice(ai_words if label == "ai" else human_words) for _ in range(30)]
-        records.append({"id": f"hc3plus-si-train-{i:05d}", "text": " ".join(words), "label": label})
-    # a record whose only words occur nowhere else: in sample it would be learnt, out of fold it is unknown
-    records.append({"id": "hc3plus-si-train-99999", "text": " ".join(["zyxwv qutsr"] * 15), "label": "ai"})
-    params = TrainParams(dim=8, epoch=5, wordNgrams=1, minCount=1, bucket=1000, web_repeat=1)
-    scores, tries = cf.out_of_fold_scores(records, params, folds=2, quantize=False, workers=2)
-    assert set(scores) == {r["id"] for r in records} and all(1 <= t <= 4 for t in tries)
-    labelled = [(r["label"], scores[r["id"]]) for r in records[:-1]]
-    assert min(s for lab, s in labelled if lab == "ai") > max(s for lab, s in labelled if lab == "human")
-    assert scores["hc3plus-si-train-99999"] == pytest.approx(0.5, abs=0.1)  # no word of it was in its training folds
+def test_out_of_fold_scores_never_score_a_record_with_a_model_that_saw_it(monkeypatch, tmp_path):
+    # fastText itself stops on NaN at random on tiny data, so the fold models are stand-ins here: a "model"
+    # remembers its training texts and scores 1.0 what it saw, 0.5 what it did not
+    import provsieve.transforms.ai_detector as aid
+
+    trained: dict[str, set[str]] = {}
+    calls: list[int] = []
+
+    def fake_fold_model(train, params, fold, workdir, quantize):
+        calls.append(fold)
+        if fold == 1 and calls.count(1) == 1:
+            raise RuntimeError("fold 1: train-detector failed: RuntimeError: Encountered NaN.")
+        path = workdir / f"fold{fold}.ftz"
+        trained[str(path)] = {r["text"] for r in train}
+        return path
+
+    class FakeDetector:
+        def __init__(self, path):
+            self.seen = trained[path]
+
+        def score_texts(self, texts):
+            return [(1.0 if t in self.seen else 0.5, True) for t in texts]
+
+    monkeypatch.setattr(cf, "_fold_model", fake_fold_model)
+    monkeypatch.setattr(aid, "AIDetector", FakeDetector)
+    ids = [f"outfox-train-{gen}-{i:03d}" for i in range(30) for gen in ("human", "chatgpt")]
+    ids += [f"hc3plus-si-train-{i:05d}" for i in range(30)]
+    records = [{"id": i, "text": f"text of {i}", "label": "ai"} for i in ids]
+    scores, tries = cf.out_of_fold_scores(records, TrainParams(), folds=3, workers=2)
+    assert set(scores) == set(ids) and set(scores.values()) == {0.5}  # every record scored, none in sample
+    assert tries == [1, 2, 1] and calls.count(1) == 2  # the fold that stopped on NaN was trained again
+    monkeypatch.setattr(cf, "_fold_model", lambda *a: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError, match="disk full"):  # any other failure is not retried
+        cf.out_of_fold_scores(records, TrainParams(), folds=3)
