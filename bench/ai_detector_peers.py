@@ -11,7 +11,7 @@ Peers (bench only, see bench/requirements.txt; not project dependencies):
 For each detector: AUROC, TPR@1%FPR, TPR@5%FPR overall and per source on
 ``*-dev.jsonl``, and the false-positive rate on the held-out 2019 web pages at
 the threshold giving <= 1% FPR on the dev human texts (the shipped model
-uses its shipped threshold).
+uses its shipped length-aware thresholds, ``threshold_bands``).
 
 ``--cascade`` adds ``provsieve-cascade`` (``--ai-detector cascade``: the shipped
 combiner over fastText and the SmolLM2 statistics) and evaluates every
@@ -31,12 +31,11 @@ import time
 from pathlib import Path
 
 
-from provsieve.transforms.ai_detector import DEFAULT_THRESHOLD, AIDetector, calibrated_threshold
+from provsieve.transforms.ai_detector import DEFAULT_POLICY, AIDetector, ThresholdPolicy, calibrated_threshold
 from provsieve.transforms.ai_detector_training import (
     format_table,
     load_records,
     metrics_rows,
-    rate_at_threshold,
     select_split,
 )
 
@@ -127,20 +126,23 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.time() - t0
         dev_scores, web_scores = scores[: len(dev)], scores[len(dev) :]
         human_dev = [s for r, s in zip(dev, dev_scores) if r["label"] == "human"]
-        thr = DEFAULT_THRESHOLD if (name == "provsieve-fasttext" and args.model is None) else calibrated_threshold(human_dev, 0.01)
-        if name == "provsieve-cascade":
-            thr = cascade["threshold"]
-        rows = [r for r in metrics_rows(dev, dev_scores, thr) if r.group == "overall" or r.group.startswith("source=")]
-        web_fpr = rate_at_threshold(web_scores, thr)
-        print(format_table(rows, thr, title=f"\n== {name}  ({elapsed:.0f}s; threshold {thr:.4f})"))
+        # the shipped model: its length-aware thresholds; the others: one threshold at 1 % FPR on dev humans
+        policy = (DEFAULT_POLICY if (name == "provsieve-fasttext" and args.model is None) else
+                  ThresholdPolicy.constant(cascade["threshold"] if name == "provsieve-cascade"
+                                           else calibrated_threshold(human_dev, 0.01)))
+        dev_thr = [policy.threshold_for_text(r["text"]) for r in dev]
+        web_thr = [policy.threshold_for_text(r["text"]) for r in web_holdout]
+        rows = [r for r in metrics_rows(dev, dev_scores, dev_thr) if r.group == "overall" or r.group.startswith("source=")]
+        web_fpr = sum(s >= t for s, t in zip(web_scores, web_thr)) / max(len(web_scores), 1)
+        print(format_table(rows, None, title=f"\n== {name}  ({elapsed:.0f}s; threshold {policy.describe()})"))
         print(f"held-out 2019 web pages: {len(web_scores)} docs, FPR at threshold = {web_fpr:.4f}")
         o = rows[0]
-        summary.append((name, o.auroc, o.tpr_1, o.tpr_5, web_fpr))
+        summary.append((name, o.auroc, o.tpr_1, o.tpr_5, o.tpr_at_t, o.fpr_at_t, web_fpr))
 
     print("\n== summary (dev overall; web = held-out 2019 pages at each detector's 1%-FPR-on-dev threshold)")
-    print(f"{'detector':<20} {'AUROC':>7} {'TPR@1%':>7} {'TPR@5%':>7} {'webFPR':>7}")
-    for name, a, t1, t5, w in summary:
-        print(f"{name:<20} {a:7.4f} {t1:7.4f} {t5:7.4f} {w:7.4f}")
+    print(f"{'detector':<20} {'AUROC':>7} {'TPR@1%':>7} {'TPR@5%':>7} {'TPR@thr':>7} {'FPR@thr':>7} {'webFPR':>7}")
+    for name, a, t1, t5, tt, ft, w in summary:
+        print(f"{name:<20} {a:7.4f} {t1:7.4f} {t5:7.4f} {tt:7.4f} {ft:7.4f} {w:7.4f}")
     return 0
 
 

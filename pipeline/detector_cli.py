@@ -17,16 +17,17 @@ from provsieve.transforms.ai_detector import (
     MAX_CHUNKS,
     MIN_WORDS,
     AIDetector,
+    ThresholdPolicy,
+    band_thresholds,
+    text_words,
 )
 from provsieve.transforms.ai_detector_training import (
     Record,
     TrainParams,
-    choose_threshold,
     format_table,
     load_records,
     metrics_rows,
     params_dict,
-    rate_at_threshold,
     rows_to_json,
     select_split,
     train_model,
@@ -55,6 +56,11 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--output", required=True, metavar="MODEL.ftz", help="model path; metadata goes to MODEL.json")
     tr.add_argument("--version", default=None, help="model version string (default: ai_detector-<date>-<sha8>)")
     tr.add_argument("--target-fpr", type=float, default=0.01, help="max FPR on each human dev group for the threshold")
+    tr.add_argument("--threshold-bands", type=int, nargs="+", default=list(DEFAULT_BANDS), metavar="WORDS",
+                    help="lower edges (words) of the length bands, each with its own threshold giving <= --target-fpr "
+                         "on every dev group's humans and the web dev pages in it; 0 alone: one threshold")
+    tr.add_argument("--threshold-groups", choices=["source", "domain"], default="domain",
+                    help="the dev human groups each band's threshold must hold on (domain: finer, stricter)")
     tr.add_argument("--seed", type=int, default=d.seed)
     tr.add_argument("--thread", type=int, default=d.thread, help="fastText threads (1 = reproducible)")
     tr.add_argument("--dim", type=int, default=d.dim)
@@ -97,6 +103,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     help="LM statistics cache (JSONL by record id; the default name carries the LM runtime)")
     ev.add_argument("--workers", type=int, default=1, help="processes for the LM statistics")
     ev.set_defaults(func=eval_command)
+
+
+DEFAULT_BANDS = (0, 40, 80, 160, 320)
+"""Length bands (lower edges in words) of the shipped threshold policy: at least ~100 dev humans in each."""
 
 
 def _load(paths: Sequence[str], label: Optional[str] = None) -> list[Record]:
@@ -154,31 +164,74 @@ def train_command(args: argparse.Namespace) -> int:
         "train_lines": counts,
     }
     meta["languages"], meta["train_languages"] = trained_languages(_languages(train + web_train))
-    threshold = DEFAULT_THRESHOLD
+    policy = ThresholdPolicy.constant(DEFAULT_THRESHOLD)
     if dev or web_dev:
-        dev_scores = _scores(detector, dev)
-        groups = {"dev_human": [s for r, s in zip(dev, dev_scores) if r["label"] == "human" and s is not None]}
-        if web_dev:
-            groups["web_dev"] = [s for s in _scores(detector, web_dev) if s is not None]
-        threshold, per_group = choose_threshold(groups, args.target_fpr)
-        meta["threshold_method"] = (
-            f"highest of the per-group thresholds giving FPR <= {args.target_fpr} on each human group "
-            f"({', '.join(groups)}); each is calibrated_threshold(scores, {args.target_fpr})"
-        )
-        meta["threshold_per_group"] = {g: round(t, 6) for g, t in per_group.items()}
-        if dev:
-            rows = metrics_rows(dev, dev_scores, threshold)
-            meta["dev_metrics"] = rows_to_json(rows)
-            print(format_table(rows, threshold, title="dev"))
+        policy = _choose_policy(detector, dev, web_dev, args.threshold_bands, args.target_fpr, meta,
+                                args.threshold_groups)
         if web_holdout:
-            hold = [s for s in _scores(detector, web_holdout) if s is not None]
-            meta["web_holdout_fpr"] = round(rate_at_threshold(hold, threshold), 4)
+            hold = [(s, text_words(r["text"])) for r, s in zip(web_holdout, _scores(detector, web_holdout))
+                    if s is not None]
+            flagged = [s >= policy.threshold_for(w) for s, w in hold]
+            meta["web_holdout_fpr"] = round(sum(flagged) / len(flagged), 4) if flagged else None
             meta["web_holdout_docs"] = len(hold)
-            print(f"held-out web pages: {len(hold)}, FPR at {threshold:.4f} = {meta['web_holdout_fpr']:.4f}")
+            print(f"held-out web pages: {len(hold)}, FPR at the policy = {meta['web_holdout_fpr']}")
+    threshold = policy.highest
+    if len(policy.bands) > 1:
+        meta["threshold_bands"] = policy.to_json()
     meta["threshold"] = threshold
     output.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {output} ({meta['size_bytes'] / 1e6:.2f} MB), version {version}, threshold {threshold:.6f}")
+    print(f"wrote {output} ({meta['size_bytes'] / 1e6:.2f} MB), version {version}, thresholds {policy.describe()}")
     return 0
+
+
+def _choose_policy(detector: AIDetector, dev: Sequence[Record], web_dev: Sequence[Record], edges: Sequence[int],
+                   fpr: float, meta: dict[str, Any], group_by: str = "domain") -> ThresholdPolicy:
+    """The threshold policy on dev (one threshold when ``edges`` is ``[0]``); records how in ``meta``, prints dev."""
+    dev_scores = _scores(detector, dev)
+    groups: dict[str, list[tuple[int, float]]] = {}
+    for r, s in zip(dev, dev_scores):
+        if r["label"] == "human" and s is not None:
+            groups.setdefault(f"dev_human:{r.get(group_by)}", []).append((text_words(r["text"]), s))
+    if web_dev:
+        groups["web_dev"] = [(text_words(r["text"]), s) for r, s in zip(web_dev, _scores(detector, web_dev))
+                             if s is not None]
+    policy, per_band = band_thresholds(groups, edges, fpr)
+    meta["threshold_method"] = (
+        f"per length band (lower edges {[b for b, _ in policy.bands]} words, "
+        f"provsieve.transforms.ai_detector.text_words), the highest of the thresholds giving FPR <= {fpr} on each "
+        f"human group in it ({', '.join(groups)}; calibrated_threshold), then non-increasing with length; "
+        f"'threshold' is the strictest band's")
+    meta["threshold_per_band_group"] = {b: {g: round(t, 6) for g, t in d.items()} for b, d in per_band.items()}
+    if dev:
+        thresholds = [policy.threshold_for_text(r["text"]) for r in dev]
+        rows = metrics_rows(dev, dev_scores, thresholds)
+        meta["dev_metrics"] = rows_to_json(rows)
+        print(format_table(rows, None, title=f"dev, thresholds {policy.describe()}"))
+        meta["dev_metrics_by_band"] = _band_rates(dev, dev_scores, policy)
+    return policy
+
+
+def _band_rates(records: Sequence[Record], scores: Sequence[Optional[float]],
+                policy: ThresholdPolicy) -> dict[str, dict[str, Any]]:
+    """Per length band and source: human texts, AI texts, FPR and TPR at the policy (the model card's band table)."""
+    out: dict[str, dict[str, Any]] = {}
+    for i, (lo, t) in enumerate(policy.bands):
+        hi = policy.bands[i + 1][0] if i + 1 < len(policy.bands) else None
+        cells: dict[str, list[int]] = {}
+        for r, s in zip(records, scores):
+            w = text_words(r["text"])
+            if s is None or w < lo or (hi is not None and w >= hi):
+                continue
+            for key in ("all", str(r.get("source"))):
+                c = cells.setdefault(key, [0, 0, 0, 0])
+                k = 0 if r["label"] == "human" else 2
+                c[k] += 1
+                c[k + 1] += s >= t
+        out[f"{lo}-{hi - 1 if hi else ''}"] = {
+            "threshold": round(t, 6),
+            **{key: {"human": c[0], "ai": c[2], "fpr": round(c[1] / c[0], 4) if c[0] else None,
+                     "tpr": round(c[3] / c[2], 4) if c[2] else None} for key, c in sorted(cells.items())}}
+    return out
 
 
 def eval_command(args: argparse.Namespace) -> int:
@@ -196,9 +249,10 @@ def eval_command(args: argparse.Namespace) -> int:
         from provsieve.pipeline.cascade_cli import eval_cascade
 
         return eval_cascade(records, detector, args)
-    threshold = args.threshold if args.threshold is not None else detector.threshold
-    rows = metrics_rows(records, _scores(detector, records), threshold)
-    print(format_table(rows, threshold, title=f"model {detector.version}, threshold {threshold:.4f}"))
+    policy = ThresholdPolicy.constant(args.threshold) if args.threshold is not None else detector.policy
+    rows = metrics_rows(records, _scores(detector, records), [policy.threshold_for_text(r["text"]) for r in records])
+    print(format_table(rows, policy.bands[0][1] if len(policy.bands) == 1 else None,
+                       title=f"model {detector.version}, threshold {policy.describe()}"))
     if args.json:
         Path(args.json).write_text(json.dumps(rows_to_json(rows), indent=2) + "\n", encoding="utf-8")
     return 0

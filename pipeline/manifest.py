@@ -244,6 +244,7 @@ def ai_model_info(config: RunConfig) -> dict[str, Any] | None:
         "bytes": None,
         "default_threshold": ai_detector.DEFAULT_THRESHOLD,
         "default_threshold_method": meta.get("threshold_method"),
+        "default_threshold_bands": meta.get("threshold_bands"),
         "declared_sha256": meta.get("sha256"),
         "languages": list(ai_detector.SUPPORTED_LANGUAGES) if ai_detector.SUPPORTED_LANGUAGES is not None else None,
     }

@@ -26,10 +26,12 @@ from provsieve.pipeline import manifest as manifest_lib
 from provsieve.pipeline.options import RunConfig, pipeline_options, uses_embedded_runner
 from provsieve.transforms import timing
 from provsieve.transforms.ai_detector import (
+    DEFAULT_POLICY,
     DEFAULT_THRESHOLD,
     SUPPORTED_LANGUAGES,
     CalibrateThreshold,
     TagAIText,
+    ThresholdPolicy,
     supported_language,
 )
 from provsieve.transforms.counting import CountPerBundle
@@ -137,8 +139,9 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         if config.ai_detector == "cascade":
             live, stage2_threshold = _stage2(live, config, facts)
             verdict, extra = cascade_verdict, (stage2_threshold,)
-        if isinstance(threshold, float):  # known before the run: no side input, no materialized documents
-            facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), threshold)]))
+        if not isinstance(threshold, beam.PCollection):  # known before the run: no side input, no materialized docs
+            value = threshold.highest if isinstance(threshold, ThresholdPolicy) else threshold
+            facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), value)]))
             live = live | "AI decision" >> beam.Map(verdict, threshold, config.trust, *extra)
         else:
             facts.append(threshold | "Threshold fact" >> beam.Map(lambda t, h=how: (("ai_threshold", h, ""), t)))
@@ -211,6 +214,8 @@ def _ai_threshold(live, config: RunConfig):
         return scores | "Calibrate" >> CalibrateThreshold(config.calibrate_fpr), how
     if config.ai_threshold is not None:
         return float(config.ai_threshold), "--ai-threshold"
+    if len(DEFAULT_POLICY.bands) > 1:
+        return DEFAULT_POLICY, f"shipped model default, by length ({DEFAULT_POLICY.describe()})"
     return float(DEFAULT_THRESHOLD), "shipped model default"
 
 

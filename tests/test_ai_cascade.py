@@ -59,6 +59,9 @@ def test_cascade_verdict_uses_stage2_only_for_routed_documents():
     routed = _doc(0, ai_score=0.7, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True)
     assert cascade_verdict(routed._replace(ai_stage2_score=0.95), 0.98, "captured", 0.9).reject_reason == "ai_generated"
     assert cascade_verdict(routed._replace(ai_stage2_score=0.85), 0.98, "captured", 0.9).reject_reason is None
+    # stage 2 only adds: a routed document stage 1 rejects stays rejected whatever its stage-2 score
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.1, ai_score=0.99), 0.98, "captured", 0.9).reject_reason \
+        == "ai_generated"
     # routed but not scored by the LM: stage 1 decides
     assert cascade_verdict(routed._replace(ai_stage2_score=None), 0.98, "captured", 0.9).reject_reason is None
     unscored = routed._replace(ai_stage2_score=None, ai_score=0.99)
@@ -224,6 +227,7 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
 
     from provsieve.pipeline.options import RunConfig, bundled_sample
     from provsieve.pipeline.run import run
+    from provsieve.transforms.ai_detector import DEFAULT_POLICY
 
     manifest = run(RunConfig(inputs=(bundled_sample(),), output=str(tmp_path / "o"), mode="tag",
                              ai_detector="cascade", report=True))
@@ -237,7 +241,9 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
     for r in routed:
         assert r["ai_confident"] and r["pre_cutoff_evidence"] != "captured" and r["ai_score"] >= combiner.band[0]
         assert r["ai_model"].endswith("+" + combiner.version) and r["ai_stage2_score"] is not None
-        flagged = r["ai_stage2_score"] >= combiner.threshold
+        # stage 2 only adds: rejected when stage 2 reaches its threshold or stage 1 its length band's
+        flagged = (r["ai_stage2_score"] >= combiner.threshold
+                   or r["ai_score"] >= DEFAULT_POLICY.threshold_for_text(r["text"]))
         assert (r["reject_reason"] == "ai_generated") == flagged
     assert all(r["ai_stage2_score"] is None for r in tagged if not r["ai_routed"])
     assert manifest["counters"]["balanced"]

@@ -183,3 +183,28 @@ def select_for_lm(records: Sequence[Record], stage1: Sequence[Optional[float]], 
     """The records worth an LM pass: stage-1 score >= ``low`` (only those can be routed), stratified."""
     above = [r for r, s in zip(records, stage1) if s is not None and s >= low]
     return stratified_sample(above, per_group)
+
+
+def pipeline_flags(stage1: Sequence[Optional[float]], stage1_thresholds: Sequence[float],
+                   cascade: Sequence[Optional[float]], stage2_threshold: float) -> list[Optional[float]]:
+    """1.0 where ``--ai-detector cascade`` rejects a record, else 0.0 (None: no score).
+
+    As ``decide.cascade_verdict``: stage 2 only adds, so a record is flagged
+    when stage 1 flags it at its own threshold or when it was routed
+    (``cascade`` score ``1 + p2``) and its stage-2 probability reaches ``stage2_threshold``.
+    """
+    return [None if s1 is None else float(s1 >= t1 or (c is not None and c >= 1.0 + stage2_threshold))
+            for s1, t1, c in zip(stage1, stage1_thresholds, cascade)]
+
+
+def format_flag_table(rows: Sequence[Any], title: str) -> str:
+    """The flagged share (AI rows) and false-positive rate (human rows) of :func:`pipeline_flags` rows."""
+    width = max([len(r.group) for r in rows] + [5])
+    head = f"{'group':<{width}}  {'human':>6} {'ai':>6}  {'FPR':>7} {'flagged':>7}"
+    lines = [title, head, "-" * len(head)]
+    for r in rows:
+        fpr = "      -" if r.fpr_at_t != r.fpr_at_t else f"{r.fpr_at_t:7.4f}"
+        tpr = "      -" if r.tpr_at_t != r.tpr_at_t else f"{r.tpr_at_t:7.4f}"
+        lines.append(f"{r.group:<{width}}  {r.n_human:>6} {r.n_ai:>6}  {fpr} {tpr}")
+    return "\n".join(lines)
+

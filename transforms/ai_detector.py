@@ -20,6 +20,7 @@ import json
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Sequence
@@ -211,6 +212,106 @@ def calibrated_threshold(scores: Sequence[float], fpr: float) -> float:
     return float(np.nextafter(values[m], np.inf))
 
 
+def text_words(text: str) -> int:
+    """A document's length for the threshold policy: whitespace-separated words of the raw text (cheap, no model)."""
+    return len(text.split())
+
+
+@dataclass(frozen=True)
+class ThresholdPolicy:
+    """Stage-1 thresholds by document length: ``bands`` are ``(min_words, threshold)``, ``min_words`` ascending from 0.
+
+    A document of ``n`` :func:`text_words` is judged by the last band with
+    ``min_words <= n``. Short texts need a higher threshold than long ones
+    (a 30-word sentence says little about its writer), so one threshold for
+    all lengths is set by the short ones and misses most long machine text.
+    A single threshold is the policy with one band.
+    """
+
+    bands: tuple[tuple[int, float], ...]
+
+    def __post_init__(self) -> None:
+        edges = [b for b, _ in self.bands]
+        if not edges or edges[0] != 0 or edges != sorted(set(edges)):
+            raise ValueError(f"threshold bands must start at 0 words and ascend, got {edges}")
+
+    @classmethod
+    def constant(cls, threshold: float) -> "ThresholdPolicy":
+        return cls(((0, float(threshold)),))
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any], default: float) -> "ThresholdPolicy":
+        """``threshold_bands`` of a model's metadata, else its single ``threshold`` (else ``default``)."""
+        bands = meta.get("threshold_bands")
+        if bands:
+            return cls(tuple((int(b["min_words"]), float(b["threshold"])) for b in bands))
+        return cls.constant(float(meta.get("threshold", default)))
+
+    def threshold_for(self, words: int) -> float:
+        chosen = self.bands[0][1]
+        for min_words, threshold in self.bands:
+            if words < min_words:
+                break
+            chosen = threshold
+        return chosen
+
+    def threshold_for_text(self, text: str) -> float:
+        return self.threshold_for(text_words(text)) if len(self.bands) > 1 else self.bands[0][1]
+
+    @property
+    def highest(self) -> float:
+        """The strictest band's threshold (the policy's single-number summary: safe at every length)."""
+        return max(t for _, t in self.bands)
+
+    def describe(self) -> str:
+        if len(self.bands) == 1:
+            return f"{self.bands[0][1]:.4f}"
+        parts = []
+        for i, (lo, t) in enumerate(self.bands):
+            hi = self.bands[i + 1][0] - 1 if i + 1 < len(self.bands) else None
+            parts.append(f"{lo}-{hi} words: {t:.4f}" if hi is not None else f">= {lo} words: {t:.4f}")
+        return "; ".join(parts)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{"min_words": lo, "threshold": t} for lo, t in self.bands]
+
+
+def band_thresholds(human_groups: dict[str, Sequence[tuple[int, float]]], edges: Sequence[int], fpr: float,
+                    ) -> tuple[ThresholdPolicy, dict[str, dict[str, float]]]:
+    """A length-aware policy: in each band, FPR <= ``fpr`` on *each* human group, never below a longer band's.
+
+    ``human_groups`` maps a group name (a dev source, the web dev pages) to
+    ``(words, score)`` of its human texts; ``edges`` are the bands' lower
+    edges in words (the first must be 0). Per band the threshold is the highest
+    of the groups' :func:`calibrated_threshold` (a group with fewer than 100
+    texts in a band thus sets it just above its highest score: small groups
+    leave a margin). Thresholds are then made non-increasing with length
+    (a band is at least as strict as every longer one). Returns the policy and
+    the per-band, per-group thresholds.
+    """
+    edges = sorted(set(int(e) for e in edges))
+    raw: list[float] = []
+    detail: dict[str, dict[str, float]] = {}
+    for i, lo in enumerate(edges):
+        hi = edges[i + 1] if i + 1 < len(edges) else None
+        per_group = {}
+        for name, pairs in human_groups.items():
+            scores = [s for w, s in pairs if w >= lo and (hi is None or w < hi) and s is not None]
+            if scores:
+                per_group[name] = calibrated_threshold(scores, fpr)
+        detail[str(lo)] = per_group
+        raw.append(max(per_group.values()) if per_group else float("nan"))
+    if all(t != t for t in raw):
+        raise ValueError("no human scores in any band")
+    thresholds = []
+    running = -math.inf
+    for t in reversed(raw):  # longest band first: each band at least as strict as the longer ones
+        running = max(running, t) if t == t else running
+        thresholds.append(running if running > -math.inf else 1.0)
+    thresholds.reverse()
+    return ThresholdPolicy(tuple(zip(edges, thresholds))), detail
+
+
 # --------------------------------------------------------------------------
 # Model metadata and loading
 # --------------------------------------------------------------------------
@@ -230,7 +331,9 @@ def _read_metadata(model_path: Optional[str] = None) -> dict[str, Any]:
 _SHIPPED_METADATA = _read_metadata()
 MODEL_VERSION: str = _SHIPPED_METADATA.get("version", "ai_detector-unversioned")
 DEFAULT_THRESHOLD: float = float(_SHIPPED_METADATA.get("threshold", _FALLBACK_THRESHOLD))
-"""Chosen on dev for <= 1% FPR on human text; see models/ai_detector.json."""
+"""The shipped model's single threshold, its strictest length band (safe at every length); see models/ai_detector.json."""
+DEFAULT_POLICY: ThresholdPolicy = ThresholdPolicy.from_metadata(_SHIPPED_METADATA, DEFAULT_THRESHOLD)
+"""The shipped model's thresholds by document length (``threshold_bands``), chosen on dev for <= 1% FPR."""
 
 
 def model_languages(metadata: dict[str, Any]) -> Optional[tuple[str, ...]]:
@@ -284,6 +387,8 @@ class AIDetector:
             "in-memory" if model is not None else Path(model_path).stem if model_path else MODEL_VERSION
         )
         self.threshold: float = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
+        self.policy: ThresholdPolicy = (ThresholdPolicy.from_metadata(self.metadata, DEFAULT_THRESHOLD)
+                                        if model is None else ThresholdPolicy.constant(self.threshold))
         self.languages = model_languages(self.metadata) if model is None else None
         self.batch_chunks = batch_chunks
         if model is not None:
@@ -378,7 +483,7 @@ class _TagAITextFn(beam.DoFn):
                 self._no_text.inc()
             if not confident:
                 self._not_confident.inc()
-            elif score >= self._detector.threshold:
+            elif score >= self._detector.policy.threshold_for_text(doc.text):
                 self._above_default.inc()
             tagged = doc._replace(ai_score=score, ai_model=self._detector.version, ai_confident=confident)
             out.append(WindowedValue(tagged, ts, [window if window is not None else GlobalWindow()]))

@@ -19,7 +19,7 @@ import random
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -174,7 +174,7 @@ def write_training_file(
 class TrainParams:
     """fastText supervised hyper-parameters (defaults = the shipped model's)."""
 
-    dim: int = 64
+    dim: int = 32
     epoch: int = 5
     lr: float = 0.2
     wordNgrams: int = 3
@@ -255,6 +255,10 @@ def tpr_at_fpr(labels: Sequence[int], scores: Sequence[float], fpr: float) -> fl
     return float((s[y] >= t).mean())
 
 
+def _share(flags: np.ndarray) -> float:
+    return float(flags.mean()) if flags.size else float("nan")
+
+
 def rate_at_threshold(scores: Sequence[float], threshold: float) -> float:
     """Fraction of ``scores`` >= ``threshold`` (FPR on humans, TPR on AI)."""
     s = np.asarray(scores, dtype=np.float64)
@@ -279,24 +283,29 @@ class MetricsRow:
     tpr_at_t: float
 
 
-def metrics_rows(records: Sequence[Record], scores: Sequence[Optional[float]], threshold: float) -> list[MetricsRow]:
+def metrics_rows(records: Sequence[Record], scores: Sequence[Optional[float]],
+                 threshold: Union[float, Sequence[float]]) -> list[MetricsRow]:
     """Overall and per source / generator / domain metrics, and per language when the records have one.
 
+    ``threshold`` is one number or one per record (a length-aware policy's).
     A group with no human texts (e.g. one generator) is ranked against all
     human texts of the evaluation set; a group with no AI texts only has a
     false-positive rate. Records whose score is None (empty text) are skipped.
     """
-    keep = [(r, s) for r, s in zip(records, scores) if s is not None]
-    y_all = np.array([r["label"] == "ai" for r, _ in keep], dtype=bool)
-    s_all = np.array([s for _, s in keep], dtype=np.float64)
+    per_record = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (len(records),))
+    keep = [(r, s, t) for r, s, t in zip(records, scores, per_record) if s is not None]
+    y_all = np.array([r["label"] == "ai" for r, _, _ in keep], dtype=bool)
+    s_all = np.array([s for _, s, _ in keep], dtype=np.float64)
+    t_all = np.array([t for _, _, t in keep], dtype=np.float64)
+    flagged = s_all >= t_all
     groups: list[tuple[str, np.ndarray]] = [("overall", np.ones(len(keep), dtype=bool))]
-    with_language = any("language" in r for r, _ in keep)
+    with_language = any("language" in r for r, _, _ in keep)
     for field in ("source", "generator", "domain") + (("language",) if with_language else ()):
-        values = sorted({str(r.get(field)) for r, _ in keep})
+        values = sorted({str(r.get(field)) for r, _, _ in keep})
         if len(values) < 2 and field not in ("source", "language"):
             continue
         for v in values:
-            groups.append((f"{field}={v}", np.array([str(r.get(field)) == v for r, _ in keep], dtype=bool)))
+            groups.append((f"{field}={v}", np.array([str(r.get(field)) == v for r, _, _ in keep], dtype=bool)))
     rows = []
     for name, mask in groups:
         pos = mask & y_all
@@ -312,16 +321,15 @@ def metrics_rows(records: Sequence[Record], scores: Sequence[Optional[float]], t
                 auroc=auroc(y, s) if has_pos else float("nan"),
                 tpr_1=tpr_at_fpr(y, s, 0.01) if has_pos else float("nan"),
                 tpr_5=tpr_at_fpr(y, s, 0.05) if has_pos else float("nan"),
-                fpr_at_t=rate_at_threshold(s_all[mask & ~y_all], threshold),
-                tpr_at_t=rate_at_threshold(s_all[pos], threshold),
+                fpr_at_t=_share(flagged[mask & ~y_all]),
+                tpr_at_t=_share(flagged[pos]),
             )
         )
     return rows
 
 
 def format_table(rows: Sequence[MetricsRow], threshold: Optional[float] = None, title: str = "") -> str:
-    """A fixed-width text table of :func:`metrics_rows`."""
-
+    """A fixed-width text table of :func:`metrics_rows` (``threshold`` None: columns headed ``thr``)."""
     def f(x: float) -> str:
         return "     -" if x != x else f"{x:6.4f}"
 

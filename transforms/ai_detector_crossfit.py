@@ -1,0 +1,132 @@
+"""Cross-fitted stage-1 scores: each training record scored by a fastText model that never saw its group.
+
+The cascade's combiner must learn how far to trust stage 1 on texts stage 1
+did not train on; once stage 1 trains on every train file, the only such
+scores on the train files are out of fold. :func:`out_of_fold_scores` trains K
+models, each on K-1 folds, with the shipped model's parameters, and scores
+the held-out fold. A fold holds whole upstream groups (the shared data's split
+keys, recovered from the record ids): all generators' versions of one
+Fast-DetectGPT document, the six DetectRL variants of one generated item, one
+OUTFOX problem statement's essays; other records are their own group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from provsieve.transforms.ai_detector_training import Record, TrainParams
+
+_FASTDETECTGPT = re.compile(r"^fastdetectgpt-\w+-(\w+)\.([\w-]+)\.[\w.-]+?\.(\d+)\.(?:human|ai)$")
+_DETECTRL_ALIGNED = re.compile(
+    r"^detectrl-\w+-(?:direct_prompt|prompt_few_shot_llm|prompt_ICO_llm|paraphrase_polish_llm|"
+    r"paraphrase_back_translation_llm|paraphrase_dipper_llm)_test-(\d+)$")
+_OUTFOX = re.compile(r"^outfox-\w+-[\w-]+?-(\d+)$")
+
+
+def crossfit_group(record_id: str) -> str:
+    """The upstream group of a record, from its id (records of one group share a fold).
+
+    * ``fastdetectgpt-<split>-<exp>.<domain>.<generator>.<i>.<label>``: the
+      generator files of one experiment and domain are index-aligned on the
+      same human documents: ``fdg:<exp>.<domain>.<i>``.
+    * ``detectrl-<split>-<one of the six aligned files>_test-<i>``: the same
+      item in every attack file: ``detectrl:<i>``.
+    * ``outfox-<split>-<generator>-<i>``: the files are index-aligned on the
+      problem statements: ``outfox:<i>``.
+    * anything else (HC3-Plus, Dolma topics, DetectRL's other human files, web
+      pages): the record itself.
+    """
+    m = _FASTDETECTGPT.match(record_id)
+    if m:
+        return f"fdg:{m[1]}.{m[2]}.{int(m[3])}"
+    m = _DETECTRL_ALIGNED.match(record_id)
+    if m:
+        return f"detectrl:{int(m[1])}"
+    m = _OUTFOX.match(record_id)
+    if m:
+        return f"outfox:{int(m[1])}"
+    return f"id:{record_id}"
+
+
+def crossfit_fold(record_id: str, folds: int) -> int:
+    """The fold of a record: ``sha256(group)[:8] mod folds``."""
+    return int(hashlib.sha256(crossfit_group(record_id).encode("utf-8")).hexdigest()[:8], 16) % folds
+
+
+def fold_splits(records: Sequence[Record], folds: int) -> list[tuple[list[Record], list[Record]]]:
+    """(training records, held-out records) of each fold: a group is never on both sides."""
+    if folds < 2:
+        raise ValueError("cross-fitting needs at least 2 folds")
+    fold = [crossfit_fold(r["id"], folds) for r in records]
+    return [([r for r, f in zip(records, fold) if f != k], [r for r, f in zip(records, fold) if f == k])
+            for k in range(folds)]
+
+
+def _fold_model(train: Sequence[Record], params: TrainParams, fold: int, workdir: Path, quantize: bool) -> Path:
+    """Train one fold's model in a new ``provsieve train-detector`` process (the shipped model's own path)."""
+    data = workdir / f"fold{fold}.jsonl"
+    with data.open("w", encoding="utf-8") as f:
+        for r in train:
+            f.write(json.dumps({k: r.get(k) for k in ("id", "text", "label", "source", "generator", "domain")}) + "\n")
+    model = workdir / f"fold{fold}.ftz"
+    flags = {"--seed": params.seed, "--thread": params.thread, "--dim": params.dim, "--epoch": params.epoch,
+             "--lr": params.lr, "--word-ngrams": params.wordNgrams, "--minn": params.minn, "--maxn": params.maxn,
+             "--min-count": params.minCount, "--bucket": params.bucket, "--cutoff": params.cutoff,
+             "--web-repeat": params.web_repeat}
+    cmd = [sys.executable, "-m", "provsieve.pipeline.cli", "train-detector", "--train", str(data),
+           "--output", str(model), "--version", f"crossfit-fold{fold}"]
+    cmd += [str(x) for kv in flags.items() for x in kv]
+    cmd += ([] if params.balance else ["--no-balance"]) + ([] if quantize else ["--no-quantize"])
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"fold {fold}: train-detector failed: {result.stderr[-2000:]}")
+    return model
+
+
+def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: int = 5, workers: int = 1,
+                       quantize: bool = True, attempts: int = 4) -> tuple[dict[str, float], list[int]]:
+    """Stage-1 score of every record by the model trained on the other folds (by :func:`crossfit_fold`).
+
+    Each fold model is trained by ``provsieve train-detector`` in its own
+    process with the shipped model's parameters (balancing, web repetition,
+    single thread), ``workers`` at a time. fastText 0.9.3 stops with
+    "Encountered NaN" on some calls of ``train_supervised`` inside a process
+    that has done other work (measured here: every fold, at any learning rate
+    from 0.2 to 0.025, in forked and spawned workers), never in the
+    command's fresh process; a fold that fails anyway is trained again.
+    Returns the scores and the trainings per fold.
+    ``quantize`` as the shipped model (off only for data too small to quantise).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from provsieve.transforms.ai_detector import AIDetector
+
+    splits = fold_splits(records, folds)
+    tries = [0] * folds
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        def one(k: int) -> dict[str, float]:
+            for _ in range(attempts):
+                tries[k] += 1
+                try:
+                    model = _fold_model(splits[k][0], params, k, Path(tmp), quantize)
+                    break
+                except RuntimeError as err:
+                    if "NaN" not in str(err) or tries[k] >= attempts:
+                        raise
+                    print(f"fold {k}: fastText stopped on NaN, training it again", file=sys.stderr)
+            held = splits[k][1]
+            scores = AIDetector(str(model)).score_texts([r["text"] for r in held])
+            return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for part in pool.map(one, range(folds)):
+                out.update(part)
+    return out, tries
