@@ -122,9 +122,10 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
             rejected.append(off_language)
 
     if config.dedup:
-        live = live | "Dedup" >> Deduplicate(threshold=config.dedup_threshold, num_perm=config.num_perm,
-                                             ngram=config.ngram,
-                                             released=planned.get("released_index_files", ()))
+        deduped = live | "Dedup" >> Deduplicate(threshold=config.dedup_threshold, num_perm=config.num_perm,
+                                                ngram=config.ngram,
+                                                released=planned.get("released_index_files", ()), index_rows=True)
+        live, index_rows = deduped["docs"], deduped["index"]
         if not tag_mode:
             live, dups = split_rejected(live, "Split duplicates")
             rejected.append(dups)
@@ -166,7 +167,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     all_shards = [human_shards, rejected_shards]
     if config.dedup:  # the index of what this release keeps, for the runs --after it
         indexed = {"kept": live if not tag_mode else live | "Kept only" >> beam.Filter(_is_live),
-                   "near": (dups if not tag_mode else live) | "Near copies" >> beam.Filter(_is_near_duplicate)}
+                   "near": (dups if not tag_mode else live) | "Near copies" >> beam.Filter(_is_near_duplicate),
+                   "rows": index_rows}
         all_shards.append(indexed | "Write index" >> WriteIndex(staging_dir, config_index_params(config)))
     shards = all_shards | "All shards" >> beam.Flatten()
     manifest = (shards, summed) | "Publish" >> PublishOutput(
