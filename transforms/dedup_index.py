@@ -23,7 +23,6 @@ same shuffles as the new ones: no side input holds the index.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import apache_beam as beam
@@ -39,8 +38,8 @@ from provsieve.transforms.document import Document, normalize_text, normalized_t
 from provsieve.transforms.minhash import minhash_signatures
 from provsieve.transforms.near_dedup import KEY_SHARDS, band_hashes, evidence_date, text_key_shard
 from provsieve.transforms.released import released_member, released_node
-from provsieve.transforms.timing import StageClock, timed
-from provsieve.transforms.write import ShardInfo, shard_of, write_table
+from provsieve.transforms.timing import StageClock
+from provsieve.transforms.write import WriteTableShards, shard_of, split_by_shard
 
 INDEX_KIND = "index"
 """The ``kind`` of index files among the shards (``OUT/index/part-*.parquet``)."""
@@ -107,30 +106,6 @@ def index_table(docs: Sequence[Document], params: dict[str, Any]) -> pa.Table:
     """The index rows of kept documents and near duplicates (``kept_doc_id`` = their ``duplicate_of``), in order."""
     return index_rows([d.doc_id for d in docs], [d.text for d in docs], [evidence_date(d) for d in docs], params,
                       [d.duplicate_of if d.reject_reason else None for d in docs])
-
-
-def index_shard_count(rows: int) -> int:
-    return max(1, math.ceil(rows / INDEX_ROWS_PER_SHARD))
-
-
-def index_file_name(shard: int, num_shards: int) -> str:
-    return f"{INDEX_KIND}/part-{shard:05d}-of-{num_shards:05d}.parquet"
-
-
-def split_by_shard(table: pa.Table, num_shards: int, column: str = "doc_id") -> Iterator[tuple[int, pa.Table]]:
-    """``(shard, rows of that shard)``: a document's index shard follows its doc_id, as its data shard does."""
-    shards = np.array([shard_of(d, num_shards) for d in table.column(column).to_pylist()], dtype=np.int64)
-    for shard in np.unique(shards).tolist():
-        yield shard, table.filter(pa.array(shards == shard))
-
-
-def write_index_file(item: tuple[int, Iterable[pa.Table]], staging_dir: str, num_shards: int) -> ShardInfo:
-    """Write one index file (rows sorted by doc_id, so reruns are byte-identical)."""
-    shard, pieces = item
-    table = pa.concat_tables(list(pieces)).sort_by("doc_id")
-    name = index_file_name(shard, num_shards)
-    size, digest = write_table(table, FileSystems.join(staging_dir, name))
-    return ShardInfo(kind=INDEX_KIND, name=name, rows=table.num_rows, bytes=size, sha256=digest)
 
 
 def shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -232,17 +207,7 @@ class WriteIndex(beam.PTransform):
                      | "Join kept copies" >> beam.CoGroupByKey()
                      | "Kept copies only" >> beam.FlatMap(surviving_near_rows))
         rows = (kept_rows, surviving) | "All rows" >> beam.Flatten()
-        num_shards = beam.pvalue.AsSingleton(
-            rows
-            | "Row counts" >> beam.Map(lambda t: t.num_rows)
-            | "Count" >> beam.CombineGlobally(sum)
-            | "Shards" >> beam.Map(index_shard_count))
-        return (
-            rows
-            | "Split files" >> beam.FlatMap(lambda t, n: split_by_shard(t, n), num_shards)
-            | "Group files" >> beam.GroupByKey()
-            | "Write file" >> beam.Map(timed("write", write_index_file), self._staging_dir, num_shards)
-        )
+        return rows | "Files" >> WriteTableShards(self._staging_dir, INDEX_KIND, INDEX_ROWS_PER_SHARD)
 
 
 def read_params(path: str) -> Optional[dict[str, Any]]:
