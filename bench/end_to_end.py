@@ -5,7 +5,9 @@
 Builds the corpus with ``bench/corpus.py`` if needed, runs ``provsieve run``
 on it in a subprocess (so the memory of every worker process is counted), and
 prints one row per run: documents/s per core, MB/s of input, peak RSS of the
-whole process tree, and the busy time of each stage from the run's manifest.
+whole process tree, the CPU seconds of the whole tree and documents per CPU
+second (on a shared machine the wall time also counts waiting for a core;
+the CPU figure does not), and the busy time of each stage from the run's manifest.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def run_once(docs: int, workers: int, fmt: str, extra: list[str]) -> dict:
     return {
         "docs": n, "format": fmt, "workers": workers, "wall_s": measured.wall_seconds,
         "docs_per_s_per_core": n / measured.wall_seconds / workers, "mb_per_s": input_mb / measured.wall_seconds,
-        "peak_rss_mb": measured.peak_rss_mb, "kept": manifest["counters"]["kept"],
+        "peak_rss_mb": measured.peak_rss_mb, "cpu_s": measured.cpu_seconds,
+        "docs_per_cpu_s": n / measured.cpu_seconds if measured.cpu_seconds else None, "kept": manifest["counters"]["kept"],
         "stages": manifest.get("stage_seconds", {}), "flags": " ".join(extra),
     }
 
@@ -53,14 +56,15 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also append the rows to this JSON-lines file")
     ap.add_argument("extra", nargs="*", help="extra `provsieve run` flags, after --")
     args = ap.parse_args()
-    print(f"{'docs':>8} {'fmt':>5} {'w':>2} {'wall s':>8} {'docs/s/core':>11} {'MB/s':>6} {'peak RSS MB':>11}  "
-          "busy s by stage")
+    print(f"{'docs':>8} {'fmt':>5} {'w':>2} {'wall s':>8} {'docs/s/core':>11} {'MB/s':>6} {'peak RSS MB':>11} "
+          f"{'cpu s':>7} {'docs/cpu s':>10}  busy s by stage")
     for docs in args.docs:
         for workers in args.workers:
             row = run_once(docs, workers, args.format, args.extra)
             stages = ", ".join(f"{k} {v:.1f}" for k, v in row["stages"].items())
             print(f"{row['docs']:>8} {row['format']:>5} {workers:>2} {row['wall_s']:>8.1f} "
-                  f"{row['docs_per_s_per_core']:>11.0f} {row['mb_per_s']:>6.2f} {row['peak_rss_mb']:>11.0f}  {stages}",
+                  f"{row['docs_per_s_per_core']:>11.0f} {row['mb_per_s']:>6.2f} {row['peak_rss_mb']:>11.0f} "
+                  f"{row['cpu_s']:>7.1f} {row['docs_per_cpu_s'] or 0:>10.0f}  {stages}",
                   flush=True)
             if args.json:
                 with open(args.json, "a") as f:

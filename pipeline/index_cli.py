@@ -24,16 +24,11 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from provsieve.pipeline.manifest import MANIFEST_NAME, read_manifest, write_manifest
-from provsieve.transforms.dedup_index import (
-    index_params,
-    index_rows,
-    index_shard_count,
-    split_by_shard,
-    write_index_file,
-)
+from provsieve.transforms.dedup_index import INDEX_KIND, INDEX_ROWS_PER_SHARD, index_params, index_rows
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
 from provsieve.transforms.near_dedup import REJECT_REASON as NEAR_DUPLICATE
 from provsieve.transforms.near_dedup import TRUSTED_EVIDENCE, lsh_bands_rows
+from provsieve.transforms.write import shard_count, split_by_shard, write_shard_file
 
 COLUMNS = ["doc_id", "text", "crawl_date", "created", "pre_cutoff_evidence", "reject_reason", "duplicate_of"]
 
@@ -103,9 +98,9 @@ def rebuild_index(output_dir: str, params: Optional[dict[str, Any]] = None, forc
     rows = pa.concat_tables(kept + near) if kept or near else None
     files = []
     if rows is not None and rows.num_rows:
-        num_shards = index_shard_count(rows.num_rows)
+        num_shards = shard_count(rows.num_rows, INDEX_ROWS_PER_SHARD)
         for shard, table in split_by_shard(rows, num_shards):
-            info = write_index_file((shard, [table]), output_dir, num_shards)
+            info = write_shard_file((shard, [table]), output_dir, INDEX_KIND, num_shards)
             files.append(info._asdict())
     documents, size = sum(f["rows"] for f in files), sum(f["bytes"] for f in files)
     manifest["dedup_index"] = {

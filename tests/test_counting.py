@@ -31,3 +31,24 @@ def test_no_elements_no_counts():
     with TestPipeline() as p:
         counts = p | beam.Create([]) | CountPerBundle(_words) | beam.CombinePerKey(sum)
         assert_that(counts, equal_to([]))
+
+
+def _halve(n, by):
+    return n // by
+
+
+def test_counted_step_applies_splits_and_counts_before_and_after():
+    from provsieve.transforms.counting import CountedStep
+
+    numbers = list(range(40))
+    with TestPipeline() as p:
+        kept, out, counts = (p
+                             | beam.Create(numbers)
+                             | beam.Reshuffle()
+                             | CountedStep(_halve, 2, counted_in=lambda n: [("in", n % 2)],
+                                           counted_out=lambda n: [("kept",)], is_out=lambda n: n >= 15,
+                                           max_keys=1))
+        assert_that(kept, equal_to(list(range(15)) * 2), label="kept")
+        assert_that(out, equal_to([n // 2 for n in numbers if n // 2 >= 15]), label="out")
+        assert_that(counts | beam.CombinePerKey(sum), equal_to([(("in", 0), 20), (("in", 1), 20), (("kept",), 30)]),
+                    label="counts")

@@ -367,3 +367,25 @@ def test_verify_finds_kept_copies_of_a_release_and_the_report_and_summary_show_w
     released = r2["counters"]["rejected"]["released_duplicate"]
     assert f"already released: {released:,} documents" in summary
     assert "after 1 earlier release(s): 0 input file(s) skipped" in summary
+
+
+def test_index_rows_from_the_dedup_columns_equal_the_rows_computed_from_the_texts():
+    """The run's index writer joins the de-duplication step's columns with the kept and near ids."""
+    from provsieve.transforms.dedup_index import shard_rows
+    from provsieve.transforms.document import normalize_text, normalized_text_key
+    from provsieve.transforms.near_dedup import IndexColumns
+
+    rng = random.Random(3)
+    texts = {f"{i:08x}" + "0" * 32: _text(rng) for i in range(6)}
+    ids = sorted(texts)
+    sigs = minhash_signatures([normalize_text(texts[d]) for d in ids], 112, 5, 1, normalized=True)
+    columns = IndexColumns(ids, [normalized_text_key(normalize_text(texts[d])) for d in ids],
+                           [s.tobytes() for s in sigs], ["2020-01-01T00:00:00Z"] * 6)
+    grouped = {"rows": [columns], "kept": [ids[:2], ids[2:3]], "near": [[(ids[4], ids[0])]]}
+    parts = list(shard_rows((0, grouped), PARAMS))
+    kept = [t for tag, t in parts if tag == "kept"]
+    near = [piece for tag, piece in parts if tag == "near"]
+    assert len(kept) == 1 and kept[0].equals(index_rows(ids[:3], [texts[d] for d in ids[:3]],
+                                                        ["2020-01-01T00:00:00Z"] * 3, PARAMS))
+    assert len(near) == 1 and near[0][1].column("doc_id").to_pylist() == [ids[4]]
+    assert near[0][1].column("kept_doc_id").to_pylist() == [ids[0]]  # ids[3], ids[5]: neither kept nor near

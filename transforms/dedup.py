@@ -89,11 +89,16 @@ class Deduplicate(beam.PTransform):
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
-                 released: Sequence[tuple[str, str]] = ()):
-        """``released``: ``(index file, release)`` of earlier releases (``--after``), whose documents win."""
+                 released: Sequence[tuple[str, str]] = (), index_rows: bool = False):
+        """``released``: ``(index file, release)`` of earlier releases (``--after``), whose documents win.
+
+        ``index_rows``: output ``{"docs": documents, "index": Fingerprint's index parts}``
+        (for :class:`~provsieve.transforms.dedup_index.WriteIndex`) instead of the documents alone.
+        """
         super().__init__()
         bands, rows = lsh_bands_rows(threshold, num_perm)
-        self._fingerprint = Fingerprint(num_perm, ngram, seed, bands, rows)
+        self._index_rows = index_rows
+        self._fingerprint = Fingerprint(num_perm, ngram, seed, bands, rows, index_rows=index_rows)
         self._cluster = (bands, rows, threshold)
         files, self._release_names = release_tags(released)
         self._released = ReadReleasedIndex(files, bands, rows) if files else None
@@ -109,5 +114,6 @@ class Deduplicate(beam.PTransform):
         exact = exact_keys | "Exact copies" >> CopiesFromKeys()
         near = ({"sigs": sigs, "bands": bands}
                 | "Near duplicates" >> ClusterSignatures(*self._cluster, excluded=exact))
-        return docs | "Mark duplicates" >> beam.Map(
+        marked = docs | "Mark duplicates" >> beam.Map(
             mark_duplicates, beam.pvalue.AsDict(exact), beam.pvalue.AsDict(near), self._release_names)
+        return {"docs": marked, "index": keys.index} if self._index_rows else marked

@@ -23,7 +23,6 @@ same shuffles as the new ones: no side input holds the index.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import apache_beam as beam
@@ -39,8 +38,8 @@ from provsieve.transforms.document import Document, normalize_text, normalized_t
 from provsieve.transforms.minhash import minhash_signatures
 from provsieve.transforms.near_dedup import KEY_SHARDS, band_hashes, evidence_date, text_key_shard
 from provsieve.transforms.released import released_member, released_node
-from provsieve.transforms.timing import StageClock, timed
-from provsieve.transforms.write import ShardInfo, shard_of, write_table
+from provsieve.transforms.timing import StageClock
+from provsieve.transforms.write import WriteTableShards, shard_of, split_by_shard
 
 INDEX_KIND = "index"
 """The ``kind`` of index files among the shards (``OUT/index/part-*.parquet``)."""
@@ -85,11 +84,19 @@ def index_rows(doc_ids: Sequence[str], texts: Sequence[str], evidence: Sequence[
     """
     norms = [normalize_text(t) for t in texts]
     sigs = minhash_signatures(norms, params["num_perm"], params["ngram"], params["seed"], normalized=True)
+    return columns_table(doc_ids, [normalized_text_key(n) for n in norms], [row.tobytes() for row in sigs],
+                         evidence, params, kept_ids)
+
+
+def columns_table(doc_ids: Sequence[str], text_keys: Sequence[str], signatures: Sequence[bytes],
+                  evidence: Sequence[Optional[str]], params: dict[str, Any],
+                  kept_ids: Optional[Sequence[Optional[str]]] = None) -> pa.Table:
+    """Index rows from their columns: hex text keys (:func:`normalized_text_key`), signature bytes."""
     schema = index_schema(params)
     return pa.table({
         "doc_id": pa.array(list(doc_ids), pa.string()),
-        "text_key": pa.array([bytes.fromhex(normalized_text_key(n)) for n in norms], schema.field("text_key").type),
-        "signature": pa.array([row.tobytes() for row in sigs], schema.field("signature").type),
+        "text_key": pa.array([bytes.fromhex(k) for k in text_keys], schema.field("text_key").type),
+        "signature": pa.array(list(signatures), schema.field("signature").type),
         "evidence_date": pa.array(list(evidence), pa.string()),
         "kept_doc_id": pa.array(list(kept_ids) if kept_ids is not None else [None] * len(doc_ids), pa.string()),
     }, schema=schema)
@@ -101,40 +108,33 @@ def index_table(docs: Sequence[Document], params: dict[str, Any]) -> pa.Table:
                       [d.duplicate_of if d.reject_reason else None for d in docs])
 
 
-def index_shard_count(rows: int) -> int:
-    return max(1, math.ceil(rows / INDEX_ROWS_PER_SHARD))
+def shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The index rows of one doc_id shard, from the de-duplication step's columns (nothing computed again).
 
-
-def index_file_name(shard: int, num_shards: int) -> str:
-    return f"{INDEX_KIND}/part-{shard:05d}-of-{num_shards:05d}.parquet"
-
-
-def split_by_shard(table: pa.Table, num_shards: int, column: str = "doc_id") -> Iterator[tuple[int, pa.Table]]:
-    """``(shard, rows of that shard)``: a document's index shard follows its doc_id, as its data shard does."""
-    shards = np.array([shard_of(d, num_shards) for d in table.column(column).to_pylist()], dtype=np.int64)
-    for shard in np.unique(shards).tolist():
-        yield shard, table.filter(pa.array(shards == shard))
-
-
-def write_index_file(item: tuple[int, Iterable[pa.Table]], staging_dir: str, num_shards: int) -> ShardInfo:
-    """Write one index file (rows sorted by doc_id, so reruns are byte-identical)."""
-    shard, pieces = item
-    table = pa.concat_tables(list(pieces)).sort_by("doc_id")
-    name = index_file_name(shard, num_shards)
-    size, digest = write_table(table, FileSystems.join(staging_dir, name))
-    return ShardInfo(kind=INDEX_KIND, name=name, rows=table.num_rows, bytes=size, sha256=digest)
-
-
-def _rows_of(batch: Sequence[Document], params: dict[str, Any]) -> pa.Table:
+    ``item``: ``(shard, {"rows": IndexColumns parts, "kept": doc_id lists, "near": (doc_id, kept_doc_id) lists})``.
+    Yields ``("kept", table)`` for the kept documents and ``("near", (kept shard, table))`` for the near
+    duplicates, keyed by the shard of the document kept in their place (:func:`surviving_near_rows` joins them).
+    """
+    _, grouped = item
+    kept = {doc_id for ids in grouped["kept"] for doc_id in ids}
+    near = {doc_id: kept_id for pairs in grouped["near"] for doc_id, kept_id in pairs}
+    if not kept and not near:
+        return
     with _INDEX_CLOCK:
-        return index_table(batch, params)
-
-
-def _near_pieces(batch: Sequence[Document], params: dict[str, Any]) -> list[tuple[int, pa.Table]]:
-    """Index rows of near duplicates, keyed by the join shard of the document kept in their place."""
-    with _INDEX_CLOCK:
-        table = index_table(batch, params)
-        return list(split_by_shard(table, KEY_SHARDS, "kept_doc_id"))
+        columns: tuple[list, ...] = ([], [], [], [], [])
+        for part in grouped["rows"]:
+            for row in zip(part.doc_ids, part.text_keys, part.signatures, part.evidence_dates):
+                if row[0] in kept or row[0] in near:
+                    for column, value in zip(columns, row + (near.get(row[0]),)):
+                        column.append(value)
+        table = columns_table(*columns[:4], params, columns[4])
+        is_near = pc.is_valid(table.column("kept_doc_id"))
+        kept_rows, near_rows = table.filter(pc.invert(is_near)), table.filter(is_near)
+    if kept_rows.num_rows:
+        yield "kept", kept_rows
+    if near_rows.num_rows:
+        for piece in split_by_shard(near_rows, KEY_SHARDS, "kept_doc_id"):
+            yield "near", piece
 
 
 def surviving_near_rows(item: tuple[int, dict[str, Iterable]]) -> Iterator[pa.Table]:
@@ -145,32 +145,50 @@ def surviving_near_rows(item: tuple[int, dict[str, Iterable]]) -> Iterator[pa.Ta
         yield table.filter(pc.is_in(table.column("kept_doc_id"), value_set=kept))
 
 
-class _GatherIds(beam.DoFn):
-    """Documents -> ``(join shard, doc_ids)`` once per shard and bundle (not one element per document)."""
+def _tagged_shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) -> Iterator:
+    for tag, part in shard_rows(item, params):
+        yield part if tag == "kept" else beam.pvalue.TaggedOutput(tag, part)
+
+
+class _GatherByShard(beam.DoFn):
+    """Documents -> ``(doc_id shard, [value_of(doc), ...])`` once per shard and bundle (not one element per document)."""
+
+    def __init__(self, value_of):
+        self._value_of = value_of
 
     def start_bundle(self) -> None:
-        self._ids: dict[int, list[str]] = {}
+        self._values: dict[int, list] = {}
 
     def process(self, doc: Document) -> None:
-        self._ids.setdefault(shard_of(doc.doc_id, KEY_SHARDS), []).append(doc.doc_id)
+        self._values.setdefault(shard_of(doc.doc_id, KEY_SHARDS), []).append(self._value_of(doc))
 
     def finish_bundle(self) -> Iterator:
-        for shard in sorted(self._ids):
-            yield in_global_window((shard, self._ids[shard]))
+        for shard in sorted(self._values):
+            yield in_global_window((shard, self._values[shard]))
+
+
+def _doc_id(doc: Document) -> str:
+    return doc.doc_id
+
+
+def _near_pair(doc: Document) -> tuple[str, str]:
+    return doc.doc_id, doc.duplicate_of
 
 
 _INDEX_CLOCK = StageClock("index")
 
 
 class WriteIndex(beam.PTransform):
-    """``{"kept": Documents, "near": near duplicates}`` -> index files under ``staging_dir/index/``; a :class:`ShardInfo` each.
+    """``{"kept": Documents, "near": near duplicates, "rows": index parts}`` -> index files under ``staging_dir/index/``.
 
-    A near duplicate gets a row only if the document kept in its place is
-    kept in the end (a later step, e.g. the AI filter, may reject it): a join
-    on the kept ids, gathered per bundle. Signatures are computed again
-    (about as long as the de-duplication step's own, ``bench/releases.py``)
-    rather than carried from the de-duplication step, which would hold every
-    live document's signature until the last step has decided.
+    Outputs a :class:`ShardInfo` per file. ``rows`` are the de-duplication
+    step's ``(doc_id shard, IndexColumns)`` parts (``Fingerprint(index_rows=True)``):
+    the text keys and signatures it computed, carried here through a
+    ``CoGroupByKey`` on the doc_id shard with the ids of the documents kept in
+    the end, rather than computed a second time. A near duplicate gets a row
+    only if the document kept in its place is kept in the end (a later step,
+    e.g. the AI filter, may reject it): a second join, on the kept copy's shard.
+    Only ids and index columns are shuffled, never documents.
     """
 
     def __init__(self, staging_dir: str, params: dict[str, Any]):
@@ -179,30 +197,17 @@ class WriteIndex(beam.PTransform):
         self._params = params
 
     def expand(self, docs):
-        kept, near = docs["kept"], docs["near"]
-        batch = dict(min_batch_size=64, max_batch_size=1024)
-        kept_rows = (kept
-                     | "Batch kept" >> beam.BatchElements(**batch)
-                     | "Kept rows" >> beam.Map(_rows_of, self._params))
-        near_rows = (near
-                     | "Batch near" >> beam.BatchElements(**batch)
-                     | "Near rows" >> beam.FlatMap(_near_pieces, self._params))
-        kept_ids = kept | "Kept ids" >> beam.ParDo(_GatherIds())
+        kept_ids = docs["kept"] | "Kept ids" >> beam.ParDo(_GatherByShard(_doc_id))
+        near_ids = docs["near"] | "Near ids" >> beam.ParDo(_GatherByShard(_near_pair))
+        kept_rows, near_rows = (
+            {"rows": docs["rows"], "kept": kept_ids, "near": near_ids}
+            | "Join rows" >> beam.CoGroupByKey()
+            | "Rows" >> beam.FlatMap(_tagged_shard_rows, self._params).with_outputs("near", main="kept"))
         surviving = ({"kept": kept_ids, "near": near_rows}
                      | "Join kept copies" >> beam.CoGroupByKey()
                      | "Kept copies only" >> beam.FlatMap(surviving_near_rows))
         rows = (kept_rows, surviving) | "All rows" >> beam.Flatten()
-        num_shards = beam.pvalue.AsSingleton(
-            rows
-            | "Row counts" >> beam.Map(lambda t: t.num_rows)
-            | "Count" >> beam.CombineGlobally(sum)
-            | "Shards" >> beam.Map(index_shard_count))
-        return (
-            rows
-            | "Split files" >> beam.FlatMap(lambda t, n: split_by_shard(t, n), num_shards)
-            | "Group files" >> beam.GroupByKey()
-            | "Write file" >> beam.Map(timed("write", write_index_file), self._staging_dir, num_shards)
-        )
+        return rows | "Files" >> WriteTableShards(self._staging_dir, INDEX_KIND, INDEX_ROWS_PER_SHARD)
 
 
 def read_params(path: str) -> Optional[dict[str, Any]]:

@@ -67,6 +67,7 @@ from provsieve.transforms.minhash import (
     minhash_signatures,
 )
 from provsieve.transforms.timing import StageClock
+from provsieve.transforms.write import shard_of
 
 NAMESPACE = "near_dedup"
 REJECT_REASON = "near_duplicate"
@@ -258,18 +259,21 @@ class _Sign(beam.DoFn):
     * main: ``{doc_id: (node, signature bytes)}``;
     * ``bands``: ``((band, hash % shards), (band hashes, doc_ids))`` (:data:`BandParts`);
     * ``exact``: ``(text key shard, (text keys, nodes))`` (:func:`normalized_text_key`);
+    * ``index`` (only with ``index_rows``): ``(doc_id shard, IndexColumns)``, what the
+      release's index needs of each document, so the index writer computes nothing again.
 
     where ``node`` is the :func:`keep_key`. ``shards`` bounds what one key
     holds after a shuffle (1/``shards`` of a band's documents, of the text keys).
     """
 
-    BANDS, EXACT = "bands", "exact"
+    BANDS, EXACT, INDEX = "bands", "exact", "index"
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
-                 shards: int = KEY_SHARDS, flush_entries: int = 200_000):
+                 shards: int = KEY_SHARDS, flush_entries: int = 200_000, index_rows: bool = False):
         self._args = (num_perm, ngram, seed)
         self._bands, self._rows = bands, rows
         self._shards, self._flush_entries = shards, flush_entries
+        self._index_rows = index_rows
         self._docs = Metrics.counter(NAMESPACE, "docs")
         self._clock = StageClock("dedup")
 
@@ -280,6 +284,7 @@ class _Sign(beam.DoFn):
         self._parts: dict[tuple[int, int], tuple[list[int], list[str]]] = {}
         self._sigs: dict[str, tuple[Node, bytes]] = {}
         self._exact: dict[int, tuple[list[str], list[Node]]] = {}
+        self._index: dict[int, IndexColumns] = {}
         self._entries = 0
 
     def process(self, batch: Sequence[Document]) -> Iterator:
@@ -290,10 +295,15 @@ class _Sign(beam.DoFn):
             hashes = band_hashes(sigs, self._bands, self._rows)
         self._docs.inc(len(batch))
         shards, parts, exact, signatures = self._shards, self._parts, self._exact, self._sigs
+        index = self._index if self._index_rows else None
         for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
             node = keep_key(doc)
-            signatures[doc.doc_id] = (node, sig.tobytes())
+            sig_bytes = sig.tobytes()
+            signatures[doc.doc_id] = (node, sig_bytes)
             _append_pair(exact, text_key_shard(text_key, shards), text_key, node)
+            if index is not None:
+                _append_index_row(index, shard_of(doc.doc_id, shards), doc.doc_id, text_key, sig_bytes,
+                                  node[1] or None)
             for band, h in enumerate(row):
                 _append_pair(parts, (band, h % shards), h, doc.doc_id)
         self._entries += len(batch) * (self._bands + 2)
@@ -308,15 +318,40 @@ class _Sign(beam.DoFn):
                 yield in_global_window(out)
 
     def _flush(self) -> Iterator:
-        parts, exact, sigs = self._parts, self._exact, self._sigs
+        parts, exact, sigs, index = self._parts, self._exact, self._sigs, self._index
         self._reset()
         if sigs:
             yield sigs
         for shard in sorted(exact):
             yield beam.pvalue.TaggedOutput(self.EXACT, (shard, exact[shard]))
+        for shard in sorted(index):
+            yield beam.pvalue.TaggedOutput(self.INDEX, (shard, index[shard]))
         for key in sorted(parts):
             hashes, doc_ids = parts[key]
             yield beam.pvalue.TaggedOutput(self.BANDS, (key, (np.array(hashes, dtype=np.uint64), doc_ids)))
+
+
+class IndexColumns(NamedTuple):
+    """A part of the index rows of one doc_id shard, as columns (see :mod:`~provsieve.transforms.dedup_index`)."""
+
+    doc_ids: list[str]
+    text_keys: list[str]
+    """Hex :func:`normalized_text_key` of each document."""
+    signatures: list[bytes]
+    """MinHash signature of each document (uint32 values, native order)."""
+    evidence_dates: list[Optional[str]]
+    """:func:`evidence_date` of each document."""
+
+
+def _append_index_row(index: dict[int, IndexColumns], shard: int, doc_id: str, text_key: str, signature: bytes,
+                      evidence: Optional[str]) -> None:
+    part = index.get(shard)
+    if part is None:
+        part = index[shard] = IndexColumns([], [], [], [])
+    part.doc_ids.append(doc_id)
+    part.text_keys.append(text_key)
+    part.signatures.append(signature)
+    part.evidence_dates.append(evidence)
 
 
 def _append_pair(parts: dict, key, first, second) -> None:
@@ -436,16 +471,18 @@ class Fingerprint(beam.PTransform):
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
                  min_batch: int = 32, max_batch: int = 512, band_shards: int = KEY_SHARDS,
-                 flush_entries: int = 200_000):
+                 flush_entries: int = 200_000, index_rows: bool = False):
+        """``index_rows``: also output ``result.index``, parts ``(doc_id shard, IndexColumns)`` for the index writer."""
         super().__init__()
-        self._sign = _Sign(num_perm, ngram, seed, bands, rows, band_shards, flush_entries)
+        self._sign = _Sign(num_perm, ngram, seed, bands, rows, band_shards, flush_entries, index_rows)
         self._batch = (min_batch, max_batch)
 
     def expand(self, docs):
         return (docs
                 | "Eligible" >> beam.Filter(lambda d: d.reject_reason is None)
                 | "Batch" >> beam.BatchElements(*self._batch)
-                | "Sign" >> beam.ParDo(self._sign).with_outputs(_Sign.BANDS, _Sign.EXACT, main="sigs"))
+                | "Sign" >> beam.ParDo(self._sign).with_outputs(_Sign.BANDS, _Sign.EXACT, _Sign.INDEX,
+                                                                main="sigs"))
 
 
 class ClusterSignatures(beam.PTransform):

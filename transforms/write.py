@@ -13,15 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Any, Callable, Iterable, NamedTuple, Optional
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.utils.windowed_value import WindowedValue
 
+from provsieve.transforms.counting import in_global_window
 from provsieve.transforms.document import ARROW_SCHEMA, DATE_COLUMNS, Document
-from provsieve.transforms.timing import timed
+from provsieve.transforms.timing import StageClock, timed
 
 REJECT_ONLY_COLUMNS = ("reject_reason", "reject_detail", "duplicate_of", "duplicate_release")
 HUMAN_SCHEMA = pa.schema([f for f in ARROW_SCHEMA if f.name not in REJECT_ONLY_COLUMNS])
@@ -34,7 +37,7 @@ ROW_GROUP_ROWS = 10_000
 
 class ShardInfo(NamedTuple):
     kind: str
-    """``human`` or ``rejected``."""
+    """``human``, ``rejected`` or ``index``."""
     name: str
     """Path relative to the output directory, e.g. ``human/part-00000-of-00001.parquet``."""
     rows: int
@@ -108,44 +111,95 @@ def write_table(table: pa.Table, path: str) -> tuple[int, str]:
     return sink.size, sink.sha256.hexdigest()
 
 
-def _write_shard(item: tuple[int, Iterable[Document]], staging_dir: str, kind: str, schema: pa.Schema,
-                 num_shards: int) -> ShardInfo:
-    shard, docs = item
-    table = documents_to_table(docs, schema)
+def split_by_shard(table: pa.Table, num_shards: int, column: str = "doc_id") -> Iterator[tuple[int, pa.Table]]:
+    """``(shard, rows of that shard)`` of ``table``, a row's shard being :func:`shard_of` its ``column``."""
+    shards = np.array([shard_of(d, num_shards) for d in table.column(column).to_pylist()], dtype=np.int64)
+    for shard in np.unique(shards).tolist():
+        yield shard, table.filter(pa.array(shards == shard))
+
+
+def write_shard_file(item: tuple[int, Iterable[pa.Table]], staging_dir: str, kind: str, num_shards: int) -> ShardInfo:
+    """Write one shard from its pieces, rows sorted by doc_id (so reruns are byte-identical)."""
+    shard, pieces = item
+    table = pa.concat_tables(list(pieces)).sort_by("doc_id").combine_chunks()
     name = shard_name(kind, shard, num_shards)
     size, digest = write_table(table, FileSystems.join(staging_dir, name))
     return ShardInfo(kind=kind, name=name, rows=table.num_rows, bytes=size, sha256=digest)
 
 
-class WriteShards(beam.PTransform):
-    """Documents -> Parquet shards under ``staging_dir/kind/``; outputs one :class:`ShardInfo` per shard.
+class WriteTableShards(beam.PTransform):
+    """Arrow tables with a ``doc_id`` column -> Parquet shards under ``staging_dir/kind/``; a :class:`ShardInfo` each.
 
     The number of shards is ``ceil(rows / rows_per_shard)`` (at least one, and
-    none at all when there are no rows), so shards are balanced and never empty.
+    none at all when there are no rows), so shards are balanced and never
+    empty; a row's shard is :func:`shard_of` its doc_id. Only the tables'
+    row counts meet in a side input, never the rows.
     """
 
-    def __init__(self, staging_dir: str, kind: str, rows_per_shard: int, with_verdict: bool = False):
-        """``with_verdict`` keeps the rejection columns in ``human`` shards (``--mode tag``)."""
+    def __init__(self, staging_dir: str, kind: str, rows_per_shard: int):
         super().__init__()
         self._staging_dir = staging_dir
         self._kind = kind
         self._rows_per_shard = rows_per_shard
-        self._schema = HUMAN_SCHEMA if kind == "human" and not with_verdict else REJECTED_SCHEMA
+
+    def expand(self, tables):
+        num_shards = beam.pvalue.AsSingleton(
+            tables
+            | "Row counts" >> beam.Map(lambda t: t.num_rows)
+            | "Count" >> beam.CombineGlobally(sum)
+            | "Shards" >> beam.Map(shard_count, self._rows_per_shard))
+        return (
+            tables
+            | "Split shards" >> beam.FlatMap(lambda t, n: split_by_shard(t, n), num_shards)
+            | "Group shards" >> beam.GroupByKey()
+            | "Write shard" >> beam.Map(timed("write", write_shard_file), self._staging_dir, self._kind, num_shards)
+        )
+
+
+class _ToTables(beam.DoFn):
+    """Documents -> Arrow tables of ``schema``, one per ``max_rows`` documents and bundle."""
+
+    def __init__(self, schema: pa.Schema, max_rows: int):
+        self._schema = schema
+        self._max_rows = max_rows
+        self._clock = StageClock("write")
+
+    def start_bundle(self) -> None:
+        self._docs: list[Document] = []
+
+    def process(self, doc: Document) -> Iterator[pa.Table]:
+        self._docs.append(doc)
+        if len(self._docs) >= self._max_rows:
+            yield self._table()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        if self._docs:
+            yield in_global_window(self._table())
+
+    def _table(self) -> pa.Table:
+        docs, self._docs = self._docs, []
+        with self._clock:
+            return documents_to_table(docs, self._schema)
+
+
+class WriteShards(beam.PTransform):
+    """Documents -> Parquet shards under ``staging_dir/kind/``; outputs one :class:`ShardInfo` per shard.
+
+    Each bundle's documents become Arrow tables where they are (columnar, so
+    only tables are shuffled, not one element per document); then
+    :class:`WriteTableShards`.
+    """
+
+    def __init__(self, staging_dir: str, kind: str, rows_per_shard: int, with_verdict: bool = False,
+                 table_rows: int = ROW_GROUP_ROWS):
+        """``with_verdict`` keeps the rejection columns in ``human`` shards (``--mode tag``)."""
+        super().__init__()
+        self._write = WriteTableShards(staging_dir, kind, rows_per_shard)
+        schema = HUMAN_SCHEMA if kind == "human" and not with_verdict else REJECTED_SCHEMA
+        self._to_tables = _ToTables(schema, table_rows)
 
     def expand(self, docs):
-        num_shards = (
-            docs
-            | "Count" >> beam.combiners.Count.Globally()
-            | "Shards" >> beam.Map(shard_count, self._rows_per_shard)
-        )
-        num_shards_side = beam.pvalue.AsSingleton(num_shards)
-        return (
-            docs
-            | "Key by shard" >> beam.Map(lambda d, n: (shard_of(d.doc_id, n), d), num_shards_side)
-            | "Group shards" >> beam.GroupByKey()
-            | "Write shard" >> beam.Map(timed("write", _write_shard), self._staging_dir, self._kind, self._schema,
-                                        num_shards_side)
-        )
+        return docs | "To tables" >> beam.ParDo(self._to_tables) | "Shards" >> self._write
 
 
 def publish(output_dir: str, staging_dir: str, shards: list[ShardInfo],
