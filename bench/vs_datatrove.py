@@ -4,8 +4,9 @@
 
 datatrove runs from its own virtualenv (``bench/_work/dt-venv``: ``python -m
 venv bench/_work/dt-venv && bench/_work/dt-venv/bin/pip install
-'datatrove[processing,io]' tokenizers spacy``), never as a provsieve dependency;
-``bench/datatrove_job.py`` is its side. Both run one worker. Printed: wall
+'datatrove[processing,io]' tokenizers spacy lxml_html_clean``; lxml 6 moved
+``lxml.html.clean`` out, and without it datatrove's Trafilatura step times out
+on every record), never as a provsieve dependency; ``bench/datatrove_job.py`` is its side. Both run one worker. Printed: wall
 time, documents/s per core, peak RSS, the ratio, and the pairwise precision /
 recall of each system's duplicate clusters against the corpus truth (recall
 on pairs whose true word-5-gram Jaccard is >= 0.8).
