@@ -29,7 +29,6 @@ from provsieve.pipeline.options import RunConfig, pipeline_options, uses_embedde
 from provsieve.transforms import timing
 from provsieve.transforms.ai_detector import (
     DEFAULT_POLICY,
-    DEFAULT_THRESHOLD,
     SUPPORTED_LANGUAGES,
     CalibrateThreshold,
     TagAIText,
@@ -139,7 +138,6 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
             live, dups = split_rejected(live, "Split duplicates")
             rejected.append(dups)
 
-    kept_counted = False
     if config.ai:
         live = _score_ai(live, config)
         threshold, how = _ai_threshold(live, config)
@@ -147,25 +145,23 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         if config.ai_detector == "cascade":
             live, stage2_threshold = _stage2(live, config, facts)
             verdict, extra = cascade_verdict, (stage2_threshold,)
-        if not isinstance(threshold, beam.PCollection):  # known before the run: no side input, no materialized docs
-            value = threshold.highest if isinstance(threshold, ThresholdPolicy) else threshold
-            facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), value)]))
-        else:
+        if isinstance(threshold, ThresholdPolicy):  # known before the run: no side input, no materialized docs
+            facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), threshold.highest)]))
+        else:  # calibrated on this run's scores: one number, a singleton side input
             facts.append(threshold | "Threshold fact" >> beam.Map(lambda t, h=how: (("ai_threshold", h, ""), t)))
-            threshold = beam.pvalue.AsSingleton(threshold)
+            threshold = beam.pvalue.AsSingleton(threshold | "As policy" >> beam.Map(ThresholdPolicy.constant))
         # the decision, its counts (before: the languages it cannot judge; after: what is kept) and the split
         live, ai_rejects, decided_facts = live | "AI decision" >> CountedStep(
             verdict, threshold, config.trust, *extra, counted_in=_ai_language_facts, counted_out=_kept_fact,
             is_out=None if tag_mode else _is_rejected)
         facts.append(decided_facts)
-        kept_counted = True
         rejected.append(ai_rejects)
 
     rejected_all = rejected | "All rejected" >> beam.Flatten()
     human_shards = live | "Write human" >> WriteShards(staging_dir, "human", config.rows_per_shard,
                                                           with_verdict=tag_mode)
     rejected_shards = rejected_all | "Write rejected" >> WriteShards(staging_dir, "rejected", config.rows_per_shard)
-    if not kept_counted:  # without the AI step, whose decision counts them
+    if not config.ai:  # else the AI decision counts them
         facts.append(live | "Kept facts" >> CountPerBundle(_kept_fact))
     facts.append(rejected_all | "Rejected facts" >> CountPerBundle(_rejected_fact))
     if config.after:
@@ -213,7 +209,8 @@ def _score_ai(live, config: RunConfig):
 
 
 def _ai_threshold(live, config: RunConfig):
-    """The AI threshold of this run (a float, or a singleton PCollection when calibrated), and how it was chosen."""
+    """The AI thresholds of this run (a :class:`ThresholdPolicy`, or a singleton PCollection of the one
+    calibrated number), and how they were chosen."""
     if config.calibrate_fpr is not None:
         scores = (
             live
@@ -223,10 +220,9 @@ def _ai_threshold(live, config: RunConfig):
         how = f"calibrated: {config.calibrate_fpr:g}-FPR quantile of captured-before-cutoff documents' scores"
         return scores | "Calibrate" >> CalibrateThreshold(config.calibrate_fpr), how
     if config.ai_threshold is not None:
-        return float(config.ai_threshold), "--ai-threshold"
-    if len(DEFAULT_POLICY.bands) > 1:
-        return DEFAULT_POLICY, f"shipped model default, by length ({DEFAULT_POLICY.describe()})"
-    return float(DEFAULT_THRESHOLD), "shipped model default"
+        return ThresholdPolicy.constant(config.ai_threshold), "--ai-threshold"
+    by_length = f", by length ({DEFAULT_POLICY.describe()})" if len(DEFAULT_POLICY.bands) > 1 else ""
+    return DEFAULT_POLICY, "shipped model default" + by_length
 
 
 def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]:

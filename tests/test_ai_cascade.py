@@ -13,6 +13,7 @@ from scipy.special import log_softmax as scipy_log_softmax
 
 from provsieve.transforms import ai_cascade as casc
 from provsieve.transforms import ai_cascade_training as ctr
+from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.decide import cascade_verdict
 from provsieve.transforms.document import new_document
 from provsieve.transforms.lm_features import LMStatistics
@@ -30,6 +31,8 @@ TEXTS = [
     "offer significant benefits.",
     "ok",
 ]
+
+ONE_098 = ThresholdPolicy.constant(0.98)
 
 
 def _doc(i: int, text: str = "some text", **tags):
@@ -57,19 +60,19 @@ def test_routing_takes_only_documents_that_could_be_rejected():
 
 def test_cascade_verdict_uses_stage2_only_for_routed_documents():
     routed = _doc(0, ai_score=0.7, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True)
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.95), 0.98, "captured", 0.9).reject_reason == "ai_generated"
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.85), 0.98, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.95), ONE_098, "captured", 0.9).reject_reason == "ai_generated"
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.85), ONE_098, "captured", 0.9).reject_reason is None
     # stage 2 only adds: a routed document stage 1 rejects stays rejected whatever its stage-2 score
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.1, ai_score=0.99), 0.98, "captured", 0.9).reject_reason \
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.1, ai_score=0.99), ONE_098, "captured", 0.9).reject_reason \
         == "ai_generated"
     # routed but not scored by the LM: stage 1 decides
-    assert cascade_verdict(routed._replace(ai_stage2_score=None), 0.98, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(routed._replace(ai_stage2_score=None), ONE_098, "captured", 0.9).reject_reason is None
     unscored = routed._replace(ai_stage2_score=None, ai_score=0.99)
-    assert cascade_verdict(unscored, 0.98, "captured", 0.9).reject_reason == "ai_generated"
+    assert cascade_verdict(unscored, ONE_098, "captured", 0.9).reject_reason == "ai_generated"
     # not routed: stage 1 decides, as under --ai-detector fasttext
     other = routed._replace(ai_routed=False, ai_score=0.99)
-    assert cascade_verdict(other, 0.98, "captured", 0.9).reject_reason == "ai_generated"
-    assert cascade_verdict(other._replace(ai_score=0.5), 0.98, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(other, ONE_098, "captured", 0.9).reject_reason == "ai_generated"
+    assert cascade_verdict(other._replace(ai_score=0.5), ONE_098, "captured", 0.9).reject_reason is None
 
 
 # --- combiner ----------------------------------------------------------------------
@@ -218,7 +221,7 @@ def test_a_text_the_lm_fails_on_is_left_to_stage_1():
     combiner = casc.CascadeCombiner.load()
     (doc,) = score_documents([_doc(0, TEXTS[0], ai_score=0.9, ai_confident=True, ai_model="ft")], Failing(), combiner)
     assert doc.ai_routed and doc.ai_stage2_score is None
-    assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), 0.85, "captured", 0.5).reject_reason == "ai_generated"
+    assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), ThresholdPolicy.constant(0.85), "captured", 0.5).reject_reason == "ai_generated"
 
 
 @needs_lm

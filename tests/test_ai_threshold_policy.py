@@ -53,7 +53,7 @@ def test_verdict_applies_the_band_and_a_single_threshold_overrides_it():
     assert ai_verdict(_doc(30, 0.97), POLICY, "captured").reject_reason is None  # short: needs 0.99
     assert ai_verdict(_doc(30, 0.995), POLICY, "captured").reject_reason == "ai_generated"
     assert ai_verdict(_doc(200, 0.85), POLICY, "captured").reject_reason == "ai_generated"  # long: 0.8
-    assert ai_verdict(_doc(200, 0.85), 0.9, "captured").reject_reason is None  # --ai-threshold: one number
+    assert ai_verdict(_doc(200, 0.85), aid.ThresholdPolicy.constant(0.9), "captured").reject_reason is None  # --ai-threshold: one number
     assert ai_verdict(_doc(200, 0.85, pre_cutoff_evidence="captured"), POLICY, "captured").reject_reason is None
     routed = _doc(200, 0.85, ai_routed=True, ai_stage2_score=None)  # not scored by the LM: stage 1's band decides
     assert cascade_verdict(routed, POLICY, "captured", 0.5).reject_reason == "ai_generated"

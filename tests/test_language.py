@@ -20,7 +20,7 @@ from provsieve.pipeline.report import build_report
 from provsieve.pipeline.run import run
 from provsieve.pipeline.summary import format_summary
 from provsieve.transforms import ai_detector
-from provsieve.transforms.ai_detector import AIDetector, TagAIText, model_languages, supported_language
+from provsieve.transforms.ai_detector import AIDetector, TagAIText, ThresholdPolicy, model_languages, supported_language
 from provsieve.transforms.ai_detector_training import metrics_rows, trained_languages
 from provsieve.transforms.decide import ai_verdict
 from provsieve.transforms.document import new_document
@@ -198,7 +198,7 @@ def test_unsupported_language_is_never_rejected_as_ai():
             _doc(long_en, 2, language="en", language_confident=False)]
     with make_test_pipeline() as p:
         tagged = p | beam.Create(docs) | TagAIText()
-        verdicts = tagged | beam.Map(ai_verdict, 0.0, "none")  # threshold 0: every judged document is AI
+        verdicts = tagged | beam.Map(ai_verdict, ThresholdPolicy.constant(0.0), "none")  # threshold 0: every judged document is AI
         assert_that(verdicts | beam.Map(lambda d: (d.source_index, d.ai_confident, d.reject_reason,
                                                    d.ai_score is not None)),
                     equal_to([(0, True, "ai_generated", True), (1, False, None, True), (2, False, None, True)]))
