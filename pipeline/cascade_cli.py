@@ -279,12 +279,8 @@ def train_command(args: argparse.Namespace) -> int:
     threshold, per_group = choose_threshold(groups, args.target_fpr)
     threshold = max(threshold, 0.0)
     eval_stage1 = [target.stage1[i] for i in eval_idx]
-    stage1_rows = metrics_rows(eval_records, eval_stage1, [detector.policy.threshold_for_text(r["text"])
-                                                           for r in eval_records])
-    cascade_rows = metrics_rows(eval_records, best["scores"], 1.0 + threshold)
-    decided_rows = metrics_rows(eval_records, pipeline_flags(eval_stage1, [detector.policy.threshold_for_text(r["text"])
-                                                                          for r in eval_records],
-                                                             best["scores"], threshold), 0.5)
+    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(eval_records, eval_stage1, detector.policy,
+                                                               best["scores"], threshold)
     routed = {lab: float(np.mean([target.stage1[i] >= low for i in eval_idx if target.records[i]["label"] == lab]))
               for lab in ("human", "ai")}
     digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()[:8]
@@ -330,6 +326,15 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluation_rows(records: list[Record], stage1: Sequence[Optional[float]], policy: ThresholdPolicy,
+                     cascade: Sequence[Optional[float]], stage2_threshold: float) -> tuple[list, list, list]:
+    """Metrics rows of stage 1 (at ``policy``), of the cascade's scores, and of what the pipeline decides."""
+    stage1_thresholds = [policy.threshold_for_text(r["text"]) for r in records]
+    return (metrics_rows(records, stage1, stage1_thresholds),
+            metrics_rows(records, cascade, 1.0 + stage2_threshold),
+            metrics_rows(records, pipeline_flags(stage1, stage1_thresholds, cascade, stage2_threshold), 0.5))
+
+
 def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Namespace) -> int:
     """``eval-detector --detector cascade``: stage 1, the cascade and the routed share on one evaluation sample."""
     combiner = CascadeCombiner.load(args.cascade)
@@ -341,10 +346,7 @@ def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Nam
     stage1 = [prep.stage1[i] for i in idx]
     cascade = cascade_scores(stage1, [p2[i] for i in idx], low)
     policy = ThresholdPolicy.constant(args.threshold) if args.threshold is not None else detector.policy
-    stage1_thresholds = [policy.threshold_for_text(r["text"]) for r in sample]
-    stage1_rows = metrics_rows(sample, stage1, stage1_thresholds)
-    cascade_rows = metrics_rows(sample, cascade, 1.0 + combiner.threshold)
-    decided_rows = metrics_rows(sample, pipeline_flags(stage1, stage1_thresholds, cascade, combiner.threshold), 0.5)
+    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, policy, cascade, combiner.threshold)
     print(format_table(stage1_rows, None, title=f"stage 1: {detector.version}, threshold {policy.describe()} "
                                                 f"({len(sample)} records: all below the band, LM sample above)"))
     print()

@@ -444,7 +444,6 @@ class _TagAITextFn(beam.DoFn):
         self._scored = beam.metrics.Metrics.counter(ns, "scored")
         self._not_confident = beam.metrics.Metrics.counter(ns, "not_confident")
         self._no_text = beam.metrics.Metrics.counter(ns, "no_text")
-        self._above_default = beam.metrics.Metrics.counter(ns, "above_default_threshold")
         self._batches = beam.metrics.Metrics.counter(ns, "batches")
         self._unsupported_language = beam.metrics.Metrics.counter(ns, "unsupported_language")
         self._clock = StageClock("ai")
@@ -483,8 +482,6 @@ class _TagAITextFn(beam.DoFn):
                 self._no_text.inc()
             if not confident:
                 self._not_confident.inc()
-            elif score >= self._detector.policy.threshold_for_text(doc.text):
-                self._above_default.inc()
             tagged = doc._replace(ai_score=score, ai_model=self._detector.version, ai_confident=confident)
             out.append(WindowedValue(tagged, ts, [window if window is not None else GlobalWindow()]))
         return out
