@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import apache_beam as beam
 import numpy as np
@@ -435,11 +435,18 @@ class AIDetector:
 
 
 class _TagAITextFn(beam.DoFn):
-    """Loads the model once per worker; buffers documents and scores in batches."""
+    """Loads the model once per worker; buffers documents and scores in batches.
 
-    def __init__(self, model_path: Optional[str], batch_size: int = 256) -> None:
+    Documents ``needs_score`` refuses pass through unscored, in the same step:
+    a Partition and a Flatten around the step would make the runner set every
+    document aside and encode it once more.
+    """
+
+    def __init__(self, model_path: Optional[str], batch_size: int = 256,
+                 needs_score: Optional[Callable[[Document], bool]] = None) -> None:
         self._model_path = model_path
         self._batch_size = batch_size
+        self._needs_score = needs_score
         ns = "ai_detector"
         self._scored = beam.metrics.Metrics.counter(ns, "scored")
         self._not_confident = beam.metrics.Metrics.counter(ns, "not_confident")
@@ -457,6 +464,9 @@ class _TagAITextFn(beam.DoFn):
     def process(
         self, doc: Document, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam
     ) -> Iterator[WindowedValue]:
+        if self._needs_score is not None and not self._needs_score(doc):
+            yield WindowedValue(doc, timestamp, [window if window is not None else GlobalWindow()])
+            return
         # Emitting WindowedValues keeps every buffered doc in its own window.
         self._buffer.append((doc, window, timestamp))
         if len(self._buffer) >= self._batch_size:
@@ -493,17 +503,19 @@ class TagAIText(beam.PTransform):
     ``model_path=None`` uses the model shipped in the package. Only tags; the
     pipeline decides what to reject. ``ai_confident`` is false for documents
     in a language the model's metadata does not list (:func:`supported_language`).
+    ``needs_score``: only the documents it holds are scored; the others pass unchanged.
     """
 
-    def __init__(self, model_path: Optional[str] = None, batch_size: int = 256) -> None:
+    def __init__(self, model_path: Optional[str] = None, batch_size: int = 256,
+                 needs_score: Optional[Callable[[Document], bool]] = None) -> None:
         super().__init__()
         self._model_path = model_path
         self._batch_size = batch_size
+        self._needs_score = needs_score
 
     def expand(self, pcoll):
-        return pcoll | "ScoreAIText" >> beam.ParDo(_TagAITextFn(self._model_path, self._batch_size)).with_output_types(
-            Document
-        )
+        fn = _TagAITextFn(self._model_path, self._batch_size, self._needs_score)
+        return pcoll | "ScoreAIText" >> beam.ParDo(fn).with_output_types(Document)
 
 
 class CalibrateThreshold(beam.PTransform):
