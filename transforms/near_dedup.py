@@ -296,7 +296,8 @@ class _Sign(beam.DoFn):
         self._docs.inc(len(batch))
         shards, parts, exact, signatures = self._shards, self._parts, self._exact, self._sigs
         index = self._index if self._index_rows else None
-        for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
+        for doc, text_key, sig, row, shard_row in zip(batch, text_keys, sigs, hashes.tolist(),
+                                                      (hashes % np.uint64(shards)).tolist()):
             node = keep_key(doc)
             sig_bytes = sig.tobytes()
             signatures[doc.doc_id] = (node, sig_bytes)
@@ -304,8 +305,13 @@ class _Sign(beam.DoFn):
             if index is not None:
                 _append_index_row(index, shard_of(doc.doc_id, shards), doc.doc_id, text_key, sig_bytes,
                                   node[1] or None)
-            for band, h in enumerate(row):
-                _append_pair(parts, (band, h % shards), h, doc.doc_id)
+            doc_id = doc.doc_id
+            for band, (h, shard) in enumerate(zip(row, shard_row)):  # 16 a document: _append_pair inlined
+                part = parts.get((band, shard))
+                if part is None:
+                    part = parts[(band, shard)] = ([], [])
+                part[0].append(h)
+                part[1].append(doc_id)
         self._entries += len(batch) * (self._bands + 2)
         if self._entries >= self._flush_entries:
             yield from self._flush()
