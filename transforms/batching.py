@@ -3,10 +3,10 @@
 ``BatchElements | ParDo`` makes a PCollection of lists of documents between
 the two. The runner samples the size of that PCollection's elements for its
 byte counters, and a list's sample is every document in it, pickled: with a
-few hundred batches a run, nearly all of them are sampled, so every document
-was pickled once more for a counter nobody reads (1 in 3 documents sampled at
-100k documents, about 2 s of the job). A DoFn that buffers its input itself
-makes no such PCollection, and no extra per-document stage.
+few hundred batches a run, most of them are sampled (5,653 documents pickled
+for the language and signing batches of a 10k run, at about 25 us each). A
+DoFn that buffers its input itself makes no such PCollection, and no extra
+per-document stage.
 """
 
 from __future__ import annotations
