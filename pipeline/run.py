@@ -27,6 +27,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from provsieve.pipeline import manifest as manifest_lib
 from provsieve.pipeline.options import RunConfig, pipeline_options, uses_embedded_runner
 from provsieve.transforms import timing
+from provsieve.transforms.date_tiers import normalize_cutoff
 from provsieve.transforms.ai_detector import (
     DEFAULT_POLICY,
     SUPPORTED_LANGUAGES,
@@ -48,7 +49,8 @@ from provsieve.transforms.read import ReaderOptions, ReadDocuments
 from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
 from provsieve.transforms.released import released_kind
 from provsieve.transforms.score_sample import needs_ai_score, samples_exempt
-from provsieve.transforms.timestamps import TagTimestamps
+from provsieve.transforms.timestamps import tag_timestamps
+from provsieve.transforms.timing import timed
 from provsieve.transforms.write import PublishOutput, WriteShards, empty_output_check, staging_dir_for
 
 LOG = logging.getLogger("provsieve")
@@ -115,9 +117,10 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     planned = driver_facts or {}  # what plan_releases decided on the driver (--after)
     docs, read_tally = p | "Read" >> ReadDocuments(list(planned.get("read_inputs", config.inputs)), reader,
                                                    with_tally=True)
-    docs = docs | "Timestamps" >> TagTimestamps(config.cutoff)  # one document out for each in
-    live, unreadable, input_facts = docs | "Split unreadable" >> CountedStep(counted_in=_input_facts,
-                                                                             is_out=_is_rejected)
+    # the tiers, their counts and the split of the unreadable documents, in one per-document step
+    live, unreadable, input_facts = docs | "Timestamps" >> CountedStep(
+        timed("timestamps", tag_timestamps), normalize_cutoff(config.cutoff), counted_after=_input_facts,
+        is_out=_is_rejected)
     facts = [input_facts, read_tally]
     rejected = [unreadable]
     tag_mode = config.mode == "tag"
@@ -203,9 +206,8 @@ def _score_ai(live, config: RunConfig):
     """AI scores for every document whose verdict needs one and, where the run samples them, of the exempt ones."""
     if not samples_exempt(config.mode, config.exempt_score_rate, config.calibrate_fpr):
         return live | "AI tagging" >> TagAIText()
-    to_score, exempt = live | "Needs AI score" >> beam.Partition(
-        lambda d, _, trust=config.trust, rate=config.exempt_score_rate: 0 if needs_ai_score(d, trust, rate) else 1, 2)
-    return (to_score | "AI tagging" >> TagAIText(), exempt) | "Scored and exempt" >> beam.Flatten()
+    needs_score = functools.partial(needs_ai_score, trust=config.trust, rate=config.exempt_score_rate)
+    return live | "AI tagging" >> TagAIText(needs_score=needs_score)
 
 
 def _ai_threshold(live, config: RunConfig):

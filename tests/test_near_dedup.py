@@ -228,9 +228,9 @@ def test_shared_buckets_merges_parts_and_leaves_out_excluded():
 def test_near_dedup_pipeline_on_crafted_clusters():
     docs, expected = crafted_docs()
     want = _expected_rows(docs, expected)
-    # the last: band parts flushed after every batch of 1-2 documents, 3 shards per band
+    # the last: band parts flushed after every batch of 2 documents, 3 shards per band
     for kwargs in ({}, {"bands": 56, "rows": 2, "join": "cogroup"},
-                   {"min_batch": 1, "max_batch": 2, "band_shards": 3, "flush_entries": 1}):
+                   {"batch_size": 2, "band_shards": 3, "flush_entries": 1}):
         with BeamTestPipeline(runner=FnApiRunner()) as p:
             rows = p | beam.Create(docs) | NearDedup(**kwargs) | beam.Map(_row)
             assert_that(rows, equal_to(want))

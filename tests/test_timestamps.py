@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import apache_beam as beam
@@ -77,6 +79,20 @@ def test_parse_date_formats(value, expected):
 ])
 def test_parse_date_hostile(value, reason):
     assert parse_date_reason(value, now=CAPTURE_2024) == (None, reason)
+
+
+@pytest.mark.parametrize("value", [
+    "Thu, 25 Apr 2024 16:24:44 GMT", "Fri, 01 Jan 1999 00:00:00 GMT", "Sun, 29 Feb 2004 23:59:59 GMT",
+    "Sun, 31 Feb 2019 08:49:37 GMT", "Sat, 31 Dec 2016 23:59:60 GMT", "Thu, 25 Apr 2099 16:24:44 GMT",
+    "Wed, 25 Apr 1990 16:24:44 GMT", "thu, 25 Apr 2024 16:24:44 GMT", "Thu, 25 Apr 2024 16:24:44 +0200",
+])
+def test_http_fixdate_fast_path_matches_email_utils(value, monkeypatch):
+    """The IMF-fixdate shortcut gives what the general path (email.utils) gives, refusals included."""
+    from provsieve.transforms import dates
+
+    fast = parse_date_reason(value, now=CAPTURE_2024)
+    monkeypatch.setattr(dates, "_IMF_FIXDATE", re.compile(r"(?!)"))  # never matches: the general path
+    assert fast == parse_date_reason(value, now=CAPTURE_2024)
 
 
 def test_parse_date_future_is_relative_to_now():

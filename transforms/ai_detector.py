@@ -23,13 +23,14 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import apache_beam as beam
 import numpy as np
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from provsieve.transforms.batching import BufferedBatchFn
 from provsieve.transforms.document import Document
 from provsieve.transforms.timing import StageClock
 
@@ -434,12 +435,19 @@ class AIDetector:
 # --------------------------------------------------------------------------
 
 
-class _TagAITextFn(beam.DoFn):
-    """Loads the model once per worker; buffers documents and scores in batches."""
+class _TagAITextFn(BufferedBatchFn):
+    """Loads the model once per worker; buffers documents and scores in batches.
 
-    def __init__(self, model_path: Optional[str], batch_size: int = 256) -> None:
+    Documents ``needs_score`` refuses pass through unscored, in the same step:
+    a Partition and a Flatten around the step would make the runner set every
+    document aside and encode it once more.
+    """
+
+    def __init__(self, model_path: Optional[str], batch_size: int = 256,
+                 needs_score: Optional[Callable[[Document], bool]] = None) -> None:
+        super().__init__(batch_size)
         self._model_path = model_path
-        self._batch_size = batch_size
+        self._needs_score = needs_score
         ns = "ai_detector"
         self._scored = beam.metrics.Metrics.counter(ns, "scored")
         self._not_confident = beam.metrics.Metrics.counter(ns, "not_confident")
@@ -451,29 +459,19 @@ class _TagAITextFn(beam.DoFn):
     def setup(self) -> None:
         self._detector = AIDetector(self._model_path)
 
-    def start_bundle(self) -> None:
-        self._buffer: list[tuple[Document, Any, Any]] = []
+    def process(self, doc: Document, window=beam.DoFn.WindowParam,
+                timestamp=beam.DoFn.TimestampParam) -> Iterator[WindowedValue]:
+        if self._needs_score is not None and not self._needs_score(doc):
+            yield WindowedValue(doc, timestamp, [window if window is not None else GlobalWindow()])
+            return
+        yield from super().process(doc, window, timestamp)
 
-    def process(
-        self, doc: Document, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam
-    ) -> Iterator[WindowedValue]:
-        # Emitting WindowedValues keeps every buffered doc in its own window.
-        self._buffer.append((doc, window, timestamp))
-        if len(self._buffer) >= self._batch_size:
-            yield from self._flush()
-
-    def finish_bundle(self) -> Iterable[WindowedValue]:
-        yield from self._flush()
-
-    def _flush(self) -> list[WindowedValue]:
-        if not self._buffer:
-            return []
-        buffer, self._buffer = self._buffer, []
+    def tag_batch(self, batch: Sequence[Document]) -> list[Document]:
         with self._clock:
-            results = self._detector.score_texts([d.text for d, _, _ in buffer])
+            results = self._detector.score_texts([d.text for d in batch])
         self._batches.inc()
         out = []
-        for (doc, window, ts), (score, confident) in zip(buffer, results):
+        for doc, (score, confident) in zip(batch, results):
             self._scored.inc()
             if not supported_language(doc, self._detector.languages):
                 confident = False  # a score in a language the model never saw means nothing
@@ -482,8 +480,7 @@ class _TagAITextFn(beam.DoFn):
                 self._no_text.inc()
             if not confident:
                 self._not_confident.inc()
-            tagged = doc._replace(ai_score=score, ai_model=self._detector.version, ai_confident=confident)
-            out.append(WindowedValue(tagged, ts, [window if window is not None else GlobalWindow()]))
+            out.append(doc._replace(ai_score=score, ai_model=self._detector.version, ai_confident=confident))
         return out
 
 
@@ -493,17 +490,19 @@ class TagAIText(beam.PTransform):
     ``model_path=None`` uses the model shipped in the package. Only tags; the
     pipeline decides what to reject. ``ai_confident`` is false for documents
     in a language the model's metadata does not list (:func:`supported_language`).
+    ``needs_score``: only the documents it holds are scored; the others pass unchanged.
     """
 
-    def __init__(self, model_path: Optional[str] = None, batch_size: int = 256) -> None:
+    def __init__(self, model_path: Optional[str] = None, batch_size: int = 256,
+                 needs_score: Optional[Callable[[Document], bool]] = None) -> None:
         super().__init__()
         self._model_path = model_path
         self._batch_size = batch_size
+        self._needs_score = needs_score
 
     def expand(self, pcoll):
-        return pcoll | "ScoreAIText" >> beam.ParDo(_TagAITextFn(self._model_path, self._batch_size)).with_output_types(
-            Document
-        )
+        fn = _TagAITextFn(self._model_path, self._batch_size, self._needs_score)
+        return pcoll | "ScoreAIText" >> beam.ParDo(fn).with_output_types(Document)
 
 
 class CalibrateThreshold(beam.PTransform):

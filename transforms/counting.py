@@ -71,9 +71,10 @@ def _no_keys(_element) -> tuple:
 
 class _CountedStepFn(_CountFn):
     def __init__(self, step: Optional[Callable], counted_in: Callable, counted_out: Callable,
-                 is_out: Optional[Callable[[object], bool]], max_keys: int):
+                 counted_after: Callable, is_out: Optional[Callable[[object], bool]], max_keys: int):
         super().__init__(counted_in, max_keys)
         self._step, self._counted_out, self._is_out = step, counted_out, is_out
+        self._counted_after = counted_after
 
     def process(self, element, *step_args) -> Iterator:
         counts = self._counts
@@ -81,6 +82,8 @@ class _CountedStepFn(_CountFn):
             counts[key] = counts.get(key, 0) + 1
         if self._step is not None:
             element = self._step(element, *step_args)
+        for key in self._counted_after(element):
+            counts[key] = counts.get(key, 0) + 1
         if self._is_out is not None and self._is_out(element):
             yield beam.pvalue.TaggedOutput(CountedStep.OUT, element)
         else:
@@ -102,17 +105,18 @@ class CountedStep(beam.PTransform):
     PCollection[T] -> ``(main, out, counts)``: ``step(element, *step_args)`` (or
     the element itself), sent to ``out`` where ``is_out`` holds and to ``main``
     otherwise; ``counts`` are the partial counts (as :class:`CountPerBundle`)
-    of ``counted_in`` of every input element and ``counted_out`` of every
-    ``main`` element. ``step_args`` may hold side inputs.
+    of ``counted_in`` of every input element, ``counted_after`` of every
+    element after the step and ``counted_out`` of every ``main`` element.
+    ``step_args`` may hold side inputs.
     """
 
     OUT, COUNTS = "out", "counts"
 
     def __init__(self, step: Optional[Callable] = None, *step_args, counted_in: Callable = _no_keys,
-                 counted_out: Callable = _no_keys, is_out: Optional[Callable[[object], bool]] = None,
-                 max_keys: int = 10_000):
+                 counted_out: Callable = _no_keys, counted_after: Callable = _no_keys,
+                 is_out: Optional[Callable[[object], bool]] = None, max_keys: int = 10_000):
         super().__init__()
-        self._fn = _CountedStepFn(step, counted_in, counted_out, is_out, max_keys)
+        self._fn = _CountedStepFn(step, counted_in, counted_out, counted_after, is_out, max_keys)
         self._step_args = step_args
 
     def expand(self, pcoll):

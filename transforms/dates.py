@@ -54,6 +54,11 @@ _ISO_LOOSE = re.compile(
     re.I,
 )
 _DIGITS = re.compile(r"^\d+$")
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                                       "Dec"), start=1)}
+_IMF_FIXDATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (" + "|".join(_MONTHS)
+                          + r") (\d{4}) (\d\d):(\d\d):(\d\d) GMT\Z")
+"""RFC 9110's IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``), read without ``email.utils`` (a third of its cost)."""
 _FOUR_DIGIT_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _MONTH_NAME = re.compile(
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b", re.I)
@@ -149,6 +154,13 @@ def _parse_str(s: str, ref: datetime) -> tuple[Optional[datetime], str]:
         else:
             dt = dt.replace(tzinfo=UTC)
         return dt, ""
+    fixdate = _IMF_FIXDATE.match(s)
+    if fixdate is not None:  # HTTP's own form (nearly every Date and Last-Modified): what email.utils gives
+        day, month, year, hh, mi, ss = fixdate.groups()
+        try:
+            return datetime(int(year), _MONTHS[month], int(day), int(hh), int(mi), int(ss), tzinfo=UTC), ""
+        except ValueError:
+            pass  # 31 Feb, second 60: the general path below decides, as before
     # RFC 822/850/1123 and asctime: the HTTP and email formats.
     try:
         dt = parsedate_to_datetime(s)

@@ -33,6 +33,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 
+from provsieve.transforms.batching import BufferedBatchFn
 from provsieve.transforms.document import Document
 from provsieve.transforms.timing import StageClock
 
@@ -186,23 +187,25 @@ class LanguageIdentifier:
 # --------------------------------------------------------------------------
 
 
-class _TagLanguageFn(beam.DoFn):
-    """Loads the model once per worker; tags one batch of documents with one ``predict`` call."""
+class _TagLanguageFn(BufferedBatchFn):
+    """Loads the model once per worker; tags each batch of documents with one ``predict`` call."""
 
-    def __init__(self) -> None:
+    def __init__(self, batch_size: int) -> None:
+        super().__init__(batch_size)
         self._not_confident = beam.metrics.Metrics.counter("language", "not_confident")
         self._clock = StageClock("language")
 
     def setup(self) -> None:
         self._identifier = LanguageIdentifier()
 
-    def process(self, batch: list[Document]) -> Iterator[Document]:
+    def tag_batch(self, batch: Sequence[Document]) -> list[Document]:
         with self._clock:
             found = self._identifier.identify([d.text for d in batch])
-        for doc, lang in zip(batch, found):
-            if not lang.confident:
-                self._not_confident.inc()
-            yield doc._replace(language=lang.code, language_score=lang.score, language_confident=lang.confident)
+        unsure = sum(not lang.confident for lang in found)
+        if unsure:
+            self._not_confident.inc(unsure)
+        return [doc._replace(language=lang.code, language_score=lang.score, language_confident=lang.confident)
+                for doc, lang in zip(batch, found)]
 
 
 class TagLanguage(beam.PTransform):
@@ -216,6 +219,4 @@ class TagLanguage(beam.PTransform):
         self._batch_size = batch_size
 
     def expand(self, pcoll):
-        return (pcoll
-                | "Batch" >> beam.BatchElements(min_batch_size=self._batch_size, max_batch_size=self._batch_size)
-                | "IdentifyLanguage" >> beam.ParDo(_TagLanguageFn()).with_output_types(Document))
+        return pcoll | "IdentifyLanguage" >> beam.ParDo(_TagLanguageFn(self._batch_size)).with_output_types(Document)

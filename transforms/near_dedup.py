@@ -2,7 +2,7 @@
 
 Pipeline (``NearDedup``), with what each shuffle carries:
 
-1. Sign (:class:`Fingerprint`): batches of documents (``BatchElements``) ->
+1. Sign (:class:`Fingerprint`): documents, in batches buffered inside the step ->
    MinHash signatures (:func:`~provsieve.transforms.minhash.minhash_signatures`)
    and one 64-bit hash per LSH band, gathered per worker into parts
    (``{doc_id: (node, signature)}`` and ``((band, hash % shards), (hashes,
@@ -42,6 +42,7 @@ Output: every input document, in the same shape:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, Optional
 
@@ -247,7 +248,7 @@ def tag_document(doc: Document, assignment: Optional[Assignment]) -> Document:
 # --- Beam glue ----------------------------------------------------------------------
 
 class _Sign(beam.DoFn):
-    """Batches of documents -> parts of signatures (main output), band buckets and exact-copy keys.
+    """Documents, signed ``batch_size`` at a time (rejected ones skipped) -> parts of signatures (main output), band buckets and exact-copy keys.
 
     The text is normalized once for both kinds of de-duplication. Rather than
     one element per document for its signature, one for its exact-copy key and
@@ -269,7 +270,9 @@ class _Sign(beam.DoFn):
     BANDS, EXACT, INDEX = "bands", "exact", "index"
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
-                 shards: int = KEY_SHARDS, flush_entries: int = 200_000, index_rows: bool = False):
+                 shards: int = KEY_SHARDS, flush_entries: int = 200_000, index_rows: bool = False,
+                 batch_size: int = 256):
+        self._batch_size = batch_size
         self._args = (num_perm, ngram, seed)
         self._bands, self._rows = bands, rows
         self._shards, self._flush_entries = shards, flush_entries
@@ -278,6 +281,7 @@ class _Sign(beam.DoFn):
         self._clock = StageClock("dedup")
 
     def start_bundle(self) -> None:
+        self._batch: list[Document] = []
         self._reset()
 
     def _reset(self) -> None:
@@ -287,7 +291,18 @@ class _Sign(beam.DoFn):
         self._index: dict[int, IndexColumns] = {}
         self._entries = 0
 
-    def process(self, batch: Sequence[Document]) -> Iterator:
+    def process(self, doc: Document) -> Iterator:
+        if doc.reject_reason is not None:  # already rejected: not a candidate
+            return
+        self._batch.append(doc)
+        if len(self._batch) >= self._batch_size:
+            yield from self._sign_batch()
+
+    def _sign_batch(self) -> Iterator:
+        """Sign the buffered documents (one NumPy pass for the batch) and add them to the parts."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
         with self._clock:
             norms = [normalize_text(d.text) for d in batch]
             text_keys = [normalized_text_key(n) for n in norms]
@@ -296,7 +311,8 @@ class _Sign(beam.DoFn):
         self._docs.inc(len(batch))
         shards, parts, exact, signatures = self._shards, self._parts, self._exact, self._sigs
         index = self._index if self._index_rows else None
-        for doc, text_key, sig, row in zip(batch, text_keys, sigs, hashes.tolist()):
+        for doc, text_key, sig, row, shard_row in zip(batch, text_keys, sigs, hashes.tolist(),
+                                                      (hashes % np.uint64(shards)).tolist()):
             node = keep_key(doc)
             sig_bytes = sig.tobytes()
             signatures[doc.doc_id] = (node, sig_bytes)
@@ -304,14 +320,19 @@ class _Sign(beam.DoFn):
             if index is not None:
                 _append_index_row(index, shard_of(doc.doc_id, shards), doc.doc_id, text_key, sig_bytes,
                                   node[1] or None)
-            for band, h in enumerate(row):
-                _append_pair(parts, (band, h % shards), h, doc.doc_id)
+            doc_id = doc.doc_id
+            for band, (h, shard) in enumerate(zip(row, shard_row)):  # 16 a document: _append_pair inlined
+                part = parts.get((band, shard))
+                if part is None:
+                    part = parts[(band, shard)] = ([], [])
+                part[0].append(h)
+                part[1].append(doc_id)
         self._entries += len(batch) * (self._bands + 2)
         if self._entries >= self._flush_entries:
             yield from self._flush()
 
     def finish_bundle(self) -> Iterator:
-        for out in self._flush():
+        for out in itertools.chain(self._sign_batch(), self._flush()):
             if isinstance(out, beam.pvalue.TaggedOutput):
                 yield beam.pvalue.TaggedOutput(out.tag, in_global_window(out.value))
             else:
@@ -470,19 +491,15 @@ class Fingerprint(beam.PTransform):
     """
 
     def __init__(self, num_perm: int, ngram: int, seed: int, bands: int, rows: int,
-                 min_batch: int = 32, max_batch: int = 512, band_shards: int = KEY_SHARDS,
+                 batch_size: int = 256, band_shards: int = KEY_SHARDS,
                  flush_entries: int = 200_000, index_rows: bool = False):
         """``index_rows``: also output ``result.index``, parts ``(doc_id shard, IndexColumns)`` for the index writer."""
         super().__init__()
-        self._sign = _Sign(num_perm, ngram, seed, bands, rows, band_shards, flush_entries, index_rows)
-        self._batch = (min_batch, max_batch)
+        self._sign = _Sign(num_perm, ngram, seed, bands, rows, band_shards, flush_entries, index_rows, batch_size)
 
     def expand(self, docs):
-        return (docs
-                | "Eligible" >> beam.Filter(lambda d: d.reject_reason is None)
-                | "Batch" >> beam.BatchElements(*self._batch)
-                | "Sign" >> beam.ParDo(self._sign).with_outputs(_Sign.BANDS, _Sign.EXACT, _Sign.INDEX,
-                                                                main="sigs"))
+        return docs | "Sign" >> beam.ParDo(self._sign).with_outputs(_Sign.BANDS, _Sign.EXACT, _Sign.INDEX,
+                                                                      main="sigs")
 
 
 class ClusterSignatures(beam.PTransform):
@@ -539,11 +556,11 @@ class NearDuplicateAssignments(beam.PTransform):
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
                  bands: Optional[int] = None, rows: Optional[int] = None,
-                 cc_rounds: int = 6, min_batch: int = 32, max_batch: int = 512, **fingerprint_options: int):
+                 cc_rounds: int = 6, batch_size: int = 256, **fingerprint_options: int):
         """``fingerprint_options``: ``band_shards``, ``flush_entries`` of :class:`Fingerprint`."""
         super().__init__()
         self.bands, self.rows = lsh_bands_rows(threshold, num_perm, bands, rows)
-        self.fingerprint = Fingerprint(num_perm, ngram, seed, self.bands, self.rows, min_batch, max_batch,
+        self.fingerprint = Fingerprint(num_perm, ngram, seed, self.bands, self.rows, batch_size,
                                        **fingerprint_options)
         self.cluster = ClusterSignatures(self.bands, self.rows, threshold, cc_rounds)
 
@@ -568,12 +585,12 @@ class NearDedup(beam.PTransform):
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
                  bands: Optional[int] = None, rows: Optional[int] = None,
                  cc_rounds: int = 6, join: str = "side_input",
-                 min_batch: int = 32, max_batch: int = 512, **fingerprint_options: int):
+                 batch_size: int = 256, **fingerprint_options: int):
         super().__init__()
         if join not in ("side_input", "cogroup"):
             raise ValueError(f"join must be 'side_input' or 'cogroup', got {join!r}")
         self.assignments = NearDuplicateAssignments(threshold, num_perm, ngram, seed, bands, rows, cc_rounds,
-                                                    min_batch, max_batch, **fingerprint_options)
+                                                    batch_size, **fingerprint_options)
         self.bands, self.rows, self.join = self.assignments.bands, self.assignments.rows, join
 
     def expand(self, docs):

@@ -77,6 +77,19 @@ from provsieve.transforms.document import Document
 from provsieve.transforms.timing import StageClock
 
 
+def tag_timestamps(doc: Document, cutoff: str, claim_margin_days: int = 1) -> Document:
+    """:func:`assign_created` of ``doc``, the values it refused counted (``timestamps/bad_value``).
+
+    The pipeline runs this inside the step that also counts the tiers and
+    splits the unreadable documents off (one per-document stage, not two).
+    """
+    dropped: list[Dropped] = []
+    out = assign_created(doc, cutoff, claim_margin_days=claim_margin_days, dropped=dropped)
+    if dropped:
+        count_dropped(dropped)
+    return out
+
+
 class _AssignCreatedFn(beam.DoFn):
     def __init__(self, cutoff: str, claim_margin_days: int) -> None:
         self._cutoff = cutoff
@@ -88,10 +101,8 @@ class _AssignCreatedFn(beam.DoFn):
         self._sources: dict[str, Any] = {}
 
     def process(self, doc: Document) -> Iterable[Document]:
-        dropped: list[Dropped] = []
         with self._clock:
-            out = assign_created(doc, self._cutoff, claim_margin_days=self._margin, dropped=dropped)
-        count_dropped(dropped)
+            out = tag_timestamps(doc, self._cutoff, self._margin)
         self._tiers[out.pre_cutoff_evidence or "none"].inc()
         source = out.created_source or "none"
         if source not in self._sources:
