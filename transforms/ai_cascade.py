@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from provsieve.transforms.document import Document
-from provsieve.transforms.lm_features import FEATURE_NAMES, LMStatistics
+from provsieve.transforms.lm_features import TokenArrays, token_features
 from provsieve.transforms.date_tiers import is_trusted_human
 
 CASCADE_PACKAGE = "provsieve.transforms"
@@ -34,27 +34,37 @@ def stage1_logit(score: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def candidate_features(stage1_score: float, stats: LMStatistics, words: int) -> dict[str, float]:
+def candidate_features(stage1_score: float, arrays: TokenArrays, words: int) -> dict[str, float]:
     """Every feature the combiner may use, by name; the shipped model picks a subset (chosen on dev).
 
-    ``log_words`` (the document's length in preprocessed words) and ``log_tokens``
-    (LM tokens scored) are domain-free gates: their products with the signals let
-    the model trust the LM more or less by length instead of one global weighting.
+    Stage 1's logit, the LM features of the document's token arrays
+    (:func:`~provsieve.transforms.lm_features.token_features`), ``log_words``
+    (the length in preprocessed words) and ``log_tokens`` (LM tokens scored).
+    The lengths are domain-free gates: a feature named ``a*b`` is the product
+    of two of these (e.g. ``fast_detectgpt*log_words``), which lets the model
+    trust the LM more or less by length instead of one global weighting.
     """
-    base = {"stage1_logit": stage1_logit(stage1_score), **dict(zip(FEATURE_NAMES, stats.features()))}
-    log_words = math.log1p(max(words, 0))
-    out = dict(base)
-    out["log_words"] = log_words
-    out["log_tokens"] = math.log1p(stats.n_tokens)
-    for name, value in base.items():
-        out[f"{name}*log_words"] = value * log_words
+    out = {"stage1_logit": stage1_logit(stage1_score), **token_features(arrays)}
+    out["log_words"] = math.log1p(max(words, 0))
+    out["log_tokens"] = math.log1p(len(arrays))
     return out
+
+
+def feature_value(row: Mapping[str, float], name: str) -> float:
+    """A feature of ``row`` by name, ``a*b`` being the product of ``a`` and ``b``."""
+    if name in row:
+        return row[name]
+    left, sep, right = name.partition("*")
+    if not sep:
+        raise KeyError(f"unknown cascade feature {name!r}")
+    return feature_value(row, left) * feature_value(row, right)
 
 
 def feature_matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
     """The rows' features ``names``, in that order (unstandardised): one row per document."""
     rows = list(rows)
-    return np.array([[row[name] for name in names] for row in rows], dtype=np.float64).reshape(len(rows), len(names))
+    return np.array([[feature_value(row, name) for name in names] for row in rows],
+                    dtype=np.float64).reshape(len(rows), len(names))
 
 
 def logistic(x: np.ndarray, mean: Any, scale: Any, coef: Any, intercept: float) -> np.ndarray:
@@ -98,8 +108,10 @@ class CascadeCombiner:
         """P(ai) for a matrix of unstandardised features (see :meth:`matrix`)."""
         return logistic(x, self.mean, self.scale, self.coef, self.intercept)
 
-    def score(self, stage1_score: float, stats: LMStatistics, words: int) -> float:
-        return float(self.predict(self.matrix([candidate_features(stage1_score, stats, words)]))[0])
+    def score(self, stage1_score: float, arrays: TokenArrays, words: int) -> float:
+        """P(ai) of one document from its stage-1 score and token arrays (cut to the combiner's ``max_tokens``)."""
+        row = candidate_features(stage1_score, arrays.prefix(self.max_tokens), words)
+        return float(self.predict(self.matrix([row]))[0])
 
 
 def in_band(score: Optional[float], band: tuple[float, float]) -> bool:

@@ -5,21 +5,21 @@ its own training data are near-perfect (AUROC 0.999 on the train files
 against 0.85 on dev), so a combiner fitted there would learn to trust it
 blindly. ``provsieve train-cascade`` therefore fits on the dev files and on
 sources the shipped fastText model was not trained on, and reports every
-figure out of fold (K folds by a hash of the record id).
+figure out of fold (K folds by a hash of the record id) and leave one source
+out (fitted on the other sources: a stand-in for generators and domains
+never seen). The LM's per-token arrays come from
+:mod:`provsieve.transforms.lm_token_cache`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
 
 from provsieve.transforms.ai_cascade import logistic
-from provsieve.transforms.lm_features import LMStatistics
 
 Record = dict[str, Any]
 
@@ -40,80 +40,6 @@ def stratified_sample(records: Sequence[Record], per_group: int, keys: Sequence[
         ranked = sorted(groups[key], key=lambda r: hashlib.sha256(f"{salt}:{r['id']}".encode()).hexdigest())
         out.extend(ranked[:per_group])
     return out
-
-
-def stats_to_json(stats: Optional[LMStatistics]) -> Optional[list[float]]:
-    return None if stats is None else [float(v) for v in stats]
-
-
-def stats_from_json(values: Optional[Sequence[float]]) -> Optional[LMStatistics]:
-    if values is None:
-        return None
-    *floats, n = values
-    return LMStatistics(*[float(v) for v in floats], n_tokens=int(n))
-
-
-def read_feature_cache(path: Path) -> dict[str, dict[str, Any]]:
-    """``{record id: {"stats": {n_tokens: [...]}}}`` from a JSONL cache (missing file: empty)."""
-    if not path.exists():
-        return {}
-    out = {}
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            out[row["id"]] = row
-    return out
-
-
-def extract_statistics(texts_by_id: Mapping[str, str], lengths: Sequence[int], cache: Path,
-                       model_path: Optional[str] = None, workers: int = 1, log_every: int = 200) -> None:
-    """Append the LM statistics of every text not yet in ``cache`` (one forward pass each, prefixes ``lengths``)."""
-    done = read_feature_cache(cache)
-    # hash order: an interrupted extraction has covered every group evenly
-    todo = sorted(((i, t) for i, t in texts_by_id.items() if i not in done),
-                  key=lambda it: hashlib.sha256(it[0].encode("utf-8")).hexdigest())
-    if not todo:
-        return
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    chunks = [todo[w::workers] for w in range(workers)]
-    if workers == 1:
-        _extract_chunk(chunks[0], tuple(lengths), str(cache), model_path, log_every)
-        return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_extract_chunk, args=(c, tuple(lengths), f"{cache}.{w}", model_path, log_every))
-             for w, c in enumerate(chunks)]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join()
-    with cache.open("a", encoding="utf-8") as out:
-        for w in range(workers):
-            part = Path(f"{cache}.{w}")
-            if part.exists():
-                out.write(part.read_text(encoding="utf-8"))
-                part.unlink()
-
-
-def _extract_chunk(items: Sequence[tuple[str, str]], lengths: tuple[int, ...], out_path: str,
-                   model_path: Optional[str], log_every: int) -> None:
-    import sys
-    import time
-
-    from provsieve.transforms.lm_handler import SmolLMScorer
-
-    scorer = SmolLMScorer(model_path, max_tokens=max(lengths), threads=1)
-    started = time.monotonic()
-    with open(out_path, "a", encoding="utf-8") as out:
-        for k, (rid, text) in enumerate(items, 1):
-            stats = scorer.prefix_statistics(text, lengths)
-            out.write(json.dumps({"id": rid, "stats": {str(n): stats_to_json(s) for n, s in zip(lengths, stats)}})
-                      + "\n")
-            if k % log_every == 0:
-                out.flush()
-                print(f"  LM statistics: {k}/{len(items)} ({1000 * (time.monotonic() - started) / k:.0f} ms/doc)",
-                      file=sys.stderr, flush=True)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
@@ -173,16 +99,21 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, ids: Sequence[str], folds: int, l2
     return out
 
 
+def leave_one_source_out(x: np.ndarray, y: np.ndarray, sources: Sequence[str], l2: float,
+                         weights: Optional[np.ndarray] = None) -> np.ndarray:
+    """Each record scored by the model fitted on the other sources only (the held-out sources are unseen ones)."""
+    sources = np.asarray(sources)
+    out = np.empty(len(y), dtype=np.float64)
+    for source in sorted(set(sources.tolist())):
+        test = sources == source
+        model = fit_logistic(x[~test], y[~test], l2, None if weights is None else weights[~test])
+        out[test] = predict_logistic(model, x[test])
+    return out
+
+
 def routing_low(human_stage1: Sequence[float], quantile: float) -> float:
     """The routing band's lower edge: the ``quantile`` of the human stage-1 scores (e.g. 0.7: the top 30 % routed)."""
     return float(np.quantile(np.asarray(human_stage1, dtype=np.float64), quantile))
-
-
-def select_for_lm(records: Sequence[Record], stage1: Sequence[Optional[float]], low: float,
-                  per_group: int) -> list[Record]:
-    """The records worth an LM pass: stage-1 score >= ``low`` (only those can be routed), stratified."""
-    above = [r for r, s in zip(records, stage1) if s is not None and s >= low]
-    return stratified_sample(above, per_group)
 
 
 def pipeline_flags(stage1: Sequence[Optional[float]], stage1_thresholds: Sequence[float],

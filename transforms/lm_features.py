@@ -116,3 +116,34 @@ def statistics_from_tokens(arrays: TokenArrays) -> LMStatistics:
 def lm_statistics(logits: np.ndarray, targets: np.ndarray) -> LMStatistics:
     """The statistics of one document from ``logits`` (positions x vocab) and the ``targets`` they predict."""
     return statistics_from_tokens(token_arrays(logits, targets))
+
+
+SHORT_PREFIX = 32
+"""The second prefix length of the curvature and ratio features (``name@32``): the start of a text alone."""
+_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def token_features(arrays: TokenArrays) -> dict[str, float]:
+    """Every per-document LM feature the combiner may use, by name (chosen on dev by ``train-cascade``).
+
+    The five statistics of :class:`LMStatistics`; the same curvature, ratio
+    and mean log-prob over the first :data:`SHORT_PREFIX` tokens only
+    (``@32``); GLTR's rank buckets (Gehrmann et al. 2019: share of tokens of
+    rank 1, <= 10, <= 100 and > 1000); the spread of the per-token log-prob
+    and entropy (standard deviation and quantiles ``_q10`` ... ``_q90``).
+    """
+    stats = statistics_from_tokens(arrays)
+    short = statistics_from_tokens(arrays.prefix(SHORT_PREFIX))
+    out = dict(zip(FEATURE_NAMES, stats.features()))
+    for name in ("mean_logprob", "fast_detectgpt", "binoculars"):
+        out[f"{name}@{SHORT_PREFIX}"] = float(getattr(short, name))
+    rank = arrays.rank
+    out["rank1_share"] = float(np.mean(rank == 1))
+    out["rank10_share"] = float(np.mean(rank <= 10))
+    out["rank100_share"] = float(np.mean(rank <= 100))
+    out["rank_over1000_share"] = float(np.mean(rank > 1000))
+    for name, values in (("logprob", arrays.logprob), ("entropy", arrays.entropy)):
+        out[f"{name}_std"] = float(np.std(values))
+        for q, v in zip(_QUANTILES, np.quantile(values, _QUANTILES)):
+            out[f"{name}_q{round(q * 100):02d}"] = float(v)
+    return out

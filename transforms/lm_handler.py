@@ -115,13 +115,13 @@ def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: Ca
     out = []
     for doc in docs:
         try:
-            stats = scorer.statistics(doc.text)
+            arrays = scorer.token_arrays(doc.text)
         except Exception:  # noqa: BLE001 - an LM error on one text must not lose the batch
             LOG.warning("stage 2: the LM failed on document %s; stage 1 decides it", doc.doc_id, exc_info=True)
-            stats = None
+            arrays = None
         score = None
-        if stats is not None:
-            score = combiner.score(doc.ai_score, stats, count_words(preprocess(doc.text)))
+        if arrays is not None:
+            score = combiner.score(doc.ai_score, arrays, count_words(preprocess(doc.text)))
         out.append(doc._replace(ai_stage2_score=score, ai_routed=True, ai_model=f"{doc.ai_model}+{combiner.version}"))
     return out
 

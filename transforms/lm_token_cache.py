@@ -22,6 +22,10 @@ from typing import Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from provsieve.transforms.lm_features import TokenArrays
+from provsieve.transforms.lm_model import RUNTIME
+
+DEFAULT_CACHE = f".cascade-lm-tokens.{RUNTIME}.jsonl"
+"""The default cache file of ``train-cascade`` and ``eval-detector --detector cascade`` (named by the runtime)."""
 
 _FLOAT_FIELDS = ("logprob", "entropy", "variance")
 
