@@ -16,7 +16,7 @@ from provsieve.transforms import ai_cascade_training as ctr
 from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.decide import cascade_verdict
 from provsieve.transforms.document import new_document
-from provsieve.transforms.lm_features import LMStatistics
+from provsieve.transforms.lm_features import FEATURE_NAMES, TokenArrays, token_features
 from provsieve.transforms.lm_handler import score_documents
 from tests.conftest import make_test_pipeline
 
@@ -39,7 +39,8 @@ def _doc(i: int, text: str = "some text", **tags):
     return new_document(source_uri="test://c", source_format="jsonl", source_index=i, text=text, **tags)
 
 
-STATS = LMStatistics(-2.0, 2.5, 0.9, 1.2, 0.8, 64)
+ARRAYS = TokenArrays(logprob=np.array([-1.0, -3.0, -2.0]), entropy=np.array([2.5, 2.0, 3.0]),
+                     variance=np.array([1.0, 2.0, 1.0]), rank=np.array([1, 3, 2]))
 
 
 # --- routing and decision ----------------------------------------------------
@@ -79,16 +80,23 @@ def test_cascade_verdict_uses_stage2_only_for_routed_documents():
 
 
 def test_candidate_features_and_combiner_arithmetic():
-    feats = casc.candidate_features(0.9, STATS, 99)
+    feats = casc.candidate_features(0.9, ARRAYS, 99)
     assert feats["stage1_logit"] == pytest.approx(math.log(9))
-    assert feats["log_words"] == pytest.approx(math.log(100))
-    assert feats["fast_detectgpt*log_words"] == pytest.approx(1.2 * math.log(100))
+    assert feats["log_words"] == pytest.approx(math.log(100)) and feats["log_tokens"] == pytest.approx(math.log(4))
+    lm = token_features(ARRAYS)
+    assert {k: feats[k] for k in lm} == lm
+    x = casc.feature_matrix([feats], ["fast_detectgpt*log_words", "rank1_share"])
+    assert x[0, 0] == pytest.approx(lm["fast_detectgpt"] * math.log(100)) and x[0, 1] == pytest.approx(1 / 3)
+    with pytest.raises(KeyError):
+        casc.feature_matrix([feats], ["no_such_feature"])
     assert casc.stage1_logit(1.0) == pytest.approx(-casc.stage1_logit(0.0)) and math.isfinite(casc.stage1_logit(1.0))
     combiner = casc.CascadeCombiner({"version": "t", "features": ["stage1_logit", "mean_logprob"],
                                      "mean": [0.0, -2.0], "scale": [1.0, 0.5], "coef": [1.0, 2.0],
-                                     "intercept": -1.0, "threshold": 0.5, "band": [0.6, 1.0]})
+                                     "intercept": -1.0, "threshold": 0.5, "band": [0.6, 1.0],
+                                     "lm": {"max_tokens": 2}})
+    # the combiner reads only its first max_tokens tokens: mean log-prob (-1 - 3) / 2 = -2, standardised 0
     expected = 1 / (1 + math.exp(-(math.log(9) * 1.0 + 0.0 * 2.0 - 1.0)))
-    assert combiner.score(0.9, STATS, 99) == pytest.approx(expected)
+    assert combiner.score(0.9, ARRAYS, 99) == pytest.approx(expected)
     with pytest.raises(ValueError):
         casc.CascadeCombiner({"version": "t", "features": ["a"], "mean": [0, 1], "scale": [1], "coef": [1],
                               "intercept": 0, "threshold": 0.5})
@@ -111,9 +119,9 @@ def test_shipped_combiner_loads_from_the_installed_package():
     combiner = casc.CascadeCombiner.load()
     assert combiner.version.startswith("ai_cascade-")
     assert 0.0 < combiner.band[0] < combiner.band[1] <= 1.0 and 0.0 <= combiner.threshold <= 1.0
-    row = casc.candidate_features(0.9, STATS, 120)
-    assert set(combiner.features) <= set(row)
-    assert 0.0 < combiner.score(0.9, STATS, 120) < 1.0
+    row = casc.candidate_features(0.9, ARRAYS, 120)
+    casc.feature_matrix([row], combiner.features)  # every feature it names is computed
+    assert 0.0 < combiner.score(0.9, ARRAYS, 120) < 1.0
     assert combiner.meta["lm"]["licence"] == "Apache-2.0"
 
 
@@ -215,7 +223,7 @@ def test_run_inference_step_scores_routed_documents(scorer):
 
 def test_a_text_the_lm_fails_on_is_left_to_stage_1():
     class Failing:
-        def statistics(self, text):
+        def token_arrays(self, text):
             raise RuntimeError("the LM failed")
 
     combiner = casc.CascadeCombiner.load()
@@ -254,33 +262,40 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
 
 
 def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
-    """The fitting command end to end on generated records, with LM statistics given in its cache."""
+    """The fitting command end to end on generated records, with their per-token arrays given in its cache."""
     import json
 
     from provsieve.pipeline.cli import main
+    from provsieve.transforms.lm_model import RUNTIME
+    from provsieve.transforms.lm_token_cache import row_to_json
 
     rng = np.random.default_rng(5)
     words = ["river", "mill", "summer", "ledger", "farmer", "grain", "price", "town", "drought", "debt"]
     records, cache = [], []
-    for i in range(160):
+    for i in range(240):
         label = "ai" if i % 2 else "human"
         text = " ".join(rng.choice(words, size=40)) + "."
         rid = f"gen-{i}"
-        records.append({"id": rid, "text": text, "label": label, "source": f"s{i % 4 // 2}", "generator": label,
+        records.append({"id": rid, "text": text, "label": label, "source": f"s{i % 6 // 2}", "generator": label,
                         "domain": "d"})
-        shift = 0.8 if label == "ai" else 0.0  # the LM statistics separate the labels, stage 1 cannot
-        stats = [float(-3 + shift + rng.normal(0, 0.5)), 2.5, 1.0, float(shift + rng.normal(0, 0.5)), 1.1, 64]
-        cache.append({"id": rid, "stats": {"32": stats, "64": stats}})
+        shift = 0.8 if label == "ai" else 0.0  # the LM's log-probabilities separate the labels, stage 1 cannot
+        n = 48
+        arrays = TokenArrays(logprob=-3 + shift + rng.normal(0, 1.5, n), entropy=np.full(n, 2.5) + rng.normal(0, .1, n),
+                             variance=np.ones(n), rank=rng.integers(1, 50, n))
+        cache.append(row_to_json(rid, arrays, RUNTIME, 128))
     data = tmp_path / "fit.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records))
     cache_file = tmp_path / "cache.jsonl"
-    cache_file.write_text("".join(json.dumps(c) + "\n" for c in cache))
+    cache_file.write_text("".join(c + "\n" for c in cache))
     out = tmp_path / "cascade.json"
     assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
-                 "--cached-only", "--folds", "3", "--version", "ai_cascade-test"]) == 0
+                 "--cached-only", "--folds", "3", "--tokens", "32", "64", "--route-quantiles", "0.5", "0.7",
+                 "--features", "stage1", "stage1+lm", "--version", "ai_cascade-test"]) == 0
     combiner = casc.CascadeCombiner.load(str(out))
     assert combiner.version == "ai_cascade-test" and combiner.max_tokens in (32, 64)
-    assert combiner.features[0] == "stage1_logit" and len(combiner.features) > 1  # the LM signal was worth keeping
+    assert combiner.features == ["stage1_logit", *FEATURE_NAMES]  # the LM signal was worth keeping
     meta = json.loads(out.read_text())
-    assert meta["dev_metrics_cascade_out_of_fold"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
+    for how in ("out_of_fold", "leave_one_source_out"):
+        assert meta[f"dev_metrics_cascade_{how}"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
+    assert len(meta["selection"]["candidates"]) == 8 and meta["evaluation_records"] == 240
     assert 0.0 <= combiner.threshold <= 1.0 and combiner.band[1] == 1.0
