@@ -38,6 +38,7 @@ from provsieve.transforms.ai_detector_training import (
     metrics_rows,
     select_split,
 )
+from provsieve.transforms.lm_token_cache import DEFAULT_CACHE
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -66,7 +67,7 @@ def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list
     """The cascade's evaluation sample of ``dev`` and the cascade's ranking scores on it and on the web pages."""
     import numpy as np
 
-    from provsieve.pipeline.cascade_cli import cascade_scores, evaluation_mask, prepare, stage2_probabilities
+    from provsieve.pipeline.cascade_cli import cascade_scores, prepare, stage2_probabilities
     from provsieve.transforms.ai_cascade import CascadeCombiner
 
     combiner = CascadeCombiner.load()
@@ -76,9 +77,9 @@ def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list
     def scored(prep):
         return [0.0 if c is None else c for c in cascade_scores(prep.stage1, stage2_probabilities(prep, combiner), low)]
 
-    prep, _ = prepare(dev, det, low, args.per_group, Path(args.cache), (n,), args.workers)
-    keep = np.flatnonzero(evaluation_mask(prep, low))
-    web_prep, _ = prepare(web_holdout, det, low, 10**9, Path(args.cache), (n,), args.workers)
+    prep = prepare(dev, det, args.per_group, Path(args.cache), n, args.workers, lm_from=low)
+    keep = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
+    web_prep = prepare(web_holdout, det, 0, Path(args.cache), n, args.workers, lm_from=low)
     dev_scores, web_scores = scored(prep), scored(web_prep)
     sample = [dev[i] for i in keep]
     return sample, {"scores": [dev_scores[i] for i in keep] + web_scores, "threshold": 1.0 + combiner.threshold}
@@ -92,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", nargs="*", default=[],
                     choices=["provsieve-fasttext", "provsieve-cascade", "tfidf-lr", "lmscan"])
     ap.add_argument("--cascade", action="store_true", help="add the cascade; evaluate all on its sample")
-    ap.add_argument("--cache", default=".cascade-lm-cache.jsonl", help="LM statistics cache (with --cascade)")
-    ap.add_argument("--per-group", type=int, default=300, help="LM-scored dev records per source and label")
+    ap.add_argument("--cache", default=DEFAULT_CACHE, help="per-token LM cache (with --cascade; train-cascade's)")
+    ap.add_argument("--per-group", type=int, default=400,
+                    help="dev records per source and label (with --cascade; as train-cascade samples them)")
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
 

@@ -18,6 +18,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,18 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from provsieve.transforms.ai_cascade import CascadeCombiner, candidate_features, feature_matrix, in_band
+from provsieve.transforms.ai_cascade import (
+    CascadeCombiner,
+    candidate_features,
+    feature_matrix,
+    feature_value,
+    in_band,
+    piece_of,
+    stage1_logit,
+)
 from provsieve.transforms.ai_cascade_training import (
     balanced_weights,
-    fit_logistic,
+    fit_pieces,
     format_flag_table,
     leave_one_source_out,
     out_of_fold,
@@ -77,6 +86,23 @@ FEATURE_SETS: dict[str, list[str]] = {
 }
 """Candidate feature sets (names as :func:`~provsieve.transforms.ai_cascade.candidate_features`'s)."""
 
+_GATE_FEATURES = {"words": ("log_words", lambda v: math.log1p(v)), "stage1": ("stage1_logit", stage1_logit)}
+
+
+def parse_gate(spec: str) -> Optional[dict[str, Any]]:
+    """``none``, ``words:80,160`` (pieces by words) or ``stage1:0.9`` (by stage-1 score) as a combiner's ``gate``."""
+    if spec == "none":
+        return None
+    kind, sep, edges = spec.partition(":")
+    if kind not in _GATE_FEATURES or not sep:
+        raise argparse.ArgumentTypeError(f"a gate is none, words:N[,N...] or stage1:P[,P...], got {spec!r}")
+    feature, convert = _GATE_FEATURES[kind]
+    try:
+        values = sorted(float(e) for e in edges.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"gate edges must be numbers, got {spec!r}") from err
+    return {"feature": feature, "edges": [convert(v) for v in values], "spec": spec}
+
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
     tr = subparsers.add_parser(
@@ -107,8 +133,12 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--tokens", type=int, nargs="+", default=[64, 96, 128], help="candidate LM token counts")
     tr.add_argument("--features", nargs="+", choices=sorted(FEATURE_SETS), default=None,
                     help="candidate feature sets (default: all)")
+    tr.add_argument("--gates", type=parse_gate, nargs="+", default=[None, parse_gate("words:160")],
+                    metavar="GATE", help="candidate gates: none (one logistic model), words:N[,N] or stage1:P[,P] "
+                                         "(one logistic model per length or stage-1 score interval)")
     tr.add_argument("--folds", type=int, default=5)
-    tr.add_argument("--l2", type=float, default=1.0)
+    tr.add_argument("--l2", type=float, nargs="+", default=[1.0],
+                    help="candidate L2 penalties of the logistic models (on the sum of the weighted losses)")
     tr.add_argument("--target-fpr", type=float, default=0.01)
     tr.add_argument("--workers", type=int, default=1, help="processes for the LM")
     tr.add_argument("--cached-only", action="store_true", help="use only the records already in --cache")
@@ -207,6 +237,34 @@ def _selection_key(result: dict[str, Any]) -> tuple:
             round(0.5 * (oof["tpr_1"] + loso["tpr_1"]), 3), -result["tokens"])
 
 
+def _pieces(rows: Sequence[dict[str, float]], gate: Optional[dict[str, Any]]) -> Optional[np.ndarray]:
+    return None if gate is None else piece_of([feature_value(r, gate["feature"]) for r in rows], gate["edges"])
+
+
+def _candidate(records: list[Record], stage1: Sequence[float], routed: Sequence[int], oof: np.ndarray,
+               loso: np.ndarray, low: float, result: dict[str, Any]) -> dict[str, Any]:
+    """A candidate's cascade scores and summaries, out of fold and leave one source out."""
+    result["routed"] = routed
+    for name, p in (("oof", oof), ("loso", loso)):
+        p2: list[Optional[float]] = [None] * len(records)
+        for k, v in zip(routed, p):
+            p2[k] = float(v)
+        scores = cascade_scores(stage1, p2, low)
+        result[name] = _summary(metrics_rows(records, scores, 2.0))
+        result[f"{name}_scores"] = scores
+    return result
+
+
+def _print_candidate(result: dict[str, Any]) -> None:
+    print(f"  tokens {result['tokens']:3d}  {result['features']:30s} gate {str(result['gate']):10s} "
+          f"l2 {result['l2']:g} "
+          f"band>=q{result['quantile']:.2f} ({result['low']:.3f}): "
+          + "  ".join(f"{name} AUROC {result[name]['auroc']:.4f} TPR@1% {result[name]['tpr_1']:.4f} "
+                      f"(per source {result[name]['mean_source_tpr_1']:.4f}, worst "
+                      f"{result[name]['worst_source_tpr_1']:.4f})" for name in ("oof", "loso")),
+          file=sys.stderr, flush=True)
+
+
 def train_command(args: argparse.Namespace) -> int:
     detector = AIDetector()
     fit = [r for p in args.fit for r in load_records(p)]
@@ -242,31 +300,31 @@ def train_command(args: argparse.Namespace) -> int:
                 x = feature_matrix([feats[k] for k in routed], names)
                 y = y_all[routed]
                 w = balanced_weights(y, [sources[k] for k in routed])
-                oof = out_of_fold(x, y, [records[k]["id"] for k in routed], args.folds, args.l2, w)
-                loso = leave_one_source_out(x, y, [sources[k] for k in routed], args.l2, w)
-                result: dict[str, Any] = {"tokens": n_tokens, "features": set_name, "quantile": q, "low": low,
-                                          "routed": routed}
-                for name, p in (("oof", oof), ("loso", loso)):
-                    p2: list[Optional[float]] = [None] * len(records)
-                    for k, v in zip(routed, p):
-                        p2[k] = float(v)
-                    scores = cascade_scores(stage1, p2, low)
-                    result[name] = _summary(metrics_rows(records, scores, 2.0))
-                    result[f"{name}_scores"] = scores
-                results.append(result)
-                print(f"  tokens {n_tokens:3d}  {set_name:30s} band>=q{q:.2f} ({low:.3f}): "
-                      + "  ".join(f"{name} AUROC {result[name]['auroc']:.4f} TPR@1% {result[name]['tpr_1']:.4f} "
-                                  f"(per source {result[name]['mean_source_tpr_1']:.4f}, worst "
-                                  f"{result[name]['worst_source_tpr_1']:.4f})" for name in ("oof", "loso")),
-                      file=sys.stderr, flush=True)
+                for gate in args.gates:
+                    piece = _pieces([feats[k] for k in routed], gate)
+                    n_pieces = 1 if gate is None else len(gate["edges"]) + 1
+                    for l2 in args.l2:
+                        oof = out_of_fold(x, y, [records[k]["id"] for k in routed], args.folds, l2, w, piece,
+                                          n_pieces)
+                        loso = leave_one_source_out(x, y, [sources[k] for k in routed], l2, w, piece, n_pieces)
+                        results.append(_candidate(records, stage1, routed, oof, loso, low,
+                                                  {"tokens": n_tokens, "features": set_name, "quantile": q,
+                                                   "low": low, "gate": None if gate is None else gate["spec"],
+                                                   "l2": l2}))
+                        _print_candidate(results[-1])
     best = max(results, key=_selection_key)
     names, n_tokens, low = FEATURE_SETS[best["features"]], best["tokens"], best["low"]
     feats = prep.features(n_tokens)
     feats = [feats[i] for i in sample_idx]
     routed = best["routed"]
     y = y_all[routed]
-    model = fit_logistic(feature_matrix([feats[k] for k in routed], names), y, args.l2,
-                         balanced_weights(y, [sources[k] for k in routed]))
+    gate = next(g for g in args.gates if (None if g is None else g["spec"]) == best["gate"])
+    pieces = fit_pieces(feature_matrix([feats[k] for k in routed], names), y,
+                        _pieces([feats[k] for k in routed], gate), 1 if gate is None else len(gate["edges"]) + 1,
+                        best["l2"], balanced_weights(y, [sources[k] for k in routed]))
+    model: dict[str, Any] = (pieces[0] if gate is None else
+                             {"gate": {"feature": gate["feature"], "edges": gate["edges"], "spec": gate["spec"]},
+                              "pieces": pieces})
 
     # the threshold: <= target FPR on each domain's humans (out of fold; as stage 1's bands: per source, SQuAD's
     # Wikipedia humans inside fastdetectgpt were flagged at 4.7 %) and on the web dev pages
@@ -332,7 +390,7 @@ def train_command(args: argparse.Namespace) -> int:
                                                  f"{detector.policy.describe()}) on the evaluation sample"))
     for title, rows in (("out of fold", cascade_rows), ("leave one source out", loso_rows)):
         print()
-        print(format_table(rows, threshold, title=f"cascade ({best['features']}, {n_tokens} tokens, band "
+        print(format_table(rows, threshold, title=f"cascade ({best['features']}, gate {best['gate']}, {n_tokens} tokens, band "
                                                   f">= {low:.4f}), {title}; FPR/TPR at stage-2 threshold"))
     for title, rows in (("out of fold", decided_rows), ("leave one source out", loso_decided)):
         print()

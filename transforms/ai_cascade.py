@@ -73,22 +73,37 @@ def logistic(x: np.ndarray, mean: Any, scale: Any, coef: Any, intercept: float) 
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def piece_of(gate_values: Any, edges: Sequence[float]) -> np.ndarray:
+    """The piece of a gated combiner each gate value falls in: 0 below ``edges[0]``, ..., ``len(edges)`` above the last."""
+    return np.searchsorted(np.asarray(edges, dtype=np.float64), np.asarray(gate_values, dtype=np.float64), side="right")
+
+
 class CascadeCombiner:
-    """A fitted logistic combiner: standardised features -> P(ai)."""
+    """A fitted combiner: standardised features -> P(ai), one logistic model or one per piece of a gate.
+
+    A gated (piecewise) combiner has ``gate`` = ``{"feature": name, "edges": [...]}``
+    (e.g. ``log_words`` at 80 and 160 words) and ``pieces``, one logistic
+    model (``mean``, ``scale``, ``coef``, ``intercept``) per interval of the gate
+    feature: it learns when to trust which signal by length or stage-1 score.
+    """
 
     def __init__(self, meta: Mapping[str, Any]) -> None:
         self.meta = dict(meta)
         self.version: str = str(meta["version"])
         self.features: list[str] = list(meta["features"])
-        self.mean = np.asarray(meta["mean"], dtype=np.float64)
-        self.scale = np.asarray(meta["scale"], dtype=np.float64)
-        self.coef = np.asarray(meta["coef"], dtype=np.float64)
-        self.intercept = float(meta["intercept"])
+        gate = meta.get("gate")
+        self.gate_feature: Optional[str] = None if gate is None else str(gate["feature"])
+        self.edges: list[float] = [] if gate is None else [float(e) for e in gate["edges"]]
+        pieces = meta["pieces"] if gate is not None else [meta]
+        self.pieces = [(np.asarray(m["mean"], dtype=np.float64), np.asarray(m["scale"], dtype=np.float64),
+                        np.asarray(m["coef"], dtype=np.float64), float(m["intercept"])) for m in pieces]
         self.threshold = float(meta["threshold"])
         band = meta.get("band", [0.0, 1.0])
         self.band: tuple[float, float] = (float(band[0]), float(band[1]))
         self.max_tokens = int(meta.get("lm", {}).get("max_tokens", 128))
-        if not (len(self.features) == self.mean.size == self.scale.size == self.coef.size):
+        if len(self.pieces) != len(self.edges) + 1:
+            raise ValueError("combiner metadata: a gate with n edges needs n + 1 pieces")
+        if any(not (len(self.features) == m.size == sc.size == c.size) for m, sc, c, _ in self.pieces):
             raise ValueError("combiner metadata: features, mean, scale and coef differ in length")
 
     @classmethod
@@ -100,18 +115,22 @@ class CascadeCombiner:
             text = Path(path).read_text("utf-8")
         return cls(json.loads(text))
 
-    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        """The rows' selected features, in the combiner's order (unstandardised)."""
-        return feature_matrix(rows, self.features)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """P(ai) for a matrix of unstandardised features (see :meth:`matrix`)."""
-        return logistic(x, self.mean, self.scale, self.coef, self.intercept)
+    def predict_rows(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """P(ai) of feature rows (:func:`candidate_features`), each by its gate piece's model."""
+        rows = list(rows)
+        x = feature_matrix(rows, self.features)
+        piece = (piece_of([feature_value(r, self.gate_feature) for r in rows], self.edges)
+                 if self.gate_feature else np.zeros(len(rows), dtype=int))
+        out = np.empty(len(rows), dtype=np.float64)
+        for k, (mean, scale, coef, intercept) in enumerate(self.pieces):
+            mask = piece == k
+            if mask.any():
+                out[mask] = logistic(x[mask], mean, scale, coef, intercept)
+        return out
 
     def score(self, stage1_score: float, arrays: TokenArrays, words: int) -> float:
         """P(ai) of one document from its stage-1 score and token arrays (cut to the combiner's ``max_tokens``)."""
-        row = candidate_features(stage1_score, arrays.prefix(self.max_tokens), words)
-        return float(self.predict(self.matrix([row]))[0])
+        return float(self.predict_rows([candidate_features(stage1_score, arrays.prefix(self.max_tokens), words)])[0])
 
 
 def in_band(score: Optional[float], band: tuple[float, float]) -> bool:

@@ -85,30 +85,65 @@ def balanced_weights(y: np.ndarray, groups: Sequence[str]) -> np.ndarray:
     return np.array([1.0 / cells[(g, int(label))] for g, label in zip(groups, y)])
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray, ids: Sequence[str], folds: int, l2: float,
-                weights: Optional[np.ndarray] = None) -> np.ndarray:
-    """Out-of-fold predictions: each record scored by the model fitted on the other folds."""
-    fold = np.array([fold_of(i, folds) for i in ids])
+MIN_PIECE = 40
+"""A gate piece with fewer training records than this (or one label only) uses the model of all records."""
+
+
+def fit_pieces(x: np.ndarray, y: np.ndarray, piece: Optional[np.ndarray], n_pieces: int, l2: float,
+               weights: Optional[np.ndarray] = None) -> list[dict[str, Any]]:
+    """One logistic model per gate piece (``piece`` None: one model), as a gated combiner's ``pieces``."""
+    if piece is None or n_pieces == 1:
+        return [fit_logistic(x, y, l2, weights)]
+    every = None
+    out = []
+    for k in range(n_pieces):
+        mask = piece == k
+        if mask.sum() < MIN_PIECE or len(set(y[mask].tolist())) < 2:
+            every = every or fit_logistic(x, y, l2, weights)
+            out.append(every)
+        else:
+            out.append(fit_logistic(x[mask], y[mask], l2, None if weights is None else weights[mask]))
+    return out
+
+
+def predict_pieces(models: Sequence[Mapping[str, Any]], x: np.ndarray, piece: Optional[np.ndarray]) -> np.ndarray:
+    if piece is None or len(models) == 1:
+        return predict_logistic(models[0], x)
+    out = np.empty(len(x), dtype=np.float64)
+    for k, model in enumerate(models):
+        mask = piece == k
+        if mask.any():
+            out[mask] = predict_logistic(model, x[mask])
+    return out
+
+
+def _held_out(x: np.ndarray, y: np.ndarray, test_sets: Sequence[np.ndarray], l2: float,
+              weights: Optional[np.ndarray], piece: Optional[np.ndarray], n_pieces: int) -> np.ndarray:
     out = np.empty(len(y), dtype=np.float64)
-    for k in range(folds):
-        test = fold == k
+    for test in test_sets:
         if not test.any():
             continue
-        model = fit_logistic(x[~test], y[~test], l2, None if weights is None else weights[~test])
-        out[test] = predict_logistic(model, x[test])
+        train = ~test
+        models = fit_pieces(x[train], y[train], None if piece is None else piece[train], n_pieces, l2,
+                            None if weights is None else weights[train])
+        out[test] = predict_pieces(models, x[test], None if piece is None else piece[test])
     return out
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, ids: Sequence[str], folds: int, l2: float,
+                weights: Optional[np.ndarray] = None, piece: Optional[np.ndarray] = None,
+                n_pieces: int = 1) -> np.ndarray:
+    """Out-of-fold predictions: each record scored by the model (per gate piece) fitted on the other folds."""
+    fold = np.array([fold_of(i, folds) for i in ids])
+    return _held_out(x, y, [fold == k for k in range(folds)], l2, weights, piece, n_pieces)
 
 
 def leave_one_source_out(x: np.ndarray, y: np.ndarray, sources: Sequence[str], l2: float,
-                         weights: Optional[np.ndarray] = None) -> np.ndarray:
+                         weights: Optional[np.ndarray] = None, piece: Optional[np.ndarray] = None,
+                         n_pieces: int = 1) -> np.ndarray:
     """Each record scored by the model fitted on the other sources only (the held-out sources are unseen ones)."""
     sources = np.asarray(sources)
-    out = np.empty(len(y), dtype=np.float64)
-    for source in sorted(set(sources.tolist())):
-        test = sources == source
-        model = fit_logistic(x[~test], y[~test], l2, None if weights is None else weights[~test])
-        out[test] = predict_logistic(model, x[test])
-    return out
+    return _held_out(x, y, [sources == s for s in sorted(set(sources.tolist()))], l2, weights, piece, n_pieces)
 
 
 def routing_low(human_stage1: Sequence[float], quantile: float) -> float:
