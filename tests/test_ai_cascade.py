@@ -102,6 +102,30 @@ def test_candidate_features_and_combiner_arithmetic():
                               "intercept": 0, "threshold": 0.5})
 
 
+def test_gated_combiner_uses_each_pieces_model_and_training_fits_one_per_piece():
+    short = {"version": "t", "features": ["mean_logprob"], "threshold": 0.5,
+             "gate": {"feature": "log_words", "edges": [math.log1p(100)]},
+             "pieces": [{"mean": [0.0], "scale": [1.0], "coef": [1.0], "intercept": 0.0},
+                        {"mean": [0.0], "scale": [1.0], "coef": [-1.0], "intercept": 2.0}]}
+    combiner = casc.CascadeCombiner(short)
+    lp = float(np.mean(ARRAYS.logprob))  # -2
+    assert combiner.score(0.5, ARRAYS, 99) == pytest.approx(1 / (1 + math.exp(-lp)))  # below 100 words
+    assert combiner.score(0.5, ARRAYS, 100) == pytest.approx(1 / (1 + math.exp(-(-lp + 2.0))))  # the second piece
+    with pytest.raises(ValueError):
+        casc.CascadeCombiner({**short, "pieces": short["pieces"][:1]})
+    assert casc.piece_of([0.0, 1.0, 1.5, 3.0], [1.0, 2.0]).tolist() == [0, 1, 1, 2]
+    # opposite signs in two pieces: one global model cannot fit both, the piecewise one does
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 1))
+    piece = (np.arange(600) % 2)
+    y = ((x[:, 0] > 0) == (piece == 0)).astype(float)
+    models = ctr.fit_pieces(x, y, piece, 2, 1e-3)
+    assert models[0]["coef"][0] > 1 and models[1]["coef"][0] < -1
+    pred = ctr.predict_pieces(models, x, piece)
+    assert ((pred > 0.5) == (y > 0.5)).mean() > 0.95
+    assert ((ctr.predict_pieces(ctr.fit_pieces(x, y, None, 1, 1e-3), x, None) > 0.5) == (y > 0.5)).mean() < 0.7
+
+
 def test_fit_logistic_recovers_known_coefficients():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4000, 2)) * [1.0, 3.0] + [0.0, 5.0]
@@ -290,12 +314,13 @@ def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
     out = tmp_path / "cascade.json"
     assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
                  "--cached-only", "--folds", "3", "--tokens", "32", "64", "--route-quantiles", "0.5", "0.7",
-                 "--features", "stage1", "stage1+lm", "--version", "ai_cascade-test"]) == 0
+                 "--features", "stage1", "stage1+lm", "--gates", "none", "stage1:0.5", "--version",
+                 "ai_cascade-test"]) == 0
     combiner = casc.CascadeCombiner.load(str(out))
     assert combiner.version == "ai_cascade-test" and combiner.max_tokens in (32, 64)
     assert combiner.features == ["stage1_logit", *FEATURE_NAMES]  # the LM signal was worth keeping
     meta = json.loads(out.read_text())
     for how in ("out_of_fold", "leave_one_source_out"):
         assert meta[f"dev_metrics_cascade_{how}"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
-    assert len(meta["selection"]["candidates"]) == 8 and meta["evaluation_records"] == 240
+    assert len(meta["selection"]["candidates"]) == 16 and meta["evaluation_records"] == 240
     assert 0.0 <= combiner.threshold <= 1.0 and combiner.band[1] == 1.0
