@@ -68,6 +68,9 @@ _GLTR = ["rank1_share", "rank10_share", "rank100_share", "rank_over1000_share"]
 _SPREAD = ["logprob_std", "logprob_q10", "logprob_q25", "logprob_q50", "logprob_q75", "logprob_q90",
            "entropy_std", "entropy_q10", "entropy_q50", "entropy_q90"]
 _SHORT = ["mean_logprob@32", "fast_detectgpt@32", "binoculars@32"]
+_ENTROPY = ["mean_entropy", "entropy_q10", "entropy_q25", "entropy_q50"]
+"""The LM features whose direction is the same on all five dev sources (lower entropy: machine text); the
+log-prob and rank ones point the wrong way on OUTFOX's student essays (AUROC 0.28-0.43 there)."""
 
 
 def _gated(names: Sequence[str]) -> list[str]:
@@ -81,6 +84,9 @@ FEATURE_SETS: dict[str, list[str]] = {
     "stage1+lm+gltr+length-gated": ["stage1_logit", *_LM, *_GLTR, *_LENGTH, *_gated(["stage1_logit", *_LM])],
     "stage1+lm+spread+length-gated": ["stage1_logit", *_LM, *_SPREAD, *_LENGTH, *_gated(["stage1_logit", *_LM])],
     "stage1+lm+short+length-gated": ["stage1_logit", *_LM, *_SHORT, *_LENGTH, *_gated(["stage1_logit", *_LM])],
+    "stage1+entropy+length-gated": ["stage1_logit", *_ENTROPY, *_LENGTH, *_gated(["stage1_logit", "mean_entropy"])],
+    "stage1+entropy+lm+length-gated": ["stage1_logit", *_ENTROPY, "mean_logprob", "fast_detectgpt", "rank100_share",
+                                       *_LENGTH, *_gated(["stage1_logit", "mean_entropy"])],
     "stage1+all+length-gated": ["stage1_logit", *_LM, *_GLTR, *_SPREAD, *_SHORT, *_LENGTH,
                                 *_gated(["stage1_logit", *_LM])],
 }
