@@ -314,8 +314,8 @@ def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
     out = tmp_path / "cascade.json"
     assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
                  "--cached-only", "--folds", "3", "--tokens", "32", "64", "--route-quantiles", "0.5", "0.7",
-                 "--features", "stage1", "stage1+lm", "--gates", "none", "stage1:0.5", "--version",
-                 "ai_cascade-test"]) == 0
+                 "--features", "stage1", "stage1+lm", "--gates", "none", "stage1:0.5", "--l2", "1",
+                 "--reference", "32:stage1:none:1:0.5", "--version", "ai_cascade-test"]) == 0
     combiner = casc.CascadeCombiner.load(str(out))
     assert combiner.version == "ai_cascade-test" and combiner.max_tokens in (32, 64)
     assert combiner.features == ["stage1_logit", *FEATURE_NAMES]  # the LM signal was worth keeping
@@ -323,4 +323,9 @@ def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
     for how in ("out_of_fold", "leave_one_source_out"):
         assert meta[f"dev_metrics_cascade_{how}"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
     assert len(meta["selection"]["candidates"]) == 16 and meta["evaluation_records"] == 240
+    chosen = next(c for c in meta["selection"]["candidates"] if c["features"] == "stage1+lm"
+                  and f"{c['tokens']}:stage1+lm:{c['gate'] or 'none'}:1:{c['quantile']:g}" == meta["selection"]["chosen"])
+    reference = next(c for c in meta["selection"]["candidates"] if c["features"] == "stage1" and c["tokens"] == 32
+                     and c["gate"] is None and c["quantile"] == 0.5)
+    assert all(chosen[how][m] >= reference[how][m] - 5e-4 for how in ("oof", "loso") for m in ("auroc", "tpr_1"))
     assert 0.0 <= combiner.threshold <= 1.0 and combiner.band[1] == 1.0
