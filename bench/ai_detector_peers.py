@@ -14,13 +14,13 @@ the threshold giving <= 1% FPR on the dev human texts (the shipped model
 uses its shipped length-aware thresholds, ``threshold_bands``).
 
 ``--cascade`` adds ``provsieve-cascade`` (``--ai-detector cascade``: the shipped
-combiner over fastText and the SmolLM2 statistics) and evaluates every
-detector on the cascade's evaluation sample of the dev files instead (all
-records below the routing band plus the LM-scored ones above it, at the same
-rate per source and label: see ``provsieve eval-detector --detector cascade``),
-so the four rows are on the same records.
+combiner over fastText and the SmolLM2 features) and evaluates every
+detector on the cascade's evaluation sample of the dev files instead (at most
+``--per-group`` records per source and label, in the band or not, the sample
+``train-cascade`` and ``eval-detector --detector cascade`` take; the LM's
+per-token arrays from their cache), so the four rows are on the same records.
 
-    /work/venv/bin/python bench/ai_detector_peers.py [--data-dir ../shared/data] [--cascade --cache F.jsonl]
+    python bench/ai_detector_peers.py [--data-dir ../shared/data] [--cascade [--per-group 400] [--cache F.jsonl]]
 """
 
 from __future__ import annotations
