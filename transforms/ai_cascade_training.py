@@ -152,15 +152,17 @@ def routing_low(human_stage1: Sequence[float], quantile: float) -> float:
 
 
 def pipeline_flags(stage1: Sequence[Optional[float]], stage1_thresholds: Sequence[float],
-                   cascade: Sequence[Optional[float]], stage2_threshold: float) -> list[Optional[float]]:
+                   cascade: Sequence[Optional[float]], stage2_thresholds: Sequence[float]) -> list[Optional[float]]:
     """1.0 where ``--ai-detector cascade`` rejects a record, else 0.0 (None: no score).
 
     As ``decide.cascade_verdict``: stage 2 only adds, so a record is flagged
     when stage 1 flags it at its own threshold or when it was routed
-    (``cascade`` score ``1 + p2``) and its stage-2 probability reaches ``stage2_threshold``.
+    (``cascade`` score ``1 + p2``) and its stage-2 probability reaches its own
+    (length band's) stage-2 threshold.
     """
-    return [None if s1 is None else float(s1 >= t1 or (c is not None and c >= 1.0 + stage2_threshold))
-            for s1, t1, c in zip(stage1, stage1_thresholds, cascade)]
+    # c - 1.0 >= t2, not c >= 1.0 + t2: the threshold is computed on c - 1.0, and adding 1.0 loses its last bit
+    return [None if s1 is None else float(s1 >= t1 or (c is not None and c - 1.0 >= t2))
+            for s1, t1, c, t2 in zip(stage1, stage1_thresholds, cascade, stage2_thresholds)]
 
 
 def format_flag_table(rows: Sequence[Any], title: str) -> str:
