@@ -127,6 +127,21 @@ def test_gated_combiner_uses_each_pieces_model_and_training_fits_one_per_piece()
     assert ((ctr.predict_pieces(ctr.fit_pieces(x, y, None, 1, 1e-3), x, None) > 0.5) == (y > 0.5)).mean() < 0.7
 
 
+def test_stage2_threshold_by_length_band_decides_routed_documents():
+    meta = {"version": "t", "features": ["stage1_logit"], "mean": [0.0], "scale": [1.0], "coef": [1.0],
+            "intercept": 0.0, "threshold": 0.9, "threshold_bands": [{"min_words": 0, "threshold": 0.9},
+                                                                   {"min_words": 5, "threshold": 0.6}]}
+    combiner = casc.CascadeCombiner(meta)
+    assert combiner.threshold == 0.9 and combiner.policy.threshold_for(4) == 0.9 and combiner.policy.threshold_for(5) == 0.6
+    routed = _doc(0, ai_score=0.5, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True, ai_stage2_score=0.7)
+    short, long = routed._replace(text="four words of text"), routed._replace(text="five words of some text")
+    assert cascade_verdict(short, ONE_098, "captured", combiner.policy).reject_reason is None
+    decided = cascade_verdict(long, ONE_098, "captured", combiner.policy)
+    assert decided.reject_reason == "ai_generated" and "0.600" in decided.reject_detail
+    # without bands: the one threshold for every length
+    assert casc.CascadeCombiner({**meta, "threshold_bands": None}).policy.threshold_for(100) == 0.9
+
+
 def test_fit_logistic_recovers_known_coefficients():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4000, 2)) * [1.0, 3.0] + [0.0, 5.0]
@@ -274,6 +289,7 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
     stage2 = manifest["ai_stage2"]
     assert stage2["routed"] == len(routed) > 0 and stage2["routed"] + stage2["not_routed"] == len(tagged)
     assert stage2["band"] == list(combiner.band) and manifest["ai_model"]["stage2"]["version"] == combiner.version
+    assert stage2["stage2_threshold_bands"] == [list(b) for b in combiner.policy.bands]
     for r in routed:
         assert r["ai_confident"] and r["pre_cutoff_evidence"] != "captured" and r["ai_score"] >= combiner.band[0]
         assert r["ai_model"].endswith("+" + combiner.version) and r["ai_stage2_score"] is not None
