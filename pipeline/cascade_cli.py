@@ -242,6 +242,9 @@ def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], dete
     return [scores.get(r["id"]) for r in fit]
 
 
+_SUMMARY = ("auroc", "tpr_1", "mean_source_auroc", "mean_source_tpr_1", "worst_source_tpr_1")
+
+
 def _summary(rows: Sequence[Any]) -> dict[str, float]:
     by = {r.group: r for r in rows}
     sources = [r for r in rows if r.group.startswith("source=") and r.n_ai]
@@ -416,12 +419,14 @@ def train_command(args: argparse.Namespace) -> int:
         "fit_stage1": (f"out of fold: {args.crossfit} fastText models with {detector.version}'s parameters, each "
                        f"trained on {args.crossfit - 1} folds of the fit files and web train pages (folds by "
                        f"sha256 of crossfit_group)") if args.crossfit else f"{detector.version} as shipped",
-        "selection": {"candidates": [{k: v for k, v in r.items() if k not in ("routed", "oof_scores", "loso_scores")}
-                                     for r in results],
+        "selection": {"columns": [f"{how}_{m}" for how in ("oof", "loso") for m in _SUMMARY],
+                      "candidates": {_describe(r): [round(r[how][m], 4) for how in ("oof", "loso") for m in _SUMMARY]
+                                     for r in results},
                       "criterion": "mean over sources of TPR@1%FPR, averaged over out of fold (grouped folds) and "
                                    "leave one source out, then overall TPR@1%FPR, then fewer tokens, among the "
                                    f"candidates at least as good as {args.reference} on AUROC and TPR@1%FPR out "
-                                   "of fold and leave one source out",
+                                   "of fold and leave one source out; candidates named tokens:features:gate:l2:"
+                                   "band quantile",
                       "chosen": _describe(best)},
         "fit_records_lm_scored": len(routed), "evaluation_records": len(records),
         "routed_share_dev": {k: round(v, 4) for k, v in routed_share.items()},
