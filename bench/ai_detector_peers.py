@@ -14,13 +14,13 @@ the threshold giving <= 1% FPR on the dev human texts (the shipped model
 uses its shipped length-aware thresholds, ``threshold_bands``).
 
 ``--cascade`` adds ``provsieve-cascade`` (``--ai-detector cascade``: the shipped
-combiner over fastText and the SmolLM2 statistics) and evaluates every
-detector on the cascade's evaluation sample of the dev files instead (all
-records below the routing band plus the LM-scored ones above it, at the same
-rate per source and label: see ``provsieve eval-detector --detector cascade``),
-so the four rows are on the same records.
+combiner over fastText and the SmolLM2 features) and evaluates every
+detector on the cascade's evaluation sample of the dev files instead (at most
+``--per-group`` records per source and label, in the band or not, the sample
+``train-cascade`` and ``eval-detector --detector cascade`` take; the LM's
+per-token arrays from their cache), so the four rows are on the same records.
 
-    /work/venv/bin/python bench/ai_detector_peers.py [--data-dir ../shared/data] [--cascade --cache F.jsonl]
+    python bench/ai_detector_peers.py [--data-dir ../shared/data] [--cascade [--per-group 400] [--cache F.jsonl]]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from provsieve.transforms.ai_detector_training import (
     metrics_rows,
     select_split,
 )
+from provsieve.transforms.lm_token_cache import DEFAULT_CACHE
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -66,7 +67,7 @@ def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list
     """The cascade's evaluation sample of ``dev`` and the cascade's ranking scores on it and on the web pages."""
     import numpy as np
 
-    from provsieve.pipeline.cascade_cli import cascade_scores, evaluation_mask, prepare, stage2_probabilities
+    from provsieve.pipeline.cascade_cli import cascade_scores, prepare, stage2_probabilities
     from provsieve.transforms.ai_cascade import CascadeCombiner
 
     combiner = CascadeCombiner.load()
@@ -76,12 +77,12 @@ def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list
     def scored(prep):
         return [0.0 if c is None else c for c in cascade_scores(prep.stage1, stage2_probabilities(prep, combiner), low)]
 
-    prep, _ = prepare(dev, det, low, args.per_group, Path(args.cache), (n,), args.workers)
-    keep = np.flatnonzero(evaluation_mask(prep, low))
-    web_prep, _ = prepare(web_holdout, det, low, 10**9, Path(args.cache), (n,), args.workers)
+    prep = prepare(dev, det, args.per_group, Path(args.cache), n, args.workers, lm_from=low)
+    keep = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
+    web_prep = prepare(web_holdout, det, 0, Path(args.cache), n, args.workers, lm_from=low)
     dev_scores, web_scores = scored(prep), scored(web_prep)
     sample = [dev[i] for i in keep]
-    return sample, {"scores": [dev_scores[i] for i in keep] + web_scores, "threshold": 1.0 + combiner.threshold}
+    return sample, {"scores": [dev_scores[i] for i in keep] + web_scores, "policy": ThresholdPolicy(tuple((w, 1.0 + t) for w, t in combiner.policy.bands))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", nargs="*", default=[],
                     choices=["provsieve-fasttext", "provsieve-cascade", "tfidf-lr", "lmscan"])
     ap.add_argument("--cascade", action="store_true", help="add the cascade; evaluate all on its sample")
-    ap.add_argument("--cache", default=".cascade-lm-cache.jsonl", help="LM statistics cache (with --cascade)")
-    ap.add_argument("--per-group", type=int, default=300, help="LM-scored dev records per source and label")
+    ap.add_argument("--cache", default=DEFAULT_CACHE, help="per-token LM cache (with --cascade; train-cascade's)")
+    ap.add_argument("--per-group", type=int, default=400,
+                    help="dev records per source and label (with --cascade; as train-cascade samples them)")
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
 
@@ -128,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         human_dev = [s for r, s in zip(dev, dev_scores) if r["label"] == "human"]
         # the shipped model: its length-aware thresholds; the others: one threshold at 1 % FPR on dev humans
         policy = (DEFAULT_POLICY if (name == "provsieve-fasttext" and args.model is None) else
-                  ThresholdPolicy.constant(cascade["threshold"] if name == "provsieve-cascade"
-                                           else calibrated_threshold(human_dev, 0.01)))
+                  (cascade["policy"] if name == "provsieve-cascade"
+                   else ThresholdPolicy.constant(calibrated_threshold(human_dev, 0.01))))
         dev_thr = [policy.threshold_for_text(r["text"]) for r in dev]
         web_thr = [policy.threshold_for_text(r["text"]) for r in web_holdout]
         rows = [r for r in metrics_rows(dev, dev_scores, dev_thr) if r.group == "overall" or r.group.startswith("source=")]

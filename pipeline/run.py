@@ -146,8 +146,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         threshold, how = _ai_threshold(live, config)
         verdict, extra = ai_verdict, ()
         if config.ai_detector == "cascade":
-            live, stage2_threshold = _stage2(live, config, facts)
-            verdict, extra = cascade_verdict, (stage2_threshold,)
+            live, stage2_policy = _stage2(live, config, facts)
+            verdict, extra = cascade_verdict, (stage2_policy,)
         if isinstance(threshold, ThresholdPolicy):  # known before the run: no side input, no materialized docs
             facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), threshold.highest)]))
         else:  # calibrated on this run's scores: one number, a singleton side input
@@ -199,7 +199,7 @@ def _stage2(live, config: RunConfig, facts: list):
     live = live | "AI stage 2" >> ScoreStage2(config.trust, device=config.ai_device,
                                               large_model=config.ai_device == "GPU")
     facts.append(live | "Routed facts" >> CountPerBundle(_routed_fact))
-    return live, CascadeCombiner.load().threshold
+    return live, CascadeCombiner.load().policy
 
 
 def _score_ai(live, config: RunConfig):

@@ -16,7 +16,7 @@ from provsieve.transforms import ai_cascade_training as ctr
 from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.decide import cascade_verdict
 from provsieve.transforms.document import new_document
-from provsieve.transforms.lm_features import LMStatistics
+from provsieve.transforms.lm_features import FEATURE_NAMES, TokenArrays, token_features
 from provsieve.transforms.lm_handler import score_documents
 from tests.conftest import make_test_pipeline
 
@@ -33,13 +33,15 @@ TEXTS = [
 ]
 
 ONE_098 = ThresholdPolicy.constant(0.98)
+STAGE2_09 = ThresholdPolicy.constant(0.9)
 
 
 def _doc(i: int, text: str = "some text", **tags):
     return new_document(source_uri="test://c", source_format="jsonl", source_index=i, text=text, **tags)
 
 
-STATS = LMStatistics(-2.0, 2.5, 0.9, 1.2, 0.8, 64)
+ARRAYS = TokenArrays(logprob=np.array([-1.0, -3.0, -2.0]), entropy=np.array([2.5, 2.0, 3.0]),
+                     variance=np.array([1.0, 2.0, 1.0]), rank=np.array([1, 3, 2]))
 
 
 # --- routing and decision ----------------------------------------------------
@@ -60,38 +62,84 @@ def test_routing_takes_only_documents_that_could_be_rejected():
 
 def test_cascade_verdict_uses_stage2_only_for_routed_documents():
     routed = _doc(0, ai_score=0.7, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True)
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.95), ONE_098, "captured", 0.9).reject_reason == "ai_generated"
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.85), ONE_098, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.95), ONE_098, "captured", STAGE2_09).reject_reason == "ai_generated"
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.85), ONE_098, "captured", STAGE2_09).reject_reason is None
     # stage 2 only adds: a routed document stage 1 rejects stays rejected whatever its stage-2 score
-    assert cascade_verdict(routed._replace(ai_stage2_score=0.1, ai_score=0.99), ONE_098, "captured", 0.9).reject_reason \
+    assert cascade_verdict(routed._replace(ai_stage2_score=0.1, ai_score=0.99), ONE_098, "captured", STAGE2_09).reject_reason \
         == "ai_generated"
     # routed but not scored by the LM: stage 1 decides
-    assert cascade_verdict(routed._replace(ai_stage2_score=None), ONE_098, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(routed._replace(ai_stage2_score=None), ONE_098, "captured", STAGE2_09).reject_reason is None
     unscored = routed._replace(ai_stage2_score=None, ai_score=0.99)
-    assert cascade_verdict(unscored, ONE_098, "captured", 0.9).reject_reason == "ai_generated"
+    assert cascade_verdict(unscored, ONE_098, "captured", STAGE2_09).reject_reason == "ai_generated"
     # not routed: stage 1 decides, as under --ai-detector fasttext
     other = routed._replace(ai_routed=False, ai_score=0.99)
-    assert cascade_verdict(other, ONE_098, "captured", 0.9).reject_reason == "ai_generated"
-    assert cascade_verdict(other._replace(ai_score=0.5), ONE_098, "captured", 0.9).reject_reason is None
+    assert cascade_verdict(other, ONE_098, "captured", STAGE2_09).reject_reason == "ai_generated"
+    assert cascade_verdict(other._replace(ai_score=0.5), ONE_098, "captured", STAGE2_09).reject_reason is None
 
 
 # --- combiner ----------------------------------------------------------------------
 
 
 def test_candidate_features_and_combiner_arithmetic():
-    feats = casc.candidate_features(0.9, STATS, 99)
+    feats = casc.candidate_features(0.9, ARRAYS, 99)
     assert feats["stage1_logit"] == pytest.approx(math.log(9))
-    assert feats["log_words"] == pytest.approx(math.log(100))
-    assert feats["fast_detectgpt*log_words"] == pytest.approx(1.2 * math.log(100))
+    assert feats["log_words"] == pytest.approx(math.log(100)) and feats["log_tokens"] == pytest.approx(math.log(4))
+    lm = token_features(ARRAYS)
+    assert {k: feats[k] for k in lm} == lm
+    x = casc.feature_matrix([feats], ["fast_detectgpt*log_words", "rank1_share"])
+    assert x[0, 0] == pytest.approx(lm["fast_detectgpt"] * math.log(100)) and x[0, 1] == pytest.approx(1 / 3)
+    with pytest.raises(KeyError):
+        casc.feature_matrix([feats], ["no_such_feature"])
     assert casc.stage1_logit(1.0) == pytest.approx(-casc.stage1_logit(0.0)) and math.isfinite(casc.stage1_logit(1.0))
     combiner = casc.CascadeCombiner({"version": "t", "features": ["stage1_logit", "mean_logprob"],
                                      "mean": [0.0, -2.0], "scale": [1.0, 0.5], "coef": [1.0, 2.0],
-                                     "intercept": -1.0, "threshold": 0.5, "band": [0.6, 1.0]})
+                                     "intercept": -1.0, "threshold": 0.5, "band": [0.6, 1.0],
+                                     "lm": {"max_tokens": 2}})
+    # the combiner reads only its first max_tokens tokens: mean log-prob (-1 - 3) / 2 = -2, standardised 0
     expected = 1 / (1 + math.exp(-(math.log(9) * 1.0 + 0.0 * 2.0 - 1.0)))
-    assert combiner.score(0.9, STATS, 99) == pytest.approx(expected)
+    assert combiner.score(0.9, ARRAYS, 99) == pytest.approx(expected)
     with pytest.raises(ValueError):
         casc.CascadeCombiner({"version": "t", "features": ["a"], "mean": [0, 1], "scale": [1], "coef": [1],
                               "intercept": 0, "threshold": 0.5})
+
+
+def test_gated_combiner_uses_each_pieces_model_and_training_fits_one_per_piece():
+    short = {"version": "t", "features": ["mean_logprob"], "threshold": 0.5,
+             "gate": {"feature": "log_words", "edges": [math.log1p(100)]},
+             "pieces": [{"mean": [0.0], "scale": [1.0], "coef": [1.0], "intercept": 0.0},
+                        {"mean": [0.0], "scale": [1.0], "coef": [-1.0], "intercept": 2.0}]}
+    combiner = casc.CascadeCombiner(short)
+    lp = float(np.mean(ARRAYS.logprob))  # -2
+    assert combiner.score(0.5, ARRAYS, 99) == pytest.approx(1 / (1 + math.exp(-lp)))  # below 100 words
+    assert combiner.score(0.5, ARRAYS, 100) == pytest.approx(1 / (1 + math.exp(-(-lp + 2.0))))  # the second piece
+    with pytest.raises(ValueError):
+        casc.CascadeCombiner({**short, "pieces": short["pieces"][:1]})
+    assert casc.piece_of([0.0, 1.0, 1.5, 3.0], [1.0, 2.0]).tolist() == [0, 1, 1, 2]
+    # opposite signs in two pieces: one global model cannot fit both, the piecewise one does
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 1))
+    piece = (np.arange(600) % 2)
+    y = ((x[:, 0] > 0) == (piece == 0)).astype(float)
+    models = ctr.fit_pieces(x, y, piece, 2, 1e-3)
+    assert models[0]["coef"][0] > 1 and models[1]["coef"][0] < -1
+    pred = ctr.predict_pieces(models, x, piece)
+    assert ((pred > 0.5) == (y > 0.5)).mean() > 0.95
+    assert ((ctr.predict_pieces(ctr.fit_pieces(x, y, None, 1, 1e-3), x, None) > 0.5) == (y > 0.5)).mean() < 0.7
+
+
+def test_stage2_threshold_by_length_band_decides_routed_documents():
+    meta = {"version": "t", "features": ["stage1_logit"], "mean": [0.0], "scale": [1.0], "coef": [1.0],
+            "intercept": 0.0, "threshold": 0.9, "threshold_bands": [{"min_words": 0, "threshold": 0.9},
+                                                                   {"min_words": 5, "threshold": 0.6}]}
+    combiner = casc.CascadeCombiner(meta)
+    assert combiner.threshold == 0.9 and combiner.policy.threshold_for(4) == 0.9 and combiner.policy.threshold_for(5) == 0.6
+    routed = _doc(0, ai_score=0.5, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True, ai_stage2_score=0.7)
+    short, long = routed._replace(text="four words of text"), routed._replace(text="five words of some text")
+    assert cascade_verdict(short, ONE_098, "captured", combiner.policy).reject_reason is None
+    decided = cascade_verdict(long, ONE_098, "captured", combiner.policy)
+    assert decided.reject_reason == "ai_generated" and "0.600" in decided.reject_detail
+    # without bands: the one threshold for every length
+    assert casc.CascadeCombiner({**meta, "threshold_bands": None}).policy.threshold_for(100) == 0.9
 
 
 def test_fit_logistic_recovers_known_coefficients():
@@ -111,9 +159,9 @@ def test_shipped_combiner_loads_from_the_installed_package():
     combiner = casc.CascadeCombiner.load()
     assert combiner.version.startswith("ai_cascade-")
     assert 0.0 < combiner.band[0] < combiner.band[1] <= 1.0 and 0.0 <= combiner.threshold <= 1.0
-    row = casc.candidate_features(0.9, STATS, 120)
-    assert set(combiner.features) <= set(row)
-    assert 0.0 < combiner.score(0.9, STATS, 120) < 1.0
+    row = casc.candidate_features(0.9, ARRAYS, 120)
+    casc.feature_matrix([row], combiner.features)  # every feature it names is computed
+    assert 0.0 < combiner.score(0.9, ARRAYS, 120) < 1.0
     assert combiner.meta["lm"]["licence"] == "Apache-2.0"
 
 
@@ -215,13 +263,13 @@ def test_run_inference_step_scores_routed_documents(scorer):
 
 def test_a_text_the_lm_fails_on_is_left_to_stage_1():
     class Failing:
-        def statistics(self, text):
+        def token_arrays(self, text):
             raise RuntimeError("the LM failed")
 
     combiner = casc.CascadeCombiner.load()
     (doc,) = score_documents([_doc(0, TEXTS[0], ai_score=0.9, ai_confident=True, ai_model="ft")], Failing(), combiner)
     assert doc.ai_routed and doc.ai_stage2_score is None
-    assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), ThresholdPolicy.constant(0.85), "captured", 0.5).reject_reason == "ai_generated"
+    assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), ThresholdPolicy.constant(0.85), "captured", ThresholdPolicy.constant(0.5)).reject_reason == "ai_generated"
 
 
 @needs_lm
@@ -241,11 +289,12 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
     stage2 = manifest["ai_stage2"]
     assert stage2["routed"] == len(routed) > 0 and stage2["routed"] + stage2["not_routed"] == len(tagged)
     assert stage2["band"] == list(combiner.band) and manifest["ai_model"]["stage2"]["version"] == combiner.version
+    assert stage2["stage2_threshold_bands"] == [list(b) for b in combiner.policy.bands]
     for r in routed:
         assert r["ai_confident"] and r["pre_cutoff_evidence"] != "captured" and r["ai_score"] >= combiner.band[0]
         assert r["ai_model"].endswith("+" + combiner.version) and r["ai_stage2_score"] is not None
         # stage 2 only adds: rejected when stage 2 reaches its threshold or stage 1 its length band's
-        flagged = (r["ai_stage2_score"] >= combiner.threshold
+        flagged = (r["ai_stage2_score"] >= combiner.policy.threshold_for_text(r["text"])
                    or r["ai_score"] >= DEFAULT_POLICY.threshold_for_text(r["text"]))
         assert (r["reject_reason"] == "ai_generated") == flagged
     assert all(r["ai_stage2_score"] is None for r in tagged if not r["ai_routed"])
@@ -254,33 +303,46 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
 
 
 def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
-    """The fitting command end to end on generated records, with LM statistics given in its cache."""
+    """The fitting command end to end on generated records, with their per-token arrays given in its cache."""
     import json
 
     from provsieve.pipeline.cli import main
+    from provsieve.transforms.lm_model import RUNTIME
+    from provsieve.transforms.lm_token_cache import row_to_json
 
     rng = np.random.default_rng(5)
     words = ["river", "mill", "summer", "ledger", "farmer", "grain", "price", "town", "drought", "debt"]
     records, cache = [], []
-    for i in range(160):
+    for i in range(240):
         label = "ai" if i % 2 else "human"
         text = " ".join(rng.choice(words, size=40)) + "."
         rid = f"gen-{i}"
-        records.append({"id": rid, "text": text, "label": label, "source": f"s{i % 4 // 2}", "generator": label,
+        records.append({"id": rid, "text": text, "label": label, "source": f"s{i % 6 // 2}", "generator": label,
                         "domain": "d"})
-        shift = 0.8 if label == "ai" else 0.0  # the LM statistics separate the labels, stage 1 cannot
-        stats = [float(-3 + shift + rng.normal(0, 0.5)), 2.5, 1.0, float(shift + rng.normal(0, 0.5)), 1.1, 64]
-        cache.append({"id": rid, "stats": {"32": stats, "64": stats}})
+        shift = 0.8 if label == "ai" else 0.0  # the LM's log-probabilities separate the labels, stage 1 cannot
+        n = 48
+        arrays = TokenArrays(logprob=-3 + shift + rng.normal(0, 1.5, n), entropy=np.full(n, 2.5) + rng.normal(0, .1, n),
+                             variance=np.ones(n), rank=rng.integers(1, 50, n))
+        cache.append(row_to_json(rid, arrays, RUNTIME, 128))
     data = tmp_path / "fit.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records))
     cache_file = tmp_path / "cache.jsonl"
-    cache_file.write_text("".join(json.dumps(c) + "\n" for c in cache))
+    cache_file.write_text("".join(c + "\n" for c in cache))
     out = tmp_path / "cascade.json"
     assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
-                 "--cached-only", "--folds", "3", "--version", "ai_cascade-test"]) == 0
+                 "--cached-only", "--folds", "3", "--tokens", "32", "64", "--route-quantiles", "0.5", "0.7",
+                 "--features", "stage1", "stage1+lm", "--gates", "none", "stage1:0.5", "--l2", "1",
+                 "--reference", "32:stage1:none:1:0.5", "--version", "ai_cascade-test"]) == 0
     combiner = casc.CascadeCombiner.load(str(out))
     assert combiner.version == "ai_cascade-test" and combiner.max_tokens in (32, 64)
-    assert combiner.features[0] == "stage1_logit" and len(combiner.features) > 1  # the LM signal was worth keeping
+    assert combiner.features == ["stage1_logit", *FEATURE_NAMES]  # the LM signal was worth keeping
     meta = json.loads(out.read_text())
-    assert meta["dev_metrics_cascade_out_of_fold"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
+    for how in ("out_of_fold", "leave_one_source_out"):
+        assert meta[f"dev_metrics_cascade_{how}"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
+    candidates, columns = meta["selection"]["candidates"], meta["selection"]["columns"]
+    assert len(candidates) == 16 and meta["evaluation_records"] == 240
+    chosen, reference = candidates[meta["selection"]["chosen"]], candidates["32:stage1:none:1:0.5"]
+    assert meta["selection"]["chosen"].split(":")[1] == "stage1+lm"
+    assert all(chosen[columns.index(f"{how}_{m}")] >= reference[columns.index(f"{how}_{m}")] - 5e-4
+               for how in ("oof", "loso") for m in ("auroc", "tpr_1"))
     assert 0.0 <= combiner.threshold <= 1.0 and combiner.band[1] == 1.0

@@ -56,7 +56,7 @@ def test_verdict_applies_the_band_and_a_single_threshold_overrides_it():
     assert ai_verdict(_doc(200, 0.85), aid.ThresholdPolicy.constant(0.9), "captured").reject_reason is None  # --ai-threshold: one number
     assert ai_verdict(_doc(200, 0.85, pre_cutoff_evidence="captured"), POLICY, "captured").reject_reason is None
     routed = _doc(200, 0.85, ai_routed=True, ai_stage2_score=None)  # not scored by the LM: stage 1's band decides
-    assert cascade_verdict(routed, POLICY, "captured", 0.5).reject_reason == "ai_generated"
+    assert cascade_verdict(routed, POLICY, "captured", aid.ThresholdPolicy.constant(0.5)).reject_reason == "ai_generated"
 
 
 def test_metrics_rows_take_one_threshold_per_record():

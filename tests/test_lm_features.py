@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax as scipy_log_softmax
 
-from provsieve.transforms.lm_features import lm_statistics
+from provsieve.transforms.lm_features import TokenArrays, lm_statistics, statistics_from_tokens, token_arrays, token_features
 
 
 def _reference(logits: np.ndarray, targets: np.ndarray) -> dict[str, float]:
@@ -92,3 +92,37 @@ def test_matches_float64_reference_at_the_lms_vocabulary_size():
     assert stats.fast_detectgpt == pytest.approx((ll.sum() - mu.sum()) / np.sqrt(var.sum()), rel=1e-4)
     ranks = 1 + (logp > ll[:, None]).sum(axis=1)
     assert stats.mean_logrank == pytest.approx(np.log(ranks).mean(), abs=1e-6)
+
+
+def test_token_arrays_give_the_same_statistics_at_every_prefix():
+    """The cache's arrays: a prefix of them gives the statistics of the logits' prefix."""
+    rng = np.random.default_rng(5)
+    logits = (rng.normal(size=(20, 300)) * 3).astype(np.float32)
+    targets = rng.integers(0, 300, size=20)
+    arrays = token_arrays(logits, targets)
+    assert len(arrays) == 20 and len(arrays.prefix(8)) == 8
+    for n in (1, 8, 20):
+        assert statistics_from_tokens(arrays.prefix(n)) == lm_statistics(logits[:n], targets[:n])
+    ref = scipy_log_softmax(logits.astype(np.float64), axis=1)
+    np.testing.assert_allclose(arrays.logprob, ref[np.arange(20), targets], atol=1e-5)
+    np.testing.assert_allclose(arrays.entropy, -(np.exp(ref) * ref).sum(axis=1), atol=1e-4)
+
+
+def test_token_features_on_a_hand_made_document():
+    """GLTR buckets, spread and the 32-token prefix on six positions written out by hand."""
+    arrays = TokenArrays(logprob=np.array([-1.0, -2.0, -3.0, -4.0, -5.0, -9.0]),
+                         entropy=np.array([2.0, 2.0, 3.0, 3.0, 4.0, 4.0]),
+                         variance=np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0]),
+                         rank=np.array([1, 1, 5, 50, 500, 5000]))
+    f = token_features(arrays)
+    assert f["rank1_share"] == pytest.approx(2 / 6) and f["rank10_share"] == pytest.approx(3 / 6)
+    assert f["rank100_share"] == pytest.approx(4 / 6) and f["rank_over1000_share"] == pytest.approx(1 / 6)
+    assert f["mean_logprob"] == pytest.approx(-4.0) and f["mean_entropy"] == pytest.approx(3.0)
+    assert f["logprob_q50"] == pytest.approx(-3.5) and f["logprob_q10"] == pytest.approx(-7.0)  # numpy's linear rule
+    assert f["logprob_std"] == pytest.approx(math.sqrt(np.mean((np.array([-1, -2, -3, -4, -5, -9]) + 4.0) ** 2)))
+    assert f["entropy_q90"] == pytest.approx(4.0)
+    # sum(log p) - sum(E log p) over sqrt(sum Var): (-24 + 18) / sqrt(6)
+    assert f["fast_detectgpt"] == pytest.approx(-6 / math.sqrt(6))
+    assert f["mean_logrank"] == pytest.approx(np.mean(np.log([1, 1, 5, 50, 500, 5000])))
+    assert f["fast_detectgpt@32"] == f["fast_detectgpt"]  # shorter than the prefix: the same rows
+    assert f["binoculars@32"] == pytest.approx(4.0 / 3.0)

@@ -18,8 +18,9 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.document import Document
-from provsieve.transforms.lm_features import FEATURE_NAMES, LMStatistics
+from provsieve.transforms.lm_features import TokenArrays, token_features
 from provsieve.transforms.date_tiers import is_trusted_human
 
 CASCADE_PACKAGE = "provsieve.transforms"
@@ -34,27 +35,37 @@ def stage1_logit(score: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def candidate_features(stage1_score: float, stats: LMStatistics, words: int) -> dict[str, float]:
+def candidate_features(stage1_score: float, arrays: TokenArrays, words: int) -> dict[str, float]:
     """Every feature the combiner may use, by name; the shipped model picks a subset (chosen on dev).
 
-    ``log_words`` (the document's length in preprocessed words) and ``log_tokens``
-    (LM tokens scored) are domain-free gates: their products with the signals let
-    the model trust the LM more or less by length instead of one global weighting.
+    Stage 1's logit, the LM features of the document's token arrays
+    (:func:`~provsieve.transforms.lm_features.token_features`), ``log_words``
+    (the length in preprocessed words) and ``log_tokens`` (LM tokens scored).
+    The lengths are domain-free gates: a feature named ``a*b`` is the product
+    of two of these (e.g. ``fast_detectgpt*log_words``), which lets the model
+    trust the LM more or less by length instead of one global weighting.
     """
-    base = {"stage1_logit": stage1_logit(stage1_score), **dict(zip(FEATURE_NAMES, stats.features()))}
-    log_words = math.log1p(max(words, 0))
-    out = dict(base)
-    out["log_words"] = log_words
-    out["log_tokens"] = math.log1p(stats.n_tokens)
-    for name, value in base.items():
-        out[f"{name}*log_words"] = value * log_words
+    out = {"stage1_logit": stage1_logit(stage1_score), **token_features(arrays)}
+    out["log_words"] = math.log1p(max(words, 0))
+    out["log_tokens"] = math.log1p(len(arrays))
     return out
+
+
+def feature_value(row: Mapping[str, float], name: str) -> float:
+    """A feature of ``row`` by name, ``a*b`` being the product of ``a`` and ``b``."""
+    if name in row:
+        return row[name]
+    left, sep, right = name.partition("*")
+    if not sep:
+        raise KeyError(f"unknown cascade feature {name!r}")
+    return feature_value(row, left) * feature_value(row, right)
 
 
 def feature_matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
     """The rows' features ``names``, in that order (unstandardised): one row per document."""
     rows = list(rows)
-    return np.array([[row[name] for name in names] for row in rows], dtype=np.float64).reshape(len(rows), len(names))
+    return np.array([[feature_value(row, name) for name in names] for row in rows],
+                    dtype=np.float64).reshape(len(rows), len(names))
 
 
 def logistic(x: np.ndarray, mean: Any, scale: Any, coef: Any, intercept: float) -> np.ndarray:
@@ -63,22 +74,39 @@ def logistic(x: np.ndarray, mean: Any, scale: Any, coef: Any, intercept: float) 
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def piece_of(gate_values: Any, edges: Sequence[float]) -> np.ndarray:
+    """The piece of a gated combiner each gate value falls in: 0 below ``edges[0]``, ..., ``len(edges)`` above the last."""
+    return np.searchsorted(np.asarray(edges, dtype=np.float64), np.asarray(gate_values, dtype=np.float64), side="right")
+
+
 class CascadeCombiner:
-    """A fitted logistic combiner: standardised features -> P(ai)."""
+    """A fitted combiner: standardised features -> P(ai), one logistic model or one per piece of a gate.
+
+    A gated (piecewise) combiner has ``gate`` = ``{"feature": name, "edges": [...]}``
+    (e.g. ``log_words`` at 80 and 160 words) and ``pieces``, one logistic
+    model (``mean``, ``scale``, ``coef``, ``intercept``) per interval of the gate
+    feature: it learns when to trust which signal by length or stage-1 score.
+    """
 
     def __init__(self, meta: Mapping[str, Any]) -> None:
         self.meta = dict(meta)
         self.version: str = str(meta["version"])
         self.features: list[str] = list(meta["features"])
-        self.mean = np.asarray(meta["mean"], dtype=np.float64)
-        self.scale = np.asarray(meta["scale"], dtype=np.float64)
-        self.coef = np.asarray(meta["coef"], dtype=np.float64)
-        self.intercept = float(meta["intercept"])
-        self.threshold = float(meta["threshold"])
+        gate = meta.get("gate")
+        self.gate_feature: Optional[str] = None if gate is None else str(gate["feature"])
+        self.edges: list[float] = [] if gate is None else [float(e) for e in gate["edges"]]
+        pieces = meta["pieces"] if gate is not None else [meta]
+        self.pieces = [(np.asarray(m["mean"], dtype=np.float64), np.asarray(m["scale"], dtype=np.float64),
+                        np.asarray(m["coef"], dtype=np.float64), float(m["intercept"])) for m in pieces]
+        self.policy = ThresholdPolicy.from_metadata(dict(meta), float(meta["threshold"]))
+        """The stage-2 threshold by length band (``threshold_bands``, as stage 1's), else the one ``threshold``."""
+        self.threshold = self.policy.highest
         band = meta.get("band", [0.0, 1.0])
         self.band: tuple[float, float] = (float(band[0]), float(band[1]))
         self.max_tokens = int(meta.get("lm", {}).get("max_tokens", 128))
-        if not (len(self.features) == self.mean.size == self.scale.size == self.coef.size):
+        if len(self.pieces) != len(self.edges) + 1:
+            raise ValueError("combiner metadata: a gate with n edges needs n + 1 pieces")
+        if any(not (len(self.features) == m.size == sc.size == c.size) for m, sc, c, _ in self.pieces):
             raise ValueError("combiner metadata: features, mean, scale and coef differ in length")
 
     @classmethod
@@ -90,16 +118,22 @@ class CascadeCombiner:
             text = Path(path).read_text("utf-8")
         return cls(json.loads(text))
 
-    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        """The rows' selected features, in the combiner's order (unstandardised)."""
-        return feature_matrix(rows, self.features)
+    def predict_rows(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """P(ai) of feature rows (:func:`candidate_features`), each by its gate piece's model."""
+        rows = list(rows)
+        x = feature_matrix(rows, self.features)
+        piece = (piece_of([feature_value(r, self.gate_feature) for r in rows], self.edges)
+                 if self.gate_feature else np.zeros(len(rows), dtype=int))
+        out = np.empty(len(rows), dtype=np.float64)
+        for k, (mean, scale, coef, intercept) in enumerate(self.pieces):
+            mask = piece == k
+            if mask.any():
+                out[mask] = logistic(x[mask], mean, scale, coef, intercept)
+        return out
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """P(ai) for a matrix of unstandardised features (see :meth:`matrix`)."""
-        return logistic(x, self.mean, self.scale, self.coef, self.intercept)
-
-    def score(self, stage1_score: float, stats: LMStatistics, words: int) -> float:
-        return float(self.predict(self.matrix([candidate_features(stage1_score, stats, words)]))[0])
+    def score(self, stage1_score: float, arrays: TokenArrays, words: int) -> float:
+        """P(ai) of one document from its stage-1 score and token arrays (cut to the combiner's ``max_tokens``)."""
+        return float(self.predict_rows([candidate_features(stage1_score, arrays.prefix(self.max_tokens), words)])[0])
 
 
 def in_band(score: Optional[float], band: tuple[float, float]) -> bool:

@@ -5,21 +5,21 @@ its own training data are near-perfect (AUROC 0.999 on the train files
 against 0.85 on dev), so a combiner fitted there would learn to trust it
 blindly. ``provsieve train-cascade`` therefore fits on the dev files and on
 sources the shipped fastText model was not trained on, and reports every
-figure out of fold (K folds by a hash of the record id).
+figure out of fold (K folds by a hash of the record id) and leave one source
+out (fitted on the other sources: a stand-in for generators and domains
+never seen). The LM's per-token arrays come from
+:mod:`provsieve.transforms.lm_token_cache`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
 
 from provsieve.transforms.ai_cascade import logistic
-from provsieve.transforms.lm_features import LMStatistics
 
 Record = dict[str, Any]
 
@@ -40,80 +40,6 @@ def stratified_sample(records: Sequence[Record], per_group: int, keys: Sequence[
         ranked = sorted(groups[key], key=lambda r: hashlib.sha256(f"{salt}:{r['id']}".encode()).hexdigest())
         out.extend(ranked[:per_group])
     return out
-
-
-def stats_to_json(stats: Optional[LMStatistics]) -> Optional[list[float]]:
-    return None if stats is None else [float(v) for v in stats]
-
-
-def stats_from_json(values: Optional[Sequence[float]]) -> Optional[LMStatistics]:
-    if values is None:
-        return None
-    *floats, n = values
-    return LMStatistics(*[float(v) for v in floats], n_tokens=int(n))
-
-
-def read_feature_cache(path: Path) -> dict[str, dict[str, Any]]:
-    """``{record id: {"stats": {n_tokens: [...]}}}`` from a JSONL cache (missing file: empty)."""
-    if not path.exists():
-        return {}
-    out = {}
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            out[row["id"]] = row
-    return out
-
-
-def extract_statistics(texts_by_id: Mapping[str, str], lengths: Sequence[int], cache: Path,
-                       model_path: Optional[str] = None, workers: int = 1, log_every: int = 200) -> None:
-    """Append the LM statistics of every text not yet in ``cache`` (one forward pass each, prefixes ``lengths``)."""
-    done = read_feature_cache(cache)
-    # hash order: an interrupted extraction has covered every group evenly
-    todo = sorted(((i, t) for i, t in texts_by_id.items() if i not in done),
-                  key=lambda it: hashlib.sha256(it[0].encode("utf-8")).hexdigest())
-    if not todo:
-        return
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    chunks = [todo[w::workers] for w in range(workers)]
-    if workers == 1:
-        _extract_chunk(chunks[0], tuple(lengths), str(cache), model_path, log_every)
-        return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_extract_chunk, args=(c, tuple(lengths), f"{cache}.{w}", model_path, log_every))
-             for w, c in enumerate(chunks)]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join()
-    with cache.open("a", encoding="utf-8") as out:
-        for w in range(workers):
-            part = Path(f"{cache}.{w}")
-            if part.exists():
-                out.write(part.read_text(encoding="utf-8"))
-                part.unlink()
-
-
-def _extract_chunk(items: Sequence[tuple[str, str]], lengths: tuple[int, ...], out_path: str,
-                   model_path: Optional[str], log_every: int) -> None:
-    import sys
-    import time
-
-    from provsieve.transforms.lm_handler import SmolLMScorer
-
-    scorer = SmolLMScorer(model_path, max_tokens=max(lengths), threads=1)
-    started = time.monotonic()
-    with open(out_path, "a", encoding="utf-8") as out:
-        for k, (rid, text) in enumerate(items, 1):
-            stats = scorer.prefix_statistics(text, lengths)
-            out.write(json.dumps({"id": rid, "stats": {str(n): stats_to_json(s) for n, s in zip(lengths, stats)}})
-                      + "\n")
-            if k % log_every == 0:
-                out.flush()
-                print(f"  LM statistics: {k}/{len(items)} ({1000 * (time.monotonic() - started) / k:.0f} ms/doc)",
-                      file=sys.stderr, flush=True)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
@@ -159,18 +85,65 @@ def balanced_weights(y: np.ndarray, groups: Sequence[str]) -> np.ndarray:
     return np.array([1.0 / cells[(g, int(label))] for g, label in zip(groups, y)])
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray, ids: Sequence[str], folds: int, l2: float,
-                weights: Optional[np.ndarray] = None) -> np.ndarray:
-    """Out-of-fold predictions: each record scored by the model fitted on the other folds."""
-    fold = np.array([fold_of(i, folds) for i in ids])
+MIN_PIECE = 40
+"""A gate piece with fewer training records than this (or one label only) uses the model of all records."""
+
+
+def fit_pieces(x: np.ndarray, y: np.ndarray, piece: Optional[np.ndarray], n_pieces: int, l2: float,
+               weights: Optional[np.ndarray] = None) -> list[dict[str, Any]]:
+    """One logistic model per gate piece (``piece`` None: one model), as a gated combiner's ``pieces``."""
+    if piece is None or n_pieces == 1:
+        return [fit_logistic(x, y, l2, weights)]
+    every = None
+    out = []
+    for k in range(n_pieces):
+        mask = piece == k
+        if mask.sum() < MIN_PIECE or len(set(y[mask].tolist())) < 2:
+            every = every or fit_logistic(x, y, l2, weights)
+            out.append(every)
+        else:
+            out.append(fit_logistic(x[mask], y[mask], l2, None if weights is None else weights[mask]))
+    return out
+
+
+def predict_pieces(models: Sequence[Mapping[str, Any]], x: np.ndarray, piece: Optional[np.ndarray]) -> np.ndarray:
+    if piece is None or len(models) == 1:
+        return predict_logistic(models[0], x)
+    out = np.empty(len(x), dtype=np.float64)
+    for k, model in enumerate(models):
+        mask = piece == k
+        if mask.any():
+            out[mask] = predict_logistic(model, x[mask])
+    return out
+
+
+def _held_out(x: np.ndarray, y: np.ndarray, test_sets: Sequence[np.ndarray], l2: float,
+              weights: Optional[np.ndarray], piece: Optional[np.ndarray], n_pieces: int) -> np.ndarray:
     out = np.empty(len(y), dtype=np.float64)
-    for k in range(folds):
-        test = fold == k
+    for test in test_sets:
         if not test.any():
             continue
-        model = fit_logistic(x[~test], y[~test], l2, None if weights is None else weights[~test])
-        out[test] = predict_logistic(model, x[test])
+        train = ~test
+        models = fit_pieces(x[train], y[train], None if piece is None else piece[train], n_pieces, l2,
+                            None if weights is None else weights[train])
+        out[test] = predict_pieces(models, x[test], None if piece is None else piece[test])
     return out
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, ids: Sequence[str], folds: int, l2: float,
+                weights: Optional[np.ndarray] = None, piece: Optional[np.ndarray] = None,
+                n_pieces: int = 1) -> np.ndarray:
+    """Out-of-fold predictions: each record scored by the model (per gate piece) fitted on the other folds."""
+    fold = np.array([fold_of(i, folds) for i in ids])
+    return _held_out(x, y, [fold == k for k in range(folds)], l2, weights, piece, n_pieces)
+
+
+def leave_one_source_out(x: np.ndarray, y: np.ndarray, sources: Sequence[str], l2: float,
+                         weights: Optional[np.ndarray] = None, piece: Optional[np.ndarray] = None,
+                         n_pieces: int = 1) -> np.ndarray:
+    """Each record scored by the model fitted on the other sources only (the held-out sources are unseen ones)."""
+    sources = np.asarray(sources)
+    return _held_out(x, y, [sources == s for s in sorted(set(sources.tolist()))], l2, weights, piece, n_pieces)
 
 
 def routing_low(human_stage1: Sequence[float], quantile: float) -> float:
@@ -178,23 +151,18 @@ def routing_low(human_stage1: Sequence[float], quantile: float) -> float:
     return float(np.quantile(np.asarray(human_stage1, dtype=np.float64), quantile))
 
 
-def select_for_lm(records: Sequence[Record], stage1: Sequence[Optional[float]], low: float,
-                  per_group: int) -> list[Record]:
-    """The records worth an LM pass: stage-1 score >= ``low`` (only those can be routed), stratified."""
-    above = [r for r, s in zip(records, stage1) if s is not None and s >= low]
-    return stratified_sample(above, per_group)
-
-
 def pipeline_flags(stage1: Sequence[Optional[float]], stage1_thresholds: Sequence[float],
-                   cascade: Sequence[Optional[float]], stage2_threshold: float) -> list[Optional[float]]:
+                   cascade: Sequence[Optional[float]], stage2_thresholds: Sequence[float]) -> list[Optional[float]]:
     """1.0 where ``--ai-detector cascade`` rejects a record, else 0.0 (None: no score).
 
     As ``decide.cascade_verdict``: stage 2 only adds, so a record is flagged
     when stage 1 flags it at its own threshold or when it was routed
-    (``cascade`` score ``1 + p2``) and its stage-2 probability reaches ``stage2_threshold``.
+    (``cascade`` score ``1 + p2``) and its stage-2 probability reaches its own
+    (length band's) stage-2 threshold.
     """
-    return [None if s1 is None else float(s1 >= t1 or (c is not None and c >= 1.0 + stage2_threshold))
-            for s1, t1, c in zip(stage1, stage1_thresholds, cascade)]
+    # c - 1.0 >= t2, not c >= 1.0 + t2: the threshold is computed on c - 1.0, and adding 1.0 loses its last bit
+    return [None if s1 is None else float(s1 >= t1 or (c is not None and c - 1.0 >= t2))
+            for s1, t1, c, t2 in zip(stage1, stage1_thresholds, cascade, stage2_thresholds)]
 
 
 def format_flag_table(rows: Sequence[Any], title: str) -> str:

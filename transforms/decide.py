@@ -29,8 +29,10 @@ def ai_verdict(doc: Document, policy: ThresholdPolicy, trust: str) -> Document:
                         reject_detail=f"ai_score {doc.ai_score:.3f} >= threshold {threshold:.3f}")
 
 
-def cascade_verdict(doc: Document, policy: ThresholdPolicy, trust: str, stage2_threshold: float) -> Document:
+def cascade_verdict(doc: Document, policy: ThresholdPolicy, trust: str, stage2_policy: ThresholdPolicy) -> Document:
     """``--ai-detector cascade``: a routed document is rejected when its stage-2 score reaches the combiner's threshold.
+
+    ``stage2_policy`` is the combiner's threshold for the document's length band.
 
     Stage 2 only adds: a routed document below the stage-2 threshold, a routed
     document the LM could not score and every other document are decided by
@@ -38,6 +40,7 @@ def cascade_verdict(doc: Document, policy: ThresholdPolicy, trust: str, stage2_t
     (on dev the combiner alone lost a third of the essays stage 1 flags).
     Routing already left out what cannot be rejected (too short, exempt under the trust policy).
     """
+    stage2_threshold = stage2_policy.threshold_for_text(doc.text)
     if doc.reject_reason or not doc.ai_routed or doc.ai_stage2_score is None or doc.ai_stage2_score < stage2_threshold:
         return ai_verdict(doc, policy, trust)
     return doc._replace(reject_reason="ai_generated",

@@ -41,8 +41,31 @@ class LMStatistics(NamedTuple):
         return [float(getattr(self, name)) for name in FEATURE_NAMES]
 
 
-def lm_statistics(logits: np.ndarray, targets: np.ndarray) -> LMStatistics:
-    """The statistics of one document from ``logits`` (positions x vocab) and the ``targets`` they predict.
+class TokenArrays(NamedTuple):
+    """Per position of one document: what every statistic here is computed from (and what the cache stores).
+
+    ``logprob`` is log P(actual token), ``entropy`` the predictive entropy
+    (``-E[log p]``), ``variance`` ``Var[log p]`` under the model's own
+    distribution (Fast-DetectGPT's denominator) and ``rank`` the token's rank
+    (1 = the model's top choice). Any prefix ``[:n]`` is the arrays of the
+    document's first ``n`` tokens (a causal LM's prediction depends only on
+    what precedes it).
+    """
+
+    logprob: np.ndarray
+    entropy: np.ndarray
+    variance: np.ndarray
+    rank: np.ndarray
+
+    def prefix(self, n: int) -> "TokenArrays":
+        return TokenArrays(*(a[:n] for a in self))
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return int(self.logprob.shape[0])
+
+
+def token_arrays(logits: np.ndarray, targets: np.ndarray) -> TokenArrays:
+    """The per-position arrays of one document from ``logits`` (positions x vocab) and the ``targets`` they predict.
 
     Written for speed (a 64 x 49,152 matrix takes ~7 ms on one core, a third of
     the direct log-softmax form): with ``s = logits - max``, ``e = exp(s)`` and
@@ -64,18 +87,63 @@ def lm_statistics(logits: np.ndarray, targets: np.ndarray) -> LMStatistics:
     second = np.einsum("ij,ij->i", weighted, shifted).astype(np.float64)  # sum e s^2
     log_z = np.log(z)
     expected = first / z - log_z  # E[log p] = -entropy
-    variance = np.maximum(second / z - (first / z) ** 2, 0.0)
     target_shifted = shifted[rows, targets]
-    token_logp = target_shifted.astype(np.float64) - log_z
-    rank = 1 + np.count_nonzero(shifted > target_shifted[:, None], axis=1)
-    mean_logprob = float(token_logp.mean())
-    mean_entropy = float(-expected.mean())
-    spread = float(np.sqrt(variance.sum()))
+    return TokenArrays(
+        logprob=target_shifted.astype(np.float64) - log_z,
+        entropy=-expected,
+        variance=np.maximum(second / z - (first / z) ** 2, 0.0),
+        rank=1 + np.count_nonzero(shifted > target_shifted[:, None], axis=1),
+    )
+
+
+def statistics_from_tokens(arrays: TokenArrays) -> LMStatistics:
+    """The document statistics (see the module docstring) of per-position arrays; empty arrays are an error."""
+    if len(arrays) == 0:
+        raise ValueError("no token to compute statistics of")
+    mean_logprob = float(np.mean(arrays.logprob))
+    mean_entropy = float(np.mean(arrays.entropy))
+    spread = float(np.sqrt(np.sum(arrays.variance)))
     return LMStatistics(
         mean_logprob=mean_logprob,
         mean_entropy=mean_entropy,
-        mean_logrank=float(np.log(rank).mean()),
-        fast_detectgpt=float((token_logp.sum() - expected.sum()) / spread) if spread > 0 else 0.0,
+        mean_logrank=float(np.log(arrays.rank).mean()),
+        fast_detectgpt=float((np.sum(arrays.logprob) + np.sum(arrays.entropy)) / spread) if spread > 0 else 0.0,
         binoculars=float(-mean_logprob / mean_entropy) if mean_entropy > 0 else 0.0,
-        n_tokens=int(targets.shape[0]),
+        n_tokens=len(arrays),
     )
+
+
+def lm_statistics(logits: np.ndarray, targets: np.ndarray) -> LMStatistics:
+    """The statistics of one document from ``logits`` (positions x vocab) and the ``targets`` they predict."""
+    return statistics_from_tokens(token_arrays(logits, targets))
+
+
+SHORT_PREFIX = 32
+"""The second prefix length of the curvature and ratio features (``name@32``): the start of a text alone."""
+_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def token_features(arrays: TokenArrays) -> dict[str, float]:
+    """Every per-document LM feature the combiner may use, by name (chosen on dev by ``train-cascade``).
+
+    The five statistics of :class:`LMStatistics`; the same curvature, ratio
+    and mean log-prob over the first :data:`SHORT_PREFIX` tokens only
+    (``@32``); GLTR's rank buckets (Gehrmann et al. 2019: share of tokens of
+    rank 1, <= 10, <= 100 and > 1000); the spread of the per-token log-prob
+    and entropy (standard deviation and quantiles ``_q10`` ... ``_q90``).
+    """
+    stats = statistics_from_tokens(arrays)
+    short = statistics_from_tokens(arrays.prefix(SHORT_PREFIX))
+    out = dict(zip(FEATURE_NAMES, stats.features()))
+    for name in ("mean_logprob", "fast_detectgpt", "binoculars"):
+        out[f"{name}@{SHORT_PREFIX}"] = float(getattr(short, name))
+    rank = arrays.rank
+    out["rank1_share"] = float(np.mean(rank == 1))
+    out["rank10_share"] = float(np.mean(rank <= 10))
+    out["rank100_share"] = float(np.mean(rank <= 100))
+    out["rank_over1000_share"] = float(np.mean(rank > 1000))
+    for name, values in (("logprob", arrays.logprob), ("entropy", arrays.entropy)):
+        out[f"{name}_std"] = float(np.std(values))
+        for q, v in zip(_QUANTILES, np.quantile(values, _QUANTILES)):
+            out[f"{name}_q{round(q * 100):02d}"] = float(v)
+    return out

