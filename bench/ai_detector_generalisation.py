@@ -13,7 +13,7 @@ trained in this process on one thread and scored on the left-out dev records:
 
 Prints one table per setting and a summary (mean over splits) of all of them.
 
-    .venv/bin/python bench/ai_detector_generalisation.py --splits source \\
+    .venv/bin/python bench/ai_detector_generalisation.py --splits dev source \\
         --config ft4 --config wng2 wordNgrams=2 [--quantize] [--json out.json]
 """
 
@@ -33,7 +33,12 @@ from typing import Any
 import numpy as np
 
 from provsieve.transforms.ai_detector import AIDetector, band_thresholds, text_words
-from provsieve.transforms.ai_detector_leaveout import LeaveOut, leave_one_generator_out, leave_one_source_out
+from provsieve.transforms.ai_detector_leaveout import (
+    LeaveOut,
+    in_distribution,
+    leave_one_generator_out,
+    leave_one_source_out,
+)
 from provsieve.transforms.ai_detector_training import (
     TrainParams,
     auroc,
@@ -68,7 +73,7 @@ def share_kept(record_id: str, share: float) -> bool:
     return int(hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:8], 16) % 1000 < share * 1000
 
 
-def run_split(split: LeaveOut, settings: dict[str, Any], web_dev: list[dict], quantize: bool) -> dict[str, Any]:
+def train_split(split: LeaveOut, settings: dict[str, Any], quantize: bool) -> tuple[AIDetector, float]:
     params = TrainParams(**{k: v for k, v in settings.items() if k in FIELDS})
     share = settings.get("detectrl_share", 1.0)
     train = [r for r in split.train if r["source"] != "detectrl" or share_kept(r["id"], share)]
@@ -77,8 +82,12 @@ def run_split(split: LeaveOut, settings: dict[str, Any], web_dev: list[dict], qu
         path = Path(tmp) / "train.txt"
         write_training_file(train, path, params.seed, params.web_repeat, params.balance)
         model = train_model(path, params, quantize=quantize)
-    train_s = time.perf_counter() - t0
-    detector = AIDetector(model=model)
+    return AIDetector(model=model), round(time.perf_counter() - t0, 1)
+
+
+def split_rows(split: LeaveOut, settings: dict[str, Any], web_dev: list[dict], quantize: bool) -> list[dict[str, Any]]:
+    """The split's metrics row (one per source for the in-distribution split, which trains one model)."""
+    detector, train_s = train_split(split, settings, quantize)
     thr_records = split.threshold_humans + web_dev
     thr_scores = detector.score_texts([r["text"] for r in thr_records])
     groups: dict[str, list[tuple[int, float]]] = {}
@@ -89,15 +98,20 @@ def run_split(split: LeaveOut, settings: dict[str, Any], web_dev: list[dict], qu
     policy, _ = band_thresholds(groups, BANDS, 0.01)
     ev = [(r, s) for r, (s, _) in zip(split.evaluate, detector.score_texts([r["text"] for r in split.evaluate]))
           if s is not None]
-    y = np.array([r["label"] == "ai" for r, _ in ev])
-    s = np.array([x for _, x in ev])
-    flagged = np.array([x >= policy.threshold_for(text_words(r["text"])) for r, x in ev])
-    has_h = bool((~y).any())
-    return {"split": split.name, "kind": split.kind, "n_human": int((~y).sum()), "n_ai": int(y.sum()),
-            "auroc": auroc(y, s) if has_h else float("nan"),
-            "tpr_1": tpr_at_fpr(y, s, 0.01) if has_h else float("nan"),
-            "flagged": float(flagged[y].mean()), "fpr": float(flagged[~y].mean()) if has_h else float("nan"),
-            "train_s": round(train_s, 1)}
+    parts = ([(f"dev:{src}", [e for e in ev if e[0]["source"] == src]) for src in sorted({r["source"] for r, _ in ev})]
+             if split.kind == "dev" else [(split.name, ev)])
+    rows = []
+    for name, part in parts:
+        y = np.array([r["label"] == "ai" for r, _ in part])
+        s = np.array([x for _, x in part])
+        flagged = np.array([x >= policy.threshold_for(text_words(r["text"])) for r, x in part])
+        has_h = bool((~y).any())
+        rows.append({"split": name, "kind": split.kind, "n_human": int((~y).sum()), "n_ai": int(y.sum()),
+                     "auroc": auroc(y, s) if has_h else float("nan"),
+                     "tpr_1": tpr_at_fpr(y, s, 0.01) if has_h else float("nan"),
+                     "flagged": float(flagged[y].mean()), "fpr": float(flagged[~y].mean()) if has_h else float("nan"),
+                     "train_s": train_s})
+    return rows
 
 
 def fmt(x: float) -> str:
@@ -121,7 +135,7 @@ def mean(rows: list[dict[str, Any]], key: str) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA))
-    ap.add_argument("--splits", choices=["source", "generator", "all"], default="all")
+    ap.add_argument("--splits", nargs="+", choices=["dev", "source", "generator"], default=["dev", "source", "generator"])
     ap.add_argument("--only", nargs="*", default=None, help="run only these split names (e.g. outfox detectrl/ChatGPT)")
     ap.add_argument("--config", nargs="+", action="append", metavar="NAME [KEY=VALUE ...]",
                     help="a setting to compare (default: the shipped parameters as 'shipped')")
@@ -134,9 +148,11 @@ def main() -> int:
     web = [r for p in sorted(glob.glob(str(data / "crawl" / "CC-MAIN-*.jsonl.gz"))) for r in load_records(p, "human")]
     web_train, web_dev = select_split(web, "train"), select_split(web, "dev")
     splits = []
-    if args.splits in ("source", "all"):
+    if "dev" in args.splits:
+        splits.append(in_distribution(train, dev, web_train))
+    if "source" in args.splits:
         splits += leave_one_source_out(train, dev, web_train)
-    if args.splits in ("generator", "all"):
+    if "generator" in args.splits:
         splits += leave_one_generator_out(train, dev, web_train)
     if args.only:
         splits = [s for s in splits if s.name in args.only]
@@ -145,7 +161,7 @@ def main() -> int:
     for name, settings in configs:
         rows = []
         for split in splits:
-            rows.append(run_split(split, settings, web_dev, args.quantize))
+            rows += split_rows(split, settings, web_dev, args.quantize)
             print(f"{name} {split.name}: AUROC {fmt(rows[-1]['auroc'])} flagged {fmt(rows[-1]['flagged'])} "
                   f"({rows[-1]['train_s']} s)", file=sys.stderr, flush=True)
         results[name] = rows
@@ -153,7 +169,7 @@ def main() -> int:
     print("\n== summary (mean over splits; AUROC/TPR@1% over splits with humans)")
     print(f"{'setting':<20} {'kind':<10} {'AUROC':>6} {'TPR@1%':>6} {'flag':>6} {'maxFPR':>6}")
     for name, rows in results.items():
-        for kind in ("source", "generator"):
+        for kind in ("dev", "source", "generator"):
             part = [r for r in rows if r["kind"] == kind]
             if part:
                 max_fpr = max((r["fpr"] for r in part if r["fpr"] == r["fpr"]), default=float("nan"))

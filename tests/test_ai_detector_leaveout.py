@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from provsieve.transforms.ai_detector_leaveout import base_generator, leave_one_generator_out, leave_one_source_out
+from provsieve.transforms.ai_detector_leaveout import (
+    base_generator,
+    in_distribution,
+    leave_one_generator_out,
+    leave_one_source_out,
+)
 
 
 def _records(split: str) -> list[dict]:
@@ -42,3 +47,10 @@ def test_leave_one_generator_out_takes_every_attacked_variant():
     # other sources' machine texts of a like-named generator, and the source's humans, stay in training
     assert {"outfox-train-5", "detectrl-train-0", "detectrl-train-3"} <= {r["id"] for r in s.train}
     assert len(s.threshold_humans) == 2
+
+
+def test_in_distribution_is_the_shipped_split():
+    train, dev = _records("train"), _records("dev")
+    s = in_distribution(train, dev, WEB)
+    assert s.kind == "dev" and s.train == train + WEB and s.evaluate == dev
+    assert [r["id"] for r in s.threshold_humans] == ["detectrl-dev-0", "outfox-dev-4"]

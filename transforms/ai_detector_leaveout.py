@@ -72,3 +72,9 @@ def leave_one_generator_out(train: Sequence[Record], dev: Sequence[Record], web_
                                 [r for r in dev if r["source"] == s and (r["label"] == "human" or left_out(r))],
                                 humans))
     return out
+
+
+def in_distribution(train: Sequence[Record], dev: Sequence[Record], web_train: Sequence[Record] = ()) -> LeaveOut:
+    """The shipped model's own split, for comparison: every train record and web train page, all of dev."""
+    return LeaveOut("dev", "dev", list(train) + list(web_train), list(dev),
+                    [r for r in dev if r["label"] == "human"])
