@@ -37,8 +37,8 @@ def test_fold_splits_never_put_a_group_on_both_sides():
 
 
 def test_out_of_fold_scores_never_score_a_record_with_a_model_that_saw_it(monkeypatch, tmp_path):
-    # fastText itself stops on NaN at random on tiny data, so the fold models are stand-ins here: a "model"
-    # remembers its training texts and scores 1.0 what it saw, 0.5 what it did not
+    # the fold models are stand-ins (fast, and they can tell a seen text): a "model" remembers its
+    # training texts and scores 1.0 what it saw, 0.5 what it did not
     import provsieve.transforms.ai_detector as aid
 
     trained: dict[str, set[str]] = {}

@@ -96,11 +96,12 @@ def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: in
 
     Each fold model is trained by ``provsieve train-detector`` in its own
     process with the shipped model's parameters (balancing, web repetition,
-    single thread), ``workers`` at a time. fastText 0.9.3 stops with
-    "Encountered NaN" on some calls of ``train_supervised`` inside a process
-    that has done other work (measured here: every fold, at any learning rate
-    from 0.2 to 0.025, in forked and spawned workers), never in the
-    command's fresh process; a fold that fails anyway is trained again.
+    single thread), ``workers`` at a time. The "Encountered NaN" that stopped
+    most fold trainings in the previous round was fastText reading
+    uninitialised memory (see
+    :func:`~provsieve.transforms.ai_detector_training.zero_filled_allocations`,
+    now used by every training); a fold that fails on NaN anyway is trained
+    again, and the count is returned.
     Returns the scores and the trainings per fold.
     ``quantize`` as the shipped model (off only for data too small to quantise).
     """

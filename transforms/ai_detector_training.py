@@ -17,9 +17,10 @@ import hashlib
 import json
 import random
 import re
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -202,19 +203,55 @@ class TrainParams:
         return {k: getattr(self, k) for k in keys}
 
 
+_M_PERTURB = -6  # glibc's mallopt parameter number (malloc.h)
+
+
+@contextmanager
+def zero_filled_allocations() -> Iterator[bool]:
+    """While open, every ``malloc`` returns zero-filled memory (glibc); yields False where that is not available.
+
+    fastText 0.9.3 allocates its input matrix with ``posix_memalign`` and no
+    zeroing, and ``uniform()`` on one thread initialises only the first tenth
+    of it (``blockSize = m * n / 10``, block 0). The other nine tenths (most
+    word n-gram buckets) start as whatever that memory held: zeros in a fresh
+    process (new pages from the kernel), but old bytes once the process has
+    freed buffers of a few MB (glibc then raises its mmap threshold and serves
+    the matrix from the heap). Old bytes that read as a float NaN stop training
+    with "Encountered NaN"; others silently change the model. glibc's
+    ``M_PERTURB`` with byte 0xff makes ``malloc`` memset each block to
+    ``0xff ^ 0xff = 0``: the fresh-process zeros, in any process. Turned off on
+    exit (it costs a memset per allocation).
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        on = bool(libc.mallopt(_M_PERTURB, 0xFF))
+    except (OSError, AttributeError):
+        libc, on = None, False
+    try:
+        yield on
+    finally:
+        if on:
+            libc.mallopt(_M_PERTURB, 0)
+
+
 def train_model(train_file: str | Path, params: TrainParams, quantize: bool = True):
     """Train (and quantise) a fastText classifier; ``train_file`` is also needed to retrain after a cutoff.
 
-    Reproducible for a fixed seed only with ``thread=1`` (Hogwild SGD).
+    Reproducible for a fixed seed only with ``thread=1`` (Hogwild SGD), and
+    in any process only in :func:`zero_filled_allocations`.
     """
     import fasttext
 
-    model = fasttext.train_supervised(input=str(train_file), verbose=0, **params.fasttext_kwargs())
-    if quantize:
-        model.quantize(
-            input=str(train_file), retrain=params.retrain and params.cutoff > 0, cutoff=params.cutoff,
-            dsub=params.dsub, qnorm=params.qnorm, thread=params.thread, verbose=0,
-        )
+    with zero_filled_allocations():
+        model = fasttext.train_supervised(input=str(train_file), verbose=0, **params.fasttext_kwargs())
+        if quantize:
+            model.quantize(
+                input=str(train_file), retrain=params.retrain and params.cutoff > 0, cutoff=params.cutoff,
+                dsub=params.dsub, qnorm=params.qnorm, thread=params.thread, verbose=0,
+            )
     return model
 
 
