@@ -41,6 +41,17 @@ TRACKED_PACKAGES = ("provsieve", "apache-beam", "datasketch", "fasttext", "pyarr
                     "resiliparse", "warcio", "htmldate", "zstandard")
 
 
+BANDED_DEFAULT = "shipped model default, by length"
+"""How ``ai_threshold.chosen_by`` starts when the run used the model's length bands (their list follows)."""
+
+
+def threshold_label(threshold: dict[str, Any]) -> str:
+    """``ai_threshold`` for people: the bands when there are several (the one ``value`` is only the strictest)."""
+    if str(threshold["chosen_by"]).startswith(BANDED_DEFAULT):
+        return str(threshold["chosen_by"])
+    return f"{threshold['value']:.3f} ({threshold['chosen_by']})"
+
+
 def package_versions() -> dict[str, str]:
     versions = {}
     for name in TRACKED_PACKAGES:

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from provsieve.pipeline.manifest import read_manifest, stage_funnel
+from provsieve.pipeline.manifest import read_manifest, stage_funnel, threshold_label
 from provsieve.pipeline.report_language import judged_by_detector, language_section, unjudged_note
 from provsieve.transforms.score_sample import samples_exempt
 
@@ -579,7 +579,7 @@ def header_section(manifest: dict[str, Any]) -> str:
         ("config sha256", manifest.get("config_sha256")),
         ("mode / cutoff / trust", f"{policy.get('mode')} / {policy.get('cutoff')} / {policy.get('trust')}"),
         ("AI model", f"{model.get('version')} (sha256 {(model.get('sha256') or 'n/a')[:16]})" if model else "off"),
-        ("AI threshold", f"{threshold['value']:.3f} ({threshold['chosen_by']})" if threshold else "n/a"),
+        ("AI threshold", threshold_label(threshold) if threshold else "n/a"),
         ("command", " ".join(manifest.get("command") or [])),
     ]
     facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in items)

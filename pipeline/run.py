@@ -223,8 +223,9 @@ def _ai_threshold(live, config: RunConfig):
         return scores | "Calibrate" >> CalibrateThreshold(config.calibrate_fpr), how
     if config.ai_threshold is not None:
         return ThresholdPolicy.constant(config.ai_threshold), "--ai-threshold"
-    by_length = f", by length ({DEFAULT_POLICY.describe()})" if len(DEFAULT_POLICY.bands) > 1 else ""
-    return DEFAULT_POLICY, "shipped model default" + by_length
+    if len(DEFAULT_POLICY.bands) > 1:
+        return DEFAULT_POLICY, f"{manifest_lib.BANDED_DEFAULT} ({DEFAULT_POLICY.describe()})"
+    return DEFAULT_POLICY, "shipped model default"
 
 
 def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]:

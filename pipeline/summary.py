@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provsieve.pipeline.manifest import threshold_label
+
 
 def format_summary(manifest: dict[str, Any]) -> str:
     counters = manifest["counters"]
@@ -26,7 +28,7 @@ def format_summary(manifest: dict[str, Any]) -> str:
         lines.append(f"AI not judged for their language: {sum(unjudged.values()):,} ({_top(unjudged)})")
     threshold = manifest.get("ai_threshold")
     if threshold:
-        lines.append(f"AI threshold: {threshold['value']:.3f} ({threshold['chosen_by']})")
+        lines.append(f"AI threshold: {threshold_label(threshold)}")
     lines += release_lines(manifest)
     stage2 = manifest.get("ai_stage2")
     if stage2:

@@ -78,6 +78,8 @@ def test_shipped_policy_is_in_the_metadata_and_stricter_for_short_texts():
 def test_the_run_decides_by_length_and_records_the_policy(tmp_path, monkeypatch):
     from provsieve.pipeline import run as run_lib
     from provsieve.pipeline.options import RunConfig
+    from provsieve.pipeline.manifest import threshold_label
+    from provsieve.pipeline.summary import format_summary
     from test_pipeline import _crawl
 
     # every confident document of >= 30 words is flagged, shorter ones never: the band, not the score, decides
@@ -86,6 +88,10 @@ def test_the_run_decides_by_length_and_records_the_policy(tmp_path, monkeypatch)
                                      trust="none", report=False))
     assert manifest["ai_threshold"]["value"] == 1.5
     assert "by length (0-29 words: 1.5000; >= 30 words: 0.0000)" in manifest["ai_threshold"]["chosen_by"]
+    # printed as the bands, not as the strictest band's one number
+    assert threshold_label(manifest["ai_threshold"]) == \
+        "shipped model default, by length (0-29 words: 1.5000; >= 30 words: 0.0000)"
+    assert "AI threshold: shipped model default, by length (0-29" in format_summary(manifest)
     assert manifest["ai_model"]["default_threshold_bands"] == aid._SHIPPED_METADATA["threshold_bands"]
     rows = pq.read_table(tmp_path / "out" / "human").to_pylist()
     judged = [r for r in rows if r["ai_confident"] and r["reject_reason"] in (None, "ai_generated")]
@@ -96,4 +102,5 @@ def test_the_run_decides_by_length_and_records_the_policy(tmp_path, monkeypatch)
     override = run_lib.run(RunConfig(inputs=tuple(_crawl(tmp_path / "b")), output=str(tmp_path / "o2"),
                                      mode="tag", trust="none", report=False, ai_threshold=1.0))
     assert override["ai_threshold"] == {"value": 1.0, "chosen_by": "--ai-threshold"}
+    assert threshold_label(override["ai_threshold"]) == "1.000 (--ai-threshold)"
     assert not [r for r in pq.read_table(tmp_path / "o2" / "human").to_pylist() if r["reject_reason"] == "ai_generated"]
