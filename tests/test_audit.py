@@ -21,7 +21,8 @@ import pytest
 from provsieve.pipeline import cli
 from provsieve.pipeline.croissant import LICENSE_PLACEHOLDER
 from provsieve.pipeline.options import RunConfig, bundled_sample
-from provsieve.pipeline.report import domain_of, samples_section, svg_bars
+from provsieve.pipeline.report import domain_of, samples_section
+from provsieve.pipeline.report_charts import svg_bars
 from provsieve.pipeline.run import run
 from provsieve.pipeline.verify import sample_positions, verify
 from provsieve.transforms.write import HUMAN_SCHEMA
