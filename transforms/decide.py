@@ -20,10 +20,10 @@ def ai_verdict(doc: Document, policy: ThresholdPolicy, trust: str) -> Document:
     (e.g. captured before the cutoff) and documents too short to judge
     (``ai_confident`` false) are never rejected: their score stays in the row as evidence.
     """
-    if doc.reject_reason or doc.ai_score is None or not doc.ai_confident:
+    if doc.reject_reason or doc.ai_score is None or not doc.ai_confident or is_trusted_human(doc, trust):
         return doc
-    threshold = policy.threshold_for_text(doc.text)
-    if doc.ai_score < threshold or is_trusted_human(doc, trust):
+    threshold = policy.threshold_for_text(doc.text)  # counts the words: only for a document that can be rejected
+    if doc.ai_score < threshold:
         return doc
     return doc._replace(reject_reason="ai_generated",
                         reject_detail=f"ai_score {doc.ai_score:.3f} >= threshold {threshold:.3f}")
@@ -40,8 +40,10 @@ def cascade_verdict(doc: Document, policy: ThresholdPolicy, trust: str, stage2_p
     (on dev the combiner alone lost a third of the essays stage 1 flags).
     Routing already left out what cannot be rejected (too short, exempt under the trust policy).
     """
+    if doc.reject_reason or not doc.ai_routed or doc.ai_stage2_score is None:
+        return ai_verdict(doc, policy, trust)
     stage2_threshold = stage2_policy.threshold_for_text(doc.text)
-    if doc.reject_reason or not doc.ai_routed or doc.ai_stage2_score is None or doc.ai_stage2_score < stage2_threshold:
+    if doc.ai_stage2_score < stage2_threshold:
         return ai_verdict(doc, policy, trust)
     return doc._replace(reject_reason="ai_generated",
                         reject_detail=f"ai_stage2_score {doc.ai_stage2_score:.3f} >= cascade threshold "
