@@ -16,7 +16,7 @@ from provsieve.transforms import ai_cascade_training as ctr
 from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.decide import cascade_verdict
 from provsieve.transforms.document import new_document
-from provsieve.transforms.lm_features import FEATURE_NAMES, TokenArrays, token_features
+from provsieve.transforms.lm_features import FEATURE_NAMES, TokenArrays, statistics_from_tokens, token_features
 from provsieve.transforms.lm_handler import score_documents
 from tests.conftest import make_test_pipeline
 
@@ -216,16 +216,20 @@ def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
     np.testing.assert_allclose(exact[rows, tokens], expected[rows, tokens], atol=1e-3)  # the conversion is exact
     int8 = scipy_log_softmax(scorer.logits(tokens).astype(np.float64), axis=1)[rows, tokens]
     assert np.abs(int8 - expected[rows, tokens]).mean() < 0.5  # int8 noise per token (0.3 measured)
-    stats = scorer.statistics(TEXTS[0])
+    def prefix_statistics(scorer, text, lengths):  # one forward pass, statistics of each prefix
+        arrays = scorer.token_arrays(text)
+        return [None if arrays is None else statistics_from_tokens(arrays.prefix(n)) for n in lengths]
+
+    stats, = prefix_statistics(scorer, TEXTS[0], (32,))
     assert stats.n_tokens == 32 and stats.mean_logprob == pytest.approx(int8.mean(), abs=1e-4)
     assert stats.mean_logprob == pytest.approx(expected[rows, tokens].mean(), abs=0.1)
     assert -8.0 < stats.mean_logprob < -1.0  # an English sentence under a real LM, not noise (-log 49152 = -10.8)
     # causal: the first 8 tokens' statistics from this pass equal those of an 8-token pass
-    short, full = scorer.prefix_statistics(TEXTS[0], (8, 32))
+    short, full = prefix_statistics(scorer, TEXTS[0], (8, 32))
     assert full == stats
-    eight = SmolLMScorer(scorer.model_path, max_tokens=8).statistics(TEXTS[0])
+    eight, = prefix_statistics(SmolLMScorer(scorer.model_path, max_tokens=8), TEXTS[0], (8,))
     assert short.mean_logprob == pytest.approx(eight.mean_logprob, abs=1e-3)
-    assert scorer.statistics("") is None
+    assert prefix_statistics(scorer, "", (32,)) == [None]
 
 
 def test_a_combiner_fitted_on_another_runtime_is_named():

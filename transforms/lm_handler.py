@@ -26,7 +26,7 @@ from apache_beam.ml.inference.base import ModelHandler
 from provsieve.transforms.ai_cascade import CascadeCombiner
 from provsieve.transforms.ai_detector import count_words, preprocess
 from provsieve.transforms.document import Document
-from provsieve.transforms.lm_features import LMStatistics, TokenArrays, statistics_from_tokens, token_arrays
+from provsieve.transforms.lm_features import TokenArrays, token_arrays
 from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_model
 from provsieve.transforms.timing import StageClock
 
@@ -82,21 +82,6 @@ class SmolLMScorer:
         """(len(tokens), vocab) float32: row i is the prediction of ``tokens[i]`` from the start and what precedes it."""
         sequence = [self._start, *tokens[:-1]]
         return np.asarray(self.generator.forward_batch([sequence]))[0]
-
-    def statistics(self, text: str) -> Optional[LMStatistics]:
-        """The text's statistics, or None when it has no token to predict."""
-        return self.prefix_statistics(text, (self.max_tokens,))[0]
-
-    def prefix_statistics(self, text: str, lengths: Sequence[int]) -> list[Optional[LMStatistics]]:
-        """Statistics of the first ``n`` tokens for each ``n`` in ``lengths``, from one forward pass.
-
-        A causal LM's prediction at a position depends only on what precedes it,
-        so the statistics of a shorter prefix are those of the same rows.
-        """
-        arrays = self.token_arrays(text)
-        if arrays is None:
-            return [None for _ in lengths]
-        return [statistics_from_tokens(arrays.prefix(n)) for n in lengths]
 
     def token_arrays(self, text: str) -> Optional[TokenArrays]:
         """The per-position arrays of the text's first ``max_tokens`` tokens (one pass), None without a token."""
