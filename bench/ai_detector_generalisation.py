@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from provsieve.pipeline.detector_cli import DEFAULT_BANDS
 from provsieve.transforms.ai_detector import AIDetector, band_thresholds, text_words
 from provsieve.transforms.ai_detector_leaveout import (
     LeaveOut,
@@ -50,7 +51,7 @@ from provsieve.transforms.ai_detector_training import (
 )
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-BANDS = (0, 40, 80, 160, 320)
+BANDS = DEFAULT_BANDS
 FIELDS = {f.name: f.type for f in dataclasses.fields(TrainParams)}
 
 

@@ -23,11 +23,10 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from provsieve.transforms.batching import BufferedBatchFn
@@ -257,7 +256,10 @@ class ThresholdPolicy:
         return chosen
 
     def threshold_for_text(self, text: str) -> float:
-        return self.threshold_for(text_words(text)) if len(self.bands) > 1 else self.bands[0][1]
+        if len(self.bands) == 1:
+            return self.bands[0][1]
+        # only whether the text reaches each band's edge matters: stop splitting past the last one
+        return self.threshold_for(len(text.split(None, self.bands[-1][0])))
 
     @property
     def highest(self) -> float:
@@ -387,9 +389,7 @@ class AIDetector:
         self.version: str = self.metadata.get("version") or (
             "in-memory" if model is not None else Path(model_path).stem if model_path else MODEL_VERSION
         )
-        self.threshold: float = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
-        self.policy: ThresholdPolicy = (ThresholdPolicy.from_metadata(self.metadata, DEFAULT_THRESHOLD)
-                                        if model is None else ThresholdPolicy.constant(self.threshold))
+        self.policy: ThresholdPolicy = ThresholdPolicy.from_metadata(self.metadata, DEFAULT_THRESHOLD)
         self.languages = model_languages(self.metadata) if model is None else None
         self.batch_chunks = batch_chunks
         if model is not None:
@@ -462,7 +462,7 @@ class _TagAITextFn(BufferedBatchFn):
     def process(self, doc: Document, window=beam.DoFn.WindowParam,
                 timestamp=beam.DoFn.TimestampParam) -> Iterator[WindowedValue]:
         if self._needs_score is not None and not self._needs_score(doc):
-            yield WindowedValue(doc, timestamp, [window if window is not None else GlobalWindow()])
+            yield doc  # in its own window, as the batched outputs
             return
         yield from super().process(doc, window, timestamp)
 
