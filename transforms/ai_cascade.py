@@ -74,6 +74,23 @@ def logistic(x: np.ndarray, mean: Any, scale: Any, coef: Any, intercept: float) 
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def predict_logistic(model: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
+    """:func:`logistic` of a model given as ``{"mean", "scale", "coef", "intercept"}`` (a combiner piece)."""
+    return logistic(x, model["mean"], model["scale"], model["coef"], model["intercept"])
+
+
+def predict_pieces(models: Sequence[Mapping[str, Any]], x: np.ndarray, piece: Optional[np.ndarray]) -> np.ndarray:
+    """P(ai) of each row of ``x`` by the model of its gate piece (``piece``: the piece index of each row)."""
+    if piece is None or len(models) == 1:
+        return predict_logistic(models[0], x)
+    out = np.empty(len(x), dtype=np.float64)
+    for k, model in enumerate(models):
+        mask = piece == k
+        if mask.any():
+            out[mask] = predict_logistic(model, x[mask])
+    return out
+
+
 def piece_of(gate_values: Any, edges: Sequence[float]) -> np.ndarray:
     """The piece of a gated combiner each gate value falls in: 0 below ``edges[0]``, ..., ``len(edges)`` above the last."""
     return np.searchsorted(np.asarray(edges, dtype=np.float64), np.asarray(gate_values, dtype=np.float64), side="right")
@@ -96,8 +113,8 @@ class CascadeCombiner:
         self.gate_feature: Optional[str] = None if gate is None else str(gate["feature"])
         self.edges: list[float] = [] if gate is None else [float(e) for e in gate["edges"]]
         pieces = meta["pieces"] if gate is not None else [meta]
-        self.pieces = [(np.asarray(m["mean"], dtype=np.float64), np.asarray(m["scale"], dtype=np.float64),
-                        np.asarray(m["coef"], dtype=np.float64), float(m["intercept"])) for m in pieces]
+        self.pieces = [{**{k: np.asarray(m[k], dtype=np.float64) for k in ("mean", "scale", "coef")},
+                        "intercept": float(m["intercept"])} for m in pieces]
         self.policy = ThresholdPolicy.from_metadata(dict(meta), float(meta["threshold"]))
         """The stage-2 threshold by length band (``threshold_bands``, as stage 1's), else the one ``threshold``."""
         self.threshold = self.policy.highest
@@ -106,7 +123,7 @@ class CascadeCombiner:
         self.max_tokens = int(meta.get("lm", {}).get("max_tokens", 128))
         if len(self.pieces) != len(self.edges) + 1:
             raise ValueError("combiner metadata: a gate with n edges needs n + 1 pieces")
-        if any(not (len(self.features) == m.size == sc.size == c.size) for m, sc, c, _ in self.pieces):
+        if any(not (len(self.features) == m["mean"].size == m["scale"].size == m["coef"].size) for m in self.pieces):
             raise ValueError("combiner metadata: features, mean, scale and coef differ in length")
 
     @classmethod
@@ -122,14 +139,8 @@ class CascadeCombiner:
         """P(ai) of feature rows (:func:`candidate_features`), each by its gate piece's model."""
         rows = list(rows)
         x = feature_matrix(rows, self.features)
-        piece = (piece_of([feature_value(r, self.gate_feature) for r in rows], self.edges)
-                 if self.gate_feature else np.zeros(len(rows), dtype=int))
-        out = np.empty(len(rows), dtype=np.float64)
-        for k, (mean, scale, coef, intercept) in enumerate(self.pieces):
-            mask = piece == k
-            if mask.any():
-                out[mask] = logistic(x[mask], mean, scale, coef, intercept)
-        return out
+        piece = piece_of([feature_value(r, self.gate_feature) for r in rows], self.edges) if self.gate_feature else None
+        return predict_pieces(self.pieces, x, piece)
 
     def score(self, stage1_score: float, arrays: TokenArrays, words: int) -> float:
         """P(ai) of one document from its stage-1 score and token arrays (cut to the combiner's ``max_tokens``)."""

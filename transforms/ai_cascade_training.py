@@ -14,12 +14,12 @@ never seen). The LM's per-token arrays come from
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
 
-from provsieve.transforms.ai_cascade import logistic
+from provsieve.transforms.ai_cascade import predict_pieces
 
 Record = dict[str, Any]
 
@@ -73,10 +73,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
             "intercept": float(result.x[0])}
 
 
-def predict_logistic(model: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
-    return logistic(x, model["mean"], model["scale"], model["coef"], model["intercept"])
-
-
 def balanced_weights(y: np.ndarray, groups: Sequence[str]) -> np.ndarray:
     """Weights that give each (group, label) cell the same total, so no source or label dominates the fit."""
     cells: dict[tuple[str, int], int] = {}
@@ -103,17 +99,6 @@ def fit_pieces(x: np.ndarray, y: np.ndarray, piece: Optional[np.ndarray], n_piec
             out.append(every)
         else:
             out.append(fit_logistic(x[mask], y[mask], l2, None if weights is None else weights[mask]))
-    return out
-
-
-def predict_pieces(models: Sequence[Mapping[str, Any]], x: np.ndarray, piece: Optional[np.ndarray]) -> np.ndarray:
-    if piece is None or len(models) == 1:
-        return predict_logistic(models[0], x)
-    out = np.empty(len(x), dtype=np.float64)
-    for k, model in enumerate(models):
-        mask = piece == k
-        if mask.any():
-            out[mask] = predict_logistic(model, x[mask])
     return out
 
 
