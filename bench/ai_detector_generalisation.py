@@ -25,7 +25,6 @@ import glob
 import hashlib
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,8 +45,7 @@ from provsieve.transforms.ai_detector_training import (
     load_records,
     select_split,
     tpr_at_fpr,
-    train_model,
-    write_training_file,
+    train_detector_model,
 )
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -79,10 +77,7 @@ def train_split(split: LeaveOut, settings: dict[str, Any], quantize: bool) -> tu
     share = settings.get("detectrl_share", 1.0)
     train = [r for r in split.train if r["source"] != "detectrl" or share_kept(r["id"], share)]
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "train.txt"
-        write_training_file(train, path, params.seed, params.web_repeat, params.balance)
-        model = train_model(path, params, quantize=quantize)
+    model, _ = train_detector_model(train, params, quantize=quantize)
     return AIDetector(model=model), round(time.perf_counter() - t0, 1)
 
 

@@ -226,8 +226,7 @@ def cascade_scores(stage1: Sequence[Optional[float]], p2: Sequence[Optional[floa
 def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], detector: AIDetector, folds: int,
                         cache: Path, workers: int) -> list[Optional[float]]:
     """Cross-fitted stage-1 scores of ``fit`` (:func:`out_of_fold_scores`), cached by model, folds and parameters."""
-    known = {f.name for f in dataclasses.fields(TrainParams)}
-    params = TrainParams(**{k: v for k, v in detector.metadata.get("params", {}).items() if k in known})
+    params = TrainParams.from_metadata(detector.metadata.get("params", {}))
     key = {"stage1_model": detector.version, "folds": folds, "params": dataclasses.asdict(params),
            "grouping": "provsieve.transforms.ai_detector_crossfit.crossfit_group"}
     stored = json.loads(cache.read_text("utf-8")) if cache.exists() else {}

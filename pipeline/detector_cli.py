@@ -7,7 +7,6 @@ import datetime as _dt
 import hashlib
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -30,9 +29,8 @@ from provsieve.transforms.ai_detector_training import (
     params_dict,
     rows_to_json,
     select_split,
-    train_model,
+    train_detector_model,
     trained_languages,
-    write_training_file,
 )
 from provsieve.transforms.language import LanguageIdentifier
 from provsieve.transforms.lm_token_cache import DEFAULT_CACHE
@@ -72,6 +70,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--min-count", type=int, default=d.minCount)
     tr.add_argument("--bucket", type=int, default=d.bucket)
     tr.add_argument("--cutoff", type=int, default=d.cutoff, help="quantisation: keep this many words/n-grams (0: all)")
+    tr.add_argument("--loss", choices=["softmax", "hs", "ns", "ova"], default=d.loss)
+    tr.add_argument("--dsub", type=int, default=d.dsub, help="quantisation: sub-vector size")
+    tr.add_argument("--no-qnorm", action="store_true", help="quantisation: do not quantise the norms separately")
+    tr.add_argument("--retrain", action="store_true", help="quantisation: retrain after the --cutoff")
     tr.add_argument("--web-repeat", type=int, default=d.web_repeat, help="repeat web training pages this many times")
     tr.add_argument("--no-balance", action="store_true", help="do not oversample the minority label")
     tr.add_argument("--no-quantize", action="store_true")
@@ -124,23 +126,26 @@ def _scores(detector: AIDetector, records: Sequence[Record]) -> list[Optional[fl
     return [s for s, _ in detector.score_texts([r["text"] for r in records])]
 
 
-def train_command(args: argparse.Namespace) -> int:
-    params = TrainParams(
+def train_params(args: argparse.Namespace) -> TrainParams:
+    """Every :class:`TrainParams` field from ``train-detector``'s flags."""
+    return TrainParams(
         dim=args.dim, epoch=args.epoch, lr=args.lr, wordNgrams=args.word_ngrams, minn=args.minn, maxn=args.maxn,
-        minCount=args.min_count, bucket=args.bucket, seed=args.seed, thread=args.thread, cutoff=args.cutoff,
+        minCount=args.min_count, bucket=args.bucket, loss=args.loss, seed=args.seed, thread=args.thread,
+        cutoff=args.cutoff, dsub=args.dsub, qnorm=not args.no_qnorm, retrain=args.retrain,
         web_repeat=args.web_repeat, balance=not args.no_balance,
     )
+
+
+def train_command(args: argparse.Namespace) -> int:
+    params = train_params(args)
     train = _load(args.train)
     dev = _load(args.dev)
     web = _load(args.web, "human")
     web_train, web_dev, web_holdout = (select_split(web, s) for s in ("train", "dev", "holdout"))
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        train_file = Path(tmp) / "train.txt"
-        counts = write_training_file(train + web_train, train_file, params.seed, params.web_repeat, params.balance)
-        print(f"training lines per label (after balancing): {counts}", file=sys.stderr)
-        model = train_model(train_file, params, quantize=not args.no_quantize)
+    model, counts = train_detector_model(train + web_train, params, quantize=not args.no_quantize)
+    print(f"training lines per label (after balancing): {counts}", file=sys.stderr)
     model.save_model(str(output))
     digest = hashlib.sha256(output.read_bytes()).hexdigest()
     version = args.version or f"ai_detector-{_dt.date.today():%Y%m%d}-{digest[:8]}"

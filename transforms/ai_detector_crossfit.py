@@ -13,15 +13,11 @@ OUTFOX problem statement's essays; other records are their own group.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Sequence
 
-from provsieve.transforms.ai_detector_training import Record, TrainParams
+from provsieve.transforms.ai_detector_training import Record, TrainParams, train_detector_model
 
 _FASTDETECTGPT = re.compile(r"^fastdetectgpt-\w+-(\w+)\.([\w-]+)\.[\w.-]+?\.(\d+)\.(?:human|ai)$")
 _DETECTRL_ALIGNED = re.compile(
@@ -69,34 +65,22 @@ def fold_splits(records: Sequence[Record], folds: int) -> list[tuple[list[Record
             for k in range(folds)]
 
 
-def _fold_model(train: Sequence[Record], params: TrainParams, fold: int, workdir: Path, quantize: bool) -> Path:
-    """Train one fold's model in a new ``provsieve train-detector`` process (the shipped model's own path)."""
-    data = workdir / f"fold{fold}.jsonl"
-    with data.open("w", encoding="utf-8") as f:
-        for r in train:
-            f.write(json.dumps({k: r.get(k) for k in ("id", "text", "label", "source", "generator", "domain")}) + "\n")
-    model = workdir / f"fold{fold}.ftz"
-    flags = {"--seed": params.seed, "--thread": params.thread, "--dim": params.dim, "--epoch": params.epoch,
-             "--lr": params.lr, "--word-ngrams": params.wordNgrams, "--minn": params.minn, "--maxn": params.maxn,
-             "--min-count": params.minCount, "--bucket": params.bucket, "--cutoff": params.cutoff,
-             "--web-repeat": params.web_repeat}
-    cmd = [sys.executable, "-m", "provsieve.pipeline.cli", "train-detector", "--train", str(data),
-           "--output", str(model), "--version", f"crossfit-fold{fold}"]
-    cmd += [str(x) for kv in flags.items() for x in kv]
-    cmd += ([] if params.balance else ["--no-balance"]) + ([] if quantize else ["--no-quantize"])
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"fold {fold}: train-detector failed: {result.stderr[-2000:]}")
-    return model
+def _fold_model(train: Sequence[Record], params: TrainParams, fold: int, quantize: bool):
+    """One fold's detector, trained in process by the shipped model's own path with every field of ``params``."""
+    from provsieve.transforms.ai_detector import AIDetector
+
+    model, _ = train_detector_model(train, params, quantize=quantize)
+    return AIDetector(model=model)
 
 
 def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: int = 5, workers: int = 1,
                        quantize: bool = True, attempts: int = 4) -> tuple[dict[str, float], list[int]]:
     """Stage-1 score of every record by the model trained on the other folds (by :func:`crossfit_fold`).
 
-    Each fold model is trained by ``provsieve train-detector`` in its own
-    process with the shipped model's parameters (balancing, web repetition,
-    single thread), ``workers`` at a time. The "Encountered NaN" that stopped
+    Each fold model is trained by
+    :func:`~provsieve.transforms.ai_detector_training.train_detector_model`
+    (as ``provsieve train-detector``) with all of ``params`` (balancing, web
+    repetition, loss, quantisation), ``workers`` threads at a time. The "Encountered NaN" that stopped
     most fold trainings in the previous round was fastText reading
     uninitialised memory (see
     :func:`~provsieve.transforms.ai_detector_training.zero_filled_allocations`,
@@ -107,27 +91,25 @@ def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: in
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from provsieve.transforms.ai_detector import AIDetector
-
     splits = fold_splits(records, folds)
     tries = [0] * folds
     out: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        def one(k: int) -> dict[str, float]:
-            for _ in range(attempts):
-                tries[k] += 1
-                try:
-                    model = _fold_model(splits[k][0], params, k, Path(tmp), quantize)
-                    break
-                except RuntimeError as err:
-                    if "NaN" not in str(err) or tries[k] >= attempts:
-                        raise
-                    print(f"fold {k}: fastText stopped on NaN, training it again", file=sys.stderr)
-            held = splits[k][1]
-            scores = AIDetector(str(model)).score_texts([r["text"] for r in held])
-            return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for part in pool.map(one, range(folds)):
-                out.update(part)
+    def one(k: int) -> dict[str, float]:
+        for _ in range(attempts):
+            tries[k] += 1
+            try:
+                detector = _fold_model(splits[k][0], params, k, quantize)
+                break
+            except (RuntimeError, ValueError) as err:
+                if "NaN" not in str(err) or tries[k] >= attempts:
+                    raise
+                print(f"fold {k}: fastText stopped on NaN, training it again", file=sys.stderr)
+        held = splits[k][1]
+        scores = detector.score_texts([r["text"] for r in held])
+        return {r["id"]: s for r, (s, _) in zip(held, scores) if s is not None}
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for part in pool.map(one, range(folds)):
+            out.update(part)
     return out, tries

@@ -17,8 +17,10 @@ import hashlib
 import json
 import random
 import re
+import tempfile
+import threading
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
@@ -198,6 +200,14 @@ class TrainParams:
     web_repeat: int = 3
     balance: bool = True
 
+    @classmethod
+    def from_metadata(cls, params: dict[str, Any]) -> "TrainParams":
+        """The parameters recorded in a model's metadata (``params`` of MODEL.json); an unknown one is an error."""
+        unknown = sorted(set(params) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown fastText training parameters {unknown}")
+        return cls(**params)
+
     def fasttext_kwargs(self) -> dict[str, Any]:
         keys = ("dim", "epoch", "lr", "wordNgrams", "minn", "maxn", "minCount", "bucket", "loss", "seed", "thread")
         return {k: getattr(self, k) for k in keys}
@@ -225,16 +235,25 @@ def zero_filled_allocations() -> Iterator[bool]:
     import ctypes
     import ctypes.util
 
+    global _perturb_users
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        on = bool(libc.mallopt(_M_PERTURB, 0xFF))
-    except (OSError, AttributeError):
-        libc, on = None, False
+    except OSError:
+        libc = None
+    with _perturb_lock:  # counted: concurrent fold trainings (threads) keep it on until the last one ends
+        on = bool(libc is not None and hasattr(libc, "mallopt") and libc.mallopt(_M_PERTURB, 0xFF))
+        _perturb_users += on
     try:
         yield on
     finally:
-        if on:
-            libc.mallopt(_M_PERTURB, 0)
+        with _perturb_lock:
+            _perturb_users -= on
+            if on and not _perturb_users:
+                libc.mallopt(_M_PERTURB, 0)
+
+
+_perturb_lock = threading.Lock()
+_perturb_users = 0
 
 
 def train_model(train_file: str | Path, params: TrainParams, quantize: bool = True):
@@ -253,6 +272,20 @@ def train_model(train_file: str | Path, params: TrainParams, quantize: bool = Tr
                 dsub=params.dsub, qnorm=params.qnorm, thread=params.thread, verbose=0,
             )
     return model
+
+
+def train_detector_model(records: Sequence[Record], params: TrainParams, quantize: bool = True):
+    """The one way a detector is trained: ``records`` -> fastText lines -> model, every field of ``params`` applied.
+
+    ``provsieve train-detector``, cross-fitting and the generalisation
+    benchmark all train through here. Returns the model and the training
+    lines per label.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.txt"
+        counts = write_training_file(records, path, params.seed, params.web_repeat, params.balance)
+        model = train_model(path, params, quantize=quantize)
+    return model, counts
 
 
 def params_dict(params: TrainParams) -> dict[str, Any]:
