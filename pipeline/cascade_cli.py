@@ -161,6 +161,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--threshold-on", nargs="+", choices=["oof", "loso"], default=["oof", "loso"],
                     help="the stage-2 threshold holds --target-fpr on each dev domain's humans scored out of fold "
                          "and/or leave one source out (both: also on domains the combiner never saw)")
+    tr.add_argument("--evaluate", nargs="*", default=[], metavar="FILE.jsonl",
+                    help="labelled records never used in the fit (e.g. the dev files when fitting on train): the "
+                         "fitted combiner on them, and each source's with that source left out of the fit")
     tr.add_argument("--workers", type=int, default=1, help="processes for the LM")
     tr.add_argument("--cached-only", action="store_true", help="use only the records already in --cache")
     tr.set_defaults(func=train_command)
@@ -357,18 +360,26 @@ def train_command(args: argparse.Namespace) -> int:
                                                    "l2": l2}))
                         _print_candidate(results[-1])
     best = max(_not_worse(results, args.reference), key=_selection_key)
-    names, n_tokens, low = FEATURE_SETS[best["features"]], best["tokens"], best["low"]
+    names, n_tokens = FEATURE_SETS[best["features"]], best["tokens"]
     feats = prep.features(n_tokens)
     feats = [feats[i] for i in sample_idx]
-    routed = best["routed"]
-    y = y_all[routed]
     gate = next(g for g in args.gates if (None if g is None else g["spec"]) == best["gate"])
-    pieces = fit_pieces(feature_matrix([feats[k] for k in routed], names), y,
-                        _pieces([feats[k] for k in routed], gate), 1 if gate is None else len(gate["edges"]) + 1,
-                        best["l2"], balanced_weights(y, [sources[k] for k in routed]))
-    model: dict[str, Any] = (pieces[0] if gate is None else
-                             {"gate": {"feature": gate["feature"], "edges": gate["edges"], "spec": gate["spec"]},
-                              "pieces": pieces})
+
+    def refit(left_out: Optional[str] = None) -> tuple[dict[str, Any], float]:
+        """The chosen recipe fitted on the sample (without source ``left_out``): the model and its band's edge."""
+        keep = [k for k in range(len(records)) if sources[k] != left_out]
+        low = routing_low([stage1[k] for k in keep if records[k]["label"] == "human"], best["quantile"])
+        routed = [k for k in keep if stage1[k] >= low and feats[k] is not None]
+        y = y_all[routed]
+        pieces = fit_pieces(feature_matrix([feats[k] for k in routed], names), y,
+                            _pieces([feats[k] for k in routed], gate), 1 if gate is None else len(gate["edges"]) + 1,
+                            best["l2"], balanced_weights(y, [sources[k] for k in routed]))
+        return (pieces[0] if gate is None else
+                {"gate": {"feature": gate["feature"], "edges": gate["edges"], "spec": gate["spec"]},
+                 "pieces": pieces}), low
+
+    model, low = refit()
+    routed = best["routed"]
 
     # the threshold: <= target FPR on each domain's humans (as stage 1's bands: per source, SQuAD's Wikipedia
     # humans inside fastdetectgpt were flagged at 4.7 %), out of fold and (by default) leave one source out too:
@@ -437,6 +448,8 @@ def train_command(args: argparse.Namespace) -> int:
         "dev_flagged_by_pipeline_leave_one_source_out": {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
                                                          for g, v in rows_to_json(loso_decided).items()},
     }
+    if args.evaluate:
+        meta["held_out_evaluation"] = _evaluate_held_out(args.evaluate, detector, meta, stage2, refit, args)
     if "holdout" in web_scores:
         meta["web_holdout_fpr"] = round(float(np.mean([sc >= stage2.threshold_for(w)
                                                         for w, sc in web_scores["holdout"]])), 4)
@@ -469,6 +482,51 @@ def _evaluation_rows(records: list[Record], stage1: Sequence[Optional[float]], p
     return (metrics_rows(records, stage1, stage1_thresholds),
             metrics_rows(records, [None if c is None else c - 1.0 for c in cascade], stage2_thresholds),
             metrics_rows(records, pipeline_flags(stage1, stage1_thresholds, cascade, stage2_thresholds), 0.5))
+
+
+def _evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[str, Any], stage2: ThresholdPolicy,
+                       refit: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """``--evaluate``: the fitted combiner on records it never saw, and per source with that source left out of the fit.
+
+    The left-out figures refit the chosen recipe (band included) without the
+    source's --fit records and score that source's --evaluate records: the
+    stand-in for the unseen domains of the held-out check. Stage 1 is the
+    shipped model on these records; the stage-2 thresholds are the fitted
+    combiner's (chosen on --fit only).
+    """
+    records = [r for p in paths for r in load_records(p)]
+    prep = prepare(records, detector, args.per_group, Path(args.cache), meta["lm"]["max_tokens"], args.workers,
+                   not args.cached_only)
+    idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
+    sample = [records[i] for i in idx]
+    stage1 = [prep.stage1[i] for i in idx]
+
+    def scores(model: dict[str, Any], low: float) -> list[Optional[float]]:
+        combiner = CascadeCombiner({**meta, **model, "band": [low, 1.0], "version": "tmp", "threshold": 1.0})
+        p2 = stage2_probabilities(prep, combiner)
+        return cascade_scores(stage1, [p2[i] for i in idx], low)
+
+    fitted = scores({k: meta[k] for k in ("coef", "intercept", "mean", "scale", "gate", "pieces") if k in meta},
+                    meta["band"][0])
+    loso: list[Optional[float]] = [None] * len(sample)
+    for source in sorted({str(r.get("source")) for r in sample}):
+        left = scores(*refit(source))
+        for k, r in enumerate(sample):
+            if str(r.get("source")) == source:
+                loso[k] = left[k]
+    out: dict[str, Any] = {"files": [Path(p).name for p in paths], "records": len(sample)}
+    for name, cascade in (("fitted", fitted), ("leave_one_source_out", loso)):
+        stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, detector.policy, cascade, stage2)
+        out["stage1"] = rows_to_json(stage1_rows)
+        out[f"cascade_{name}"] = rows_to_json(cascade_rows)
+        out[f"flagged_by_pipeline_{name}"] = {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
+                                              for g, v in rows_to_json(decided_rows).items()}
+        print()
+        print(format_table(cascade_rows, None, title=f"held out ({', '.join(out['files'])}): cascade "
+                                                      f"{name.replace('_', ' ')}, stage-2 thresholds {stage2.describe()}"))
+        print()
+        print(format_flag_table(decided_rows, f"held out: what the pipeline decides, {name.replace('_', ' ')}"))
+    return out
 
 
 def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Namespace) -> int:

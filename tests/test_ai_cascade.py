@@ -306,30 +306,39 @@ def test_pipeline_with_the_cascade_records_routing_in_rows_and_manifest(tmp_path
     assert "Cascade (--ai-detector cascade)" in (tmp_path / "o" / "report.html").read_text()
 
 
+def _generated_fit_data(tmp_path, name: str = "fit", n: int = 240, seed: int = 5):
+    """Labelled records whose LM log-probabilities separate the labels (stage 1 cannot), and their cache rows."""
+    import json
+
+    from provsieve.transforms.lm_model import RUNTIME
+    from provsieve.transforms.lm_token_cache import row_to_json
+
+    rng = np.random.default_rng(seed)
+    words = ["river", "mill", "summer", "ledger", "farmer", "grain", "price", "town", "drought", "debt"]
+    records, cache = [], []
+    for i in range(n):
+        label = "ai" if i % 2 else "human"
+        text = " ".join(rng.choice(words, size=40)) + "."
+        rid = f"{name}-{i}"
+        records.append({"id": rid, "text": text, "label": label, "source": f"s{i % 6 // 2}", "generator": label,
+                        "domain": "d"})
+        shift = 0.8 if label == "ai" else 0.0
+        m = 48
+        arrays = TokenArrays(logprob=-3 + shift + rng.normal(0, 1.5, m), entropy=np.full(m, 2.5) + rng.normal(0, .1, m),
+                             variance=np.ones(m), rank=rng.integers(1, 50, m))
+        cache.append(row_to_json(rid, arrays, RUNTIME, 128))
+    data = tmp_path / f"{name}.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return data, records, cache
+
+
 def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
     """The fitting command end to end on generated records, with their per-token arrays given in its cache."""
     import json
 
     from provsieve.pipeline.cli import main
-    from provsieve.transforms.lm_model import RUNTIME
-    from provsieve.transforms.lm_token_cache import row_to_json
 
-    rng = np.random.default_rng(5)
-    words = ["river", "mill", "summer", "ledger", "farmer", "grain", "price", "town", "drought", "debt"]
-    records, cache = [], []
-    for i in range(240):
-        label = "ai" if i % 2 else "human"
-        text = " ".join(rng.choice(words, size=40)) + "."
-        rid = f"gen-{i}"
-        records.append({"id": rid, "text": text, "label": label, "source": f"s{i % 6 // 2}", "generator": label,
-                        "domain": "d"})
-        shift = 0.8 if label == "ai" else 0.0  # the LM's log-probabilities separate the labels, stage 1 cannot
-        n = 48
-        arrays = TokenArrays(logprob=-3 + shift + rng.normal(0, 1.5, n), entropy=np.full(n, 2.5) + rng.normal(0, .1, n),
-                             variance=np.ones(n), rank=rng.integers(1, 50, n))
-        cache.append(row_to_json(rid, arrays, RUNTIME, 128))
-    data = tmp_path / "fit.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    data, _, cache = _generated_fit_data(tmp_path)
     cache_file = tmp_path / "cache.jsonl"
     cache_file.write_text("".join(c + "\n" for c in cache))
     out = tmp_path / "cascade.json"
@@ -350,3 +359,43 @@ def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
     assert all(chosen[columns.index(f"{how}_{m}")] >= reference[columns.index(f"{how}_{m}")] - 5e-4
                for how in ("oof", "loso") for m in ("auroc", "tpr_1"))
     assert 0.0 <= combiner.threshold <= 1.0 and combiner.band[1] == 1.0
+
+
+def test_train_cascade_fits_on_cross_fitted_train_scores_and_evaluates_on_records_it_never_saw(tmp_path, monkeypatch):
+    """--crossfit: the fit uses the out-of-fold stage-1 scores; --evaluate: figures on other records, per source
+    also with that source left out of the fit."""
+    import json
+
+    from provsieve.pipeline import cascade_cli
+    from provsieve.pipeline.cli import main
+
+    train, train_records, train_cache = _generated_fit_data(tmp_path, "train", 240, 5)
+    dev, dev_records, dev_cache = _generated_fit_data(tmp_path, "dev", 120, 6)
+    cache_file = tmp_path / "cache.jsonl"
+    cache_file.write_text("".join(c + "\n" for c in train_cache + dev_cache))
+    calls = []
+
+    def fake_out_of_fold_scores(records, params, folds, workers):
+        calls.append((len(records), params, folds))
+        return {r["id"]: 0.3 + 0.01 * (int(r["id"].split("-")[1]) % 7) for r in records}, [1] * folds
+
+    monkeypatch.setattr(cascade_cli, "out_of_fold_scores", fake_out_of_fold_scores)
+    out, stage1_cache = tmp_path / "cascade.json", tmp_path / "oof.json"
+    argv = ["train-cascade", "--fit", str(train), "--crossfit", "3", "--stage1-cache", str(stage1_cache),
+            "--evaluate", str(dev), "--output", str(out), "--cache", str(cache_file), "--cached-only",
+            "--folds", "3", "--tokens", "32", "--route-quantiles", "0.5", "--features", "stage1+lm",
+            "--gates", "none", "--l2", "1", "--reference", "none", "--version", "ai_cascade-test"]
+    assert main(argv) == 0
+    shipped = cascade_cli.AIDetector().metadata["params"]
+    assert calls == [(240, cascade_cli.TrainParams.from_metadata(shipped), 3)]
+    assert json.loads(stage1_cache.read_text())["scores"]["train-3"] == pytest.approx(0.33)
+    meta = json.loads(out.read_text())
+    assert meta["fit_stage1"].startswith("out of fold: 3 fastText models")
+    assert meta["evaluation_records"] == 240  # the fit's sample: train records only
+    held = meta["held_out_evaluation"]
+    assert held["files"] == ["dev.jsonl"] and held["records"] == 120
+    for how in ("fitted", "leave_one_source_out"):  # the LM signal carries over to records the fit never saw
+        assert held[f"cascade_{how}"]["overall"]["auroc"] > held["stage1"]["overall"]["auroc"] + 0.1
+        assert set(held[f"flagged_by_pipeline_{how}"]) >= {"overall", "source=s0", "source=s1", "source=s2"}
+    assert held["cascade_fitted"] != held["cascade_leave_one_source_out"]  # each source scored by another fit
+    assert main(argv) == 0 and len(calls) == 1  # the out-of-fold scores are reused from --stage1-cache

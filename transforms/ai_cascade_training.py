@@ -3,11 +3,11 @@
 The combiner must be fitted on texts stage 1 never saw: fastText's scores on
 its own training data are near-perfect (AUROC 0.999 on the train files
 against 0.85 on dev), so a combiner fitted there would learn to trust it
-blindly. ``provsieve train-cascade`` therefore fits on the dev files and on
-sources the shipped fastText model was not trained on, and reports every
-figure out of fold (K folds by a hash of the record id) and leave one source
-out (fitted on the other sources: a stand-in for generators and domains
-never seen). The LM's per-token arrays come from
+blindly. ``provsieve train-cascade`` therefore fits either on the dev files
+or on the train files with cross-fitted (out-of-fold) stage-1 scores, and
+reports every figure out of fold (K folds of whole upstream groups) and
+leave one source out (fitted on the other sources: a stand-in for
+generators and domains never seen). The LM's per-token arrays come from
 :mod:`provsieve.transforms.lm_token_cache`.
 """
 
@@ -20,13 +20,9 @@ import numpy as np
 from scipy.optimize import minimize
 
 from provsieve.transforms.ai_cascade import predict_pieces
+from provsieve.transforms.ai_detector_crossfit import crossfit_fold
 
 Record = dict[str, Any]
-
-
-def fold_of(record_id: str, folds: int) -> int:
-    """Deterministic fold of a record (sha256 of its id)."""
-    return int(hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:8], 16) % folds
 
 
 def stratified_sample(records: Sequence[Record], per_group: int, keys: Sequence[str] = ("source", "label"),
@@ -118,8 +114,12 @@ def _held_out(x: np.ndarray, y: np.ndarray, test_sets: Sequence[np.ndarray], l2:
 def out_of_fold(x: np.ndarray, y: np.ndarray, ids: Sequence[str], folds: int, l2: float,
                 weights: Optional[np.ndarray] = None, piece: Optional[np.ndarray] = None,
                 n_pieces: int = 1) -> np.ndarray:
-    """Out-of-fold predictions: each record scored by the model (per gate piece) fitted on the other folds."""
-    fold = np.array([fold_of(i, folds) for i in ids])
+    """Out-of-fold predictions: each record scored by the model (per gate piece) fitted on the other folds.
+
+    Folds hold whole upstream groups (:func:`crossfit_fold`: one document's human and machine versions together),
+    as stage 1's cross-fitting.
+    """
+    fold = np.array([crossfit_fold(i, folds) for i in ids])
     return _held_out(x, y, [fold == k for k in range(folds)], l2, weights, piece, n_pieces)
 
 
