@@ -441,13 +441,13 @@ def train_command(args: argparse.Namespace) -> int:
                                    "band quantile",
                       "chosen": _describe(best)},
         "fit_records_lm_scored": len(routed), "evaluation_records": len(records),
-        "routed_share_dev": {k: round(v, 4) for k, v in routed_share.items()},
-        "dev_metrics_stage1": rows_to_json(stage1_rows),
-        "dev_metrics_cascade_out_of_fold": rows_to_json(cascade_rows),
-        "dev_metrics_cascade_leave_one_source_out": rows_to_json(loso_rows),
-        "dev_flagged_by_pipeline": {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
+        "routed_share_fit": {k: round(v, 4) for k, v in routed_share.items()},
+        "fit_metrics_stage1": rows_to_json(stage1_rows),
+        "fit_metrics_cascade_out_of_fold": rows_to_json(cascade_rows),
+        "fit_metrics_cascade_leave_one_source_out": rows_to_json(loso_rows),
+        "fit_flagged_by_pipeline": {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
                                     for g, v in rows_to_json(decided_rows).items()},
-        "dev_flagged_by_pipeline_leave_one_source_out": {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
+        "fit_flagged_by_pipeline_leave_one_source_out": {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
                                                          for g, v in rows_to_json(loso_decided).items()},
     }
     if args.evaluate:

@@ -351,7 +351,7 @@ def test_train_cascade_command_fits_and_writes_a_loadable_combiner(tmp_path):
     assert combiner.features == ["stage1_logit", *FEATURE_NAMES]  # the LM signal was worth keeping
     meta = json.loads(out.read_text())
     for how in ("out_of_fold", "leave_one_source_out"):
-        assert meta[f"dev_metrics_cascade_{how}"]["overall"]["auroc"] > meta["dev_metrics_stage1"]["overall"]["auroc"]
+        assert meta[f"fit_metrics_cascade_{how}"]["overall"]["auroc"] > meta["fit_metrics_stage1"]["overall"]["auroc"]
     candidates, columns = meta["selection"]["candidates"], meta["selection"]["columns"]
     assert len(candidates) == 16 and meta["evaluation_records"] == 240
     chosen, reference = candidates[meta["selection"]["chosen"]], candidates["32:stage1:none:1:0.5"]
