@@ -22,7 +22,7 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -487,7 +487,8 @@ def _evaluation_rows(records: list[Record], stage1: Sequence[Optional[float]], p
 
 
 def _evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[str, Any], stage2: ThresholdPolicy,
-                       refit: Any, args: argparse.Namespace) -> dict[str, Any]:
+                       refit: Callable[[Optional[str]], tuple[dict[str, Any], float]],
+                       args: argparse.Namespace) -> dict[str, Any]:
     """``--evaluate``: the fitted combiner on records it never saw, and per source with that source left out of the fit.
 
     The left-out figures refit the chosen recipe (band included) without the
@@ -508,8 +509,7 @@ def _evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[st
         p2 = stage2_probabilities(prep, combiner)
         return cascade_scores(stage1, [p2[i] for i in idx], low)
 
-    fitted = scores({k: meta[k] for k in ("coef", "intercept", "mean", "scale", "gate", "pieces") if k in meta},
-                    meta["band"][0])
+    fitted = scores({}, meta["band"][0])  # the fitted combiner: meta's own model
     loso: list[Optional[float]] = [None] * len(sample)
     for source in sorted({str(r.get("source")) for r in sample}):
         left = scores(*refit(source))
