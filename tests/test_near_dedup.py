@@ -13,13 +13,12 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from provsieve.transforms.document import new_document
 from provsieve.transforms.minhash import minhash_signatures
+from provsieve.transforms.connected_components import large_star, small_star
+from provsieve.transforms.keep_rule import keep_key
 from provsieve.transforms.near_dedup import (
     Assignment,
     NearDedup,
     band_hashes,
-    keep_key,
-    large_star,
-    small_star,
     tag_document,
     verify_bucket,
 )
