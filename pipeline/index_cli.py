@@ -27,7 +27,8 @@ from provsieve.pipeline.manifest import MANIFEST_NAME, read_manifest, write_mani
 from provsieve.transforms.dedup_index import INDEX_KIND, INDEX_ROWS_PER_SHARD, index_params, index_rows
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
 from provsieve.transforms.near_dedup import REJECT_REASON as NEAR_DUPLICATE
-from provsieve.transforms.near_dedup import TRUSTED_EVIDENCE, lsh_bands_rows
+from provsieve.transforms.keep_rule import TRUSTED_EVIDENCE
+from provsieve.transforms.near_dedup import lsh_bands_rows
 from provsieve.transforms.write import shard_count, split_by_shard, write_shard_file
 
 COLUMNS = ["doc_id", "text", "crawl_date", "created", "pre_cutoff_evidence", "reject_reason", "duplicate_of"]
@@ -38,7 +39,7 @@ def _iso(value: Optional[datetime.datetime]) -> Optional[str]:
 
 
 def evidence_dates(table: pa.Table) -> list[Optional[str]]:
-    """The keep rule's oldest evidence per row (as ``near_dedup.evidence_date``), from stored columns."""
+    """The keep rule's oldest evidence per row (as ``keep_rule.evidence_date``), from stored columns."""
     out = []
     for crawl, created, tier in zip(table.column("crawl_date").to_pylist(), table.column("created").to_pylist(),
                                     table.column("pre_cutoff_evidence").to_pylist()):

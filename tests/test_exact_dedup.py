@@ -3,7 +3,7 @@ from hypothesis import strategies as st
 
 from provsieve.transforms.document import new_document
 from provsieve.transforms.exact_dedup import duplicates_of_group, exact_key
-from provsieve.transforms.near_dedup import keep_key
+from provsieve.transforms.keep_rule import keep_key
 
 
 def test_exact_key_ignores_case_punctuation_and_spacing():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-from collections import defaultdict
 
 import apache_beam as beam
 import numpy as np
@@ -13,13 +11,11 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from provsieve.transforms.document import new_document
 from provsieve.transforms.minhash import minhash_signatures
+from provsieve.transforms.keep_rule import keep_key
 from provsieve.transforms.near_dedup import (
     Assignment,
     NearDedup,
     band_hashes,
-    keep_key,
-    large_star,
-    small_star,
     tag_document,
     verify_bucket,
 )
@@ -44,60 +40,6 @@ def test_keep_key_orders_oldest_evidence_then_doc_id_none_last():
     assert [d.source_index for d in order] == [4, 1, 2, 5, 3]
     same_day = sorted([doc(7, crawl_date="2019-01-01T00:00:00Z"), old], key=keep_key)
     assert same_day[0].doc_id == min(old.doc_id, same_day[1].doc_id, same_day[0].doc_id)
-
-
-def _connected_components(edges, rounds=8):
-    """The Beam rounds of NearDedup, run with plain Python dicts."""
-    def grouped(pairs):
-        g = defaultdict(list)
-        for k, v in pairs:
-            g[k].append(v)
-        return g.items()
-
-    for _ in range(rounds):
-        edges = [e for k, vs in grouped(p for a, b in edges for p in ((a, b), (b, a)))
-                 for e in large_star(k, vs)[0]]
-        edges = [e for k, vs in grouped((max(a, b), min(a, b)) for a, b in edges)
-                 for e in small_star(k, vs)]
-    out = [large_star(k, vs) for k, vs in grouped(p for a, b in edges for p in ((a, b), (b, a)))]
-    roots = {}
-    for new_edges, _ in out:
-        for v, m in new_edges:
-            roots[v] = min(m, roots.get(v, m))
-    return roots, sum(unsettled for _, unsettled in out)
-
-
-def _union_find(edges):
-    parent = {}
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        parent[max(ra, rb)] = min(ra, rb)
-    return {x: find(x) for x in parent if find(x) != x}
-
-
-def test_large_small_star_rounds_find_components():
-    rng = random.Random(5)
-    edges = [(i, i + 1) for i in range(0, 40)]  # a long chain
-    edges += [(100, 100 + i) for i in range(1, 30)]  # a star
-    edges += [(rng.randrange(200, 400), rng.randrange(200, 400)) for _ in range(250)]
-    edges = [(a, b) for a, b in edges if a != b]
-    roots, unsettled = _connected_components(edges)
-    assert unsettled == 0
-    assert roots == _union_find(edges)
-
-
-def test_large_star_reports_unsettled():
-    assert large_star(5, [1, 9]) == ([(9, 1)], True)
-    assert large_star(1, [5, 9])[1] is False
-    assert large_star(9, [1])[1] is False
 
 
 def test_verify_bucket_first_band_and_threshold():

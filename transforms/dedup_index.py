@@ -4,7 +4,7 @@ Every run writes one row per kept document: its ``doc_id``, the key of its
 normalized text (exact copies), its MinHash signature (the LSH band keys are
 recomputed from it, and it verifies a candidate pair's Jaccard as inside a
 run) and ``evidence_date``, the oldest evidence the keep rule uses (see
-:func:`~provsieve.transforms.near_dedup.evidence_date`). The near duplicates
+:func:`~provsieve.transforms.keep_rule.evidence_date`). The near duplicates
 the run rejected get a row too, with ``kept_doc_id`` naming the document kept
 in their place: a later copy of one of them is a copy of that kept document
 even when it is not near enough to it, as one run over both would have found
@@ -36,7 +36,8 @@ from apache_beam.metrics import Metrics
 from provsieve.transforms.counting import in_global_window
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.minhash import minhash_signatures
-from provsieve.transforms.near_dedup import KEY_SHARDS, band_hashes, evidence_date, text_key_shard
+from provsieve.transforms.keep_rule import evidence_date
+from provsieve.transforms.near_dedup import KEY_SHARDS, band_hashes, text_key_shard
 from provsieve.transforms.released import released_member, released_node
 from provsieve.transforms.timing import StageClock
 from provsieve.transforms.write import WriteTableShards, shard_of, split_by_shard

@@ -2,7 +2,7 @@
 
 Only ``(text hash, keep key)`` goes through the shuffle, never the
 texts. Each group of identical texts keeps the document that
-:func:`~provsieve.transforms.near_dedup.keep_key` orders first (oldest
+:func:`~provsieve.transforms.keep_rule.keep_key` orders first (oldest
 evidence of existence, then smallest ``doc_id``), so the choice is the same on
 every run and every runner. The losers, and only they, are looked up from a
 side input: its size is the number of duplicates, not of documents.
@@ -16,7 +16,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
-from provsieve.transforms.near_dedup import KEY_SHARDS, keep_key, text_key_shard
+from provsieve.transforms.keep_rule import keep_key
+from provsieve.transforms.near_dedup import KEY_SHARDS, text_key_shard
 from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
 from provsieve.transforms.released import (
     is_released_node,

@@ -18,11 +18,11 @@ Pipeline (``NearDedup``), with what each shuffle carries:
    becomes an edge only if its estimated Jaccard is >= ``threshold``, so chains
    of weak matches cannot snowball into giant false clusters. A pair is judged
    only in the first band it shares, so each is counted and emitted once.
-5. Connected components over the edges by alternating large-star / small-star
-   (Kiveris et al., 2014), unrolled ``cc_rounds`` times: every step is a
-   ``GroupByKey`` by node, no step sees all edges. Nodes are the documents'
-   :func:`keep_key` tuples, so the component minimum every node converges to
-   *is* the document to keep.
+5. Connected components over the edges
+   (:class:`~provsieve.transforms.connected_components.ComponentRoots`,
+   large-star / small-star unrolled ``cc_rounds`` times). Nodes are the
+   documents' :func:`~provsieve.transforms.keep_rule.keep_key` tuples, so the
+   component minimum every node converges to *is* the document to keep.
 6. Join back with a side input (see :class:`NearDedup`; the pipeline's
    :class:`~provsieve.transforms.dedup.Deduplicate` joins exact and near
    duplicates back in one pass).
@@ -43,15 +43,17 @@ Output: every input document, in the same shape:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple, Optional
 
 import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
+from provsieve.transforms.connected_components import ComponentRoots
 from provsieve.transforms.counting import in_global_window
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
+from provsieve.transforms.keep_rule import Node, keep_key
 from provsieve.transforms.released import (
     REJECT_REASON as RELEASED_REASON,
     is_released_member,
@@ -72,32 +74,8 @@ from provsieve.transforms.write import shard_of
 
 NAMESPACE = "near_dedup"
 REJECT_REASON = "near_duplicate"
-TRUSTED_EVIDENCE = frozenset({"captured"})
-"""``pre_cutoff_evidence`` values whose ``created`` date counts as proof of existence."""
-
-Node = tuple  # keep_key(doc): (no date, date, doc_id); totally ordered, unique
-
 
 # --- pure logic ---------------------------------------------------------------------
-
-def evidence_date(doc: Document) -> Optional[str]:
-    """Oldest evidence that the text existed: ``crawl_date``, or a trusted ``created`` if older."""
-    dates = [doc.crawl_date]
-    if doc.pre_cutoff_evidence in TRUSTED_EVIDENCE:
-        dates.append(doc.created)
-    dates = [d for d in dates if d]
-    return min(dates) if dates else None
-
-
-def keep_key(doc: Document) -> tuple[bool, str, str]:
-    """Sort key of the copy to keep: oldest evidence date first (none last), then doc_id.
-
-    ISO-8601 UTC strings sort chronologically. The key ends with the unique
-    doc_id, so it is a total order and doubles as the node id in clustering.
-    """
-    date = evidence_date(doc)
-    return (date is None, date or "", doc.doc_id)
-
 
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -196,28 +174,6 @@ def verify_bucket(band: int, members: Iterable[tuple[Node, bytes]], bands: int, 
         for j in mine[agree >= threshold * num_perm - 1e-9]:
             edges.append((nodes[i], nodes[i + 1 + j]))
     return BucketResult(candidates, edges)
-
-
-def large_star(node: Node, neighbours: Iterable[Node]) -> tuple[list[tuple[Node, Node]], bool]:
-    """Link every larger neighbour to the smallest of the node's closed neighbourhood.
-
-    Returns the new edges ``(v, m)`` and whether the node's neighbourhood is not
-    yet a star (it has neighbours on both sides, or several smaller ones).
-    """
-    nbrs = set(neighbours)
-    nbrs.discard(node)
-    m = min(nbrs | {node})
-    smaller = sum(1 for v in nbrs if v < node)
-    unsettled = smaller > 1 or (smaller == 1 and len(nbrs) > 1)
-    return [(v, m) for v in nbrs if v > node], unsettled
-
-
-def small_star(node: Node, smaller_neighbours: Iterable[Node]) -> list[tuple[Node, Node]]:
-    """Link the node and its smaller neighbours to the smallest of them."""
-    nbrs = set(smaller_neighbours)
-    nbrs.add(node)
-    m = min(nbrs)
-    return [(v, m) for v in nbrs if v != m]
 
 
 class Assignment(NamedTuple):
@@ -424,34 +380,6 @@ class _Verify(beam.DoFn):
         yield from result.edges
 
 
-class _LargeStar(beam.PTransform):
-    def __init__(self, count_unsettled: bool = False):
-        super().__init__()
-        self._count = count_unsettled
-
-    def expand(self, edges):
-        counter = Metrics.counter(NAMESPACE, "cc_unsettled_nodes") if self._count else None
-
-        def reduce(item):
-            new_edges, unsettled = large_star(*item)
-            if unsettled and counter is not None:
-                counter.inc()
-            return new_edges
-
-        return (edges
-                | "Both" >> beam.FlatMap(lambda e: (e, (e[1], e[0])))
-                | "Group" >> beam.GroupByKey()
-                | "Star" >> beam.FlatMap(reduce))
-
-
-class _SmallStar(beam.PTransform):
-    def expand(self, edges):
-        return (edges
-                | "Orient" >> beam.Map(lambda e: (e, e[::-1])[e[0] < e[1]])
-                | "Group" >> beam.GroupByKey()
-                | "Star" >> beam.FlatMapTuple(small_star))
-
-
 def _kept_assignment(item: tuple[Node, int]) -> Iterator[tuple[str, Assignment]]:
     root, n_members = item
     if is_released_node(root):  # a cluster an earlier release kept already: its members say so
@@ -526,15 +454,7 @@ class ClusterSignatures(beam.PTransform):
                  | "ToBuckets" >> beam.FlatMap(signatures_to_buckets, beam.pvalue.AsDict(per_document))
                  | "GroupBuckets" >> beam.GroupByKey()
                  | "Verify" >> beam.ParDo(_Verify(self.bands, self.rows, self.threshold)))
-        for i in range(self.cc_rounds):
-            edges = (edges
-                     | f"LargeStar{i}" >> _LargeStar()
-                     | f"SmallStar{i}" >> _SmallStar())
-        # A last large-star turns settled stars into (member, root) pairs and
-        # counts nodes that are not settled yet (cc_unsettled_nodes).
-        roots = (edges
-                 | "FinalLargeStar" >> _LargeStar(count_unsettled=True)
-                 | "Root" >> beam.CombinePerKey(min))
+        roots = edges | "Components" >> ComponentRoots(self.cc_rounds, (NAMESPACE, "cc_unsettled_nodes"))
         kept = (roots
                 | "RootOnly" >> beam.Map(lambda nr: (nr[1], 1))
                 | "ClusterSize" >> beam.CombinePerKey(sum)

@@ -5,7 +5,7 @@ A document kept by an earlier release (a row of its index,
 shuffles next to this run's documents, so it is found by the same keys. Two
 encodings keep it apart from them:
 
-* its **node** (the clustering key, :func:`~provsieve.transforms.near_dedup.keep_key`
+* its **node** (the clustering key, :func:`~provsieve.transforms.keep_rule.keep_key`
   for this run's documents) is ``(False, "!" + evidence, doc_id, release)``:
   ``"!"`` sorts before every ISO date, so a released document is the minimum
   of any cluster it is in, and the earlier release wins (it is published
