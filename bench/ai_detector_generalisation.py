@@ -50,7 +50,7 @@ from provsieve.transforms.ai_detector_training import (
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BANDS = DEFAULT_BANDS
-FIELDS = {f.name: f.type for f in dataclasses.fields(TrainParams)}
+FIELDS = frozenset(f.name for f in dataclasses.fields(TrainParams))
 
 
 def parse_config(items: list[str]) -> tuple[str, dict[str, Any]]:
@@ -73,7 +73,7 @@ def share_kept(record_id: str, share: float) -> bool:
 
 
 def train_split(split: LeaveOut, settings: dict[str, Any], quantize: bool) -> tuple[AIDetector, float]:
-    params = TrainParams(**{k: v for k, v in settings.items() if k in FIELDS})
+    params = TrainParams.from_metadata({k: v for k, v in settings.items() if k != "detectrl_share"})
     share = settings.get("detectrl_share", 1.0)
     train = [r for r in split.train if r["source"] != "detectrl" or share_kept(r["id"], share)]
     t0 = time.perf_counter()

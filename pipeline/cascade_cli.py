@@ -498,8 +498,11 @@ def _evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[st
     combiner's (chosen on --fit only).
     """
     records = [r for p in paths for r in load_records(p)]
+    # the refits first: the LM then scores only the records that some fit's band routes
+    refits = {source: refit(source) for source in sorted({str(r.get("source")) for r in records})}
+    lm_from = min([meta["band"][0], *(low for _, low in refits.values())])
     prep = prepare(records, detector, args.evaluate_per_group, Path(args.cache), meta["lm"]["max_tokens"], args.workers,
-                   not args.cached_only)
+                   not args.cached_only, lm_from=lm_from)
     idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
     sample = [records[i] for i in idx]
     stage1 = [prep.stage1[i] for i in idx]
@@ -511,15 +514,15 @@ def _evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[st
 
     fitted = scores({}, meta["band"][0])  # the fitted combiner: meta's own model
     loso: list[Optional[float]] = [None] * len(sample)
-    for source in sorted({str(r.get("source")) for r in sample}):
-        left = scores(*refit(source))
+    for source, (model, low) in refits.items():
+        left = scores(model, low)
         for k, r in enumerate(sample):
             if str(r.get("source")) == source:
                 loso[k] = left[k]
     out: dict[str, Any] = {"files": [Path(p).name for p in paths], "records": len(sample)}
     for name, cascade in (("fitted", fitted), ("leave_one_source_out", loso)):
         stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, detector.policy, cascade, stage2)
-        out["stage1"] = rows_to_json(stage1_rows)
+        out.setdefault("stage1", rows_to_json(stage1_rows))  # the same on both passes
         out[f"cascade_{name}"] = rows_to_json(cascade_rows)
         out[f"flagged_by_pipeline_{name}"] = {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
                                               for g, v in rows_to_json(decided_rows).items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -26,7 +27,6 @@ from provsieve.transforms.ai_detector_training import (
     format_table,
     load_records,
     metrics_rows,
-    params_dict,
     rows_to_json,
     select_split,
     train_detector_model,
@@ -161,7 +161,7 @@ def train_command(args: argparse.Namespace) -> int:
         "max_chunks": MAX_CHUNKS,
         "min_words": MIN_WORDS,
         "combine": "token-length-weighted mean of chunk P(ai)",
-        "params": params_dict(params),
+        "params": dataclasses.asdict(params),
         "quantized": not args.no_quantize,
         "train_files": [Path(p).name for p in args.train],
         "dev_files": [Path(p).name for p in args.dev],

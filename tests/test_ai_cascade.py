@@ -391,6 +391,8 @@ def test_train_cascade_fits_on_cross_fitted_train_scores_and_evaluates_on_record
     assert json.loads(stage1_cache.read_text())["scores"]["train-3"] == pytest.approx(0.33)
     meta = json.loads(out.read_text())
     assert meta["fit_stage1"].startswith("out of fold: 3 fastText models")
+    # the routing band's edge is the q0.5 of the fit's human stage-1 scores: the fake ones lie in 0.30-0.36
+    assert 0.30 <= meta["band"][0] <= 0.36
     assert meta["evaluation_records"] == 240  # the fit's sample: train records only
     held = meta["held_out_evaluation"]
     assert held["files"] == ["dev.jsonl"] and held["records"] == 120

@@ -94,9 +94,11 @@ def test_calibrated_threshold_direction():
         aid.calibrated_threshold([], 0.01)
 
 
-def test_choose_threshold_is_strictest_group():
-    t, per = tr.choose_threshold({"a": [0.1] * 99 + [0.9], "b": [0.5] * 50 + [0.95] * 50}, 0.01)
-    assert t == per["b"] > per["a"]
+def test_strictest_threshold_is_the_strictest_groups():
+    t, per = aid.strictest_threshold({"a": [0.1] * 99 + [0.9], "b": [0.5] * 50 + [0.95] * 50, "c": []}, 0.01)
+    assert t == per["b"] > per["a"] and set(per) == {"a", "b"}
+    t, per = aid.strictest_threshold({"a": []}, 0.01)
+    assert t != t and per == {}  # no scores: NaN, no group
 
 
 # --- metrics -------------------------------------------------------------------

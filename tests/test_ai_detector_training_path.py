@@ -18,13 +18,13 @@ SHIPPED = Path(__file__).resolve().parents[1] / "transforms" / "models" / "ai_de
 
 # every field differs from the default (so a field dropped on the way shows)
 CUSTOM = TrainParams(dim=8, epoch=2, lr=0.3, wordNgrams=2, minn=2, maxn=4, minCount=1, bucket=2000, loss="hs",
-                     seed=7, thread=1, cutoff=400, dsub=4, qnorm=False, retrain=True, web_repeat=2, balance=False)
+                     seed=7, thread=2, cutoff=400, dsub=4, qnorm=False, retrain=True, web_repeat=2, balance=False)
 
 
 def test_custom_params_differ_from_the_default_in_every_field():
     default = TrainParams()
     assert all(getattr(CUSTOM, f.name) != getattr(default, f.name)
-               for f in dataclasses.fields(TrainParams) if f.name != "thread")
+               for f in dataclasses.fields(TrainParams))
 
 
 def test_params_from_the_shipped_models_metadata_are_all_of_them():
@@ -36,7 +36,7 @@ def test_params_from_the_shipped_models_metadata_are_all_of_them():
 
 def test_train_detector_flags_set_every_field():
     flags = ["--dim", "8", "--epoch", "2", "--lr", "0.3", "--word-ngrams", "2", "--minn", "2", "--maxn", "4",
-             "--min-count", "1", "--bucket", "2000", "--loss", "hs", "--seed", "7", "--thread", "1",
+             "--min-count", "1", "--bucket", "2000", "--loss", "hs", "--seed", "7", "--thread", "2",
              "--cutoff", "400", "--dsub", "4", "--no-qnorm", "--retrain", "--web-repeat", "2", "--no-balance"]
     args = build_parser().parse_args(["train-detector", "--train", "x.jsonl", "--output", "m.ftz", *flags])
     assert train_params(args) == CUSTOM

@@ -56,7 +56,8 @@ def test_an_unchanged_cache_is_parsed_once(tmp_path, monkeypatch):
     with path.open("a") as fh:  # an extraction appended a row: read again
         fh.write(row_to_json("b", ARRAYS, "rt", 2) + "\n")
     assert set(read_token_cache(path, "rt", 2)) == {"a", "b"} and len(parses) == 2
-    assert set(read_token_cache(path, "rt", 64)) == set() and len(parses) == 3  # another request: parsed for it
+    assert set(read_token_cache(path, "rt", 64)) == set() and len(parses) == 2  # another request: no new parse
+    assert set(read_token_cache(path, "rt", 1)) == {"a", "b"} and len(parses) == 2
 
 
 @pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")

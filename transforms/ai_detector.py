@@ -279,14 +279,22 @@ class ThresholdPolicy:
         return [{"min_words": lo, "threshold": t} for lo, t in self.bands]
 
 
+def strictest_threshold(human_score_groups: dict[str, Sequence[float]], fpr: float
+                        ) -> tuple[float, dict[str, float]]:
+    """The threshold with FPR <= ``fpr`` on *each* group of human scores (the highest of their
+    :func:`calibrated_threshold`; NaN if no group has a score), and each group's own."""
+    per_group = {g: calibrated_threshold(list(s), fpr) for g, s in human_score_groups.items() if len(s)}
+    return (max(per_group.values()) if per_group else float("nan")), per_group
+
+
 def band_thresholds(human_groups: dict[str, Sequence[tuple[int, float]]], edges: Sequence[int], fpr: float,
                     ) -> tuple[ThresholdPolicy, dict[str, dict[str, float]]]:
     """A length-aware policy: in each band, FPR <= ``fpr`` on *each* human group, never below a longer band's.
 
     ``human_groups`` maps a group name (a dev source, the web dev pages) to
     ``(words, score)`` of its human texts; ``edges`` are the bands' lower
-    edges in words (the first must be 0). Per band the threshold is the highest
-    of the groups' :func:`calibrated_threshold` (a group with fewer than 100
+    edges in words (the first must be 0). Per band the threshold is
+    :func:`strictest_threshold` of the groups (a group with fewer than 100
     texts in a band thus sets it just above its highest score: small groups
     leave a margin). Thresholds are then made non-increasing with length
     (a band is at least as strict as every longer one). Returns the policy and
@@ -297,13 +305,10 @@ def band_thresholds(human_groups: dict[str, Sequence[tuple[int, float]]], edges:
     detail: dict[str, dict[str, float]] = {}
     for i, lo in enumerate(edges):
         hi = edges[i + 1] if i + 1 < len(edges) else None
-        per_group = {}
-        for name, pairs in human_groups.items():
-            scores = [s for w, s in pairs if w >= lo and (hi is None or w < hi) and s is not None]
-            if scores:
-                per_group[name] = calibrated_threshold(scores, fpr)
-        detail[str(lo)] = per_group
-        raw.append(max(per_group.values()) if per_group else float("nan"))
+        threshold, detail[str(lo)] = strictest_threshold(
+            {name: [s for w, s in pairs if w >= lo and (hi is None or w < hi) and s is not None]
+             for name, pairs in human_groups.items()}, fpr)
+        raw.append(threshold)
     if all(t != t for t in raw):
         raise ValueError("no human scores in any band")
     thresholds = []

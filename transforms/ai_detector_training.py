@@ -288,10 +288,6 @@ def train_detector_model(records: Sequence[Record], params: TrainParams, quantiz
     return model, counts
 
 
-def params_dict(params: TrainParams) -> dict[str, Any]:
-    return asdict(params)
-
-
 # --------------------------------------------------------------------------
 # Metrics (NumPy)
 # --------------------------------------------------------------------------
@@ -327,18 +323,6 @@ def tpr_at_fpr(labels: Sequence[int], scores: Sequence[float], fpr: float) -> fl
 
 def _share(flags: np.ndarray) -> float:
     return float(flags.mean()) if flags.size else float("nan")
-
-
-def rate_at_threshold(scores: Sequence[float], threshold: float) -> float:
-    """Fraction of ``scores`` >= ``threshold`` (FPR on humans, TPR on AI)."""
-    s = np.asarray(scores, dtype=np.float64)
-    return float((s >= threshold).mean()) if s.size else float("nan")
-
-
-def choose_threshold(human_score_groups: dict[str, Sequence[float]], fpr: float) -> tuple[float, dict[str, float]]:
-    """Threshold with FPR <= ``fpr`` on *each* group of human scores (the max of their thresholds)."""
-    per_group = {g: calibrated_threshold(list(s), fpr) for g, s in human_score_groups.items() if len(s)}
-    return max(per_group.values()), per_group
 
 
 @dataclass(frozen=True)

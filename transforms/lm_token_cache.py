@@ -17,7 +17,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, Mapping, Optional, Sequence
+from typing import Iterator, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -58,28 +58,46 @@ def _rows(path: Path) -> Iterator[dict]:
 
 def covers(row: Mapping, runtime: str, max_tokens: int) -> bool:
     """Whether a cache row holds the first ``max_tokens`` tokens' arrays of its text, made by ``runtime``."""
-    return row.get("runtime") == runtime and (row["max_tokens"] >= max_tokens or len(row["rank"]) < row["max_tokens"])
+    return _covers(row.get("runtime"), row["max_tokens"], len(row["rank"]), runtime, max_tokens)
+
+
+def _covers(row_runtime: Optional[str], row_max_tokens: int, row_tokens: int, runtime: str, max_tokens: int) -> bool:
+    return row_runtime == runtime and (row_max_tokens >= max_tokens or row_tokens < row_max_tokens)
+
+
+class _ParsedRow(NamedTuple):
+    id: str
+    runtime: Optional[str]
+    max_tokens: int
+    arrays: TokenArrays
+
+
+def _parsed_rows(path: Path) -> list[_ParsedRow]:
+    """Every row of the cache file, in file order; parsed once per file state.
+
+    ``train-cascade`` reads the cache for the extraction, the fit, the web
+    pages and the --evaluate records, at more than one token count: a file
+    unchanged since (same size and modification time) is not parsed again,
+    whatever is asked of it.
+    """
+    stat = path.stat() if path.exists() else None
+    if stat is None:
+        return []
+    key, state = str(path.resolve()), (stat.st_size, stat.st_mtime_ns)
+    if _parsed.get(key, (None,))[0] != state:
+        _parsed.clear()  # one file state kept: the cache can be large
+        _parsed[key] = (state, [_ParsedRow(row["id"], row.get("runtime"), row["max_tokens"], row_from_json(row))
+                                for row in _rows(path)])
+    return _parsed[key][1]
+
+
+_parsed: dict[str, tuple] = {}
 
 
 def read_token_cache(path: Path, runtime: str, max_tokens: int) -> dict[str, TokenArrays]:
-    """``{record id: arrays}`` of the rows that cover ``max_tokens`` tokens with ``runtime`` (the last row wins).
-
-    Parsed once per file state: ``train-cascade`` reads the cache for the fit,
-    the web pages and the --evaluate records, and a file unchanged since (same
-    size and modification time) is not parsed again. The caller gets its own dict.
-    """
-    path = Path(path)
-    stat = path.stat() if path.exists() else None
-    key = (str(path.resolve()), runtime, max_tokens)
-    state = None if stat is None else (stat.st_size, stat.st_mtime_ns)
-    if _parsed.get(key, (None,))[0] != state or state is None:
-        _parsed.clear()  # one file state kept: the cache can be large
-        _parsed[key] = (state, {row["id"]: row_from_json(row) for row in _rows(path)
-                                if covers(row, runtime, max_tokens)})
-    return dict(_parsed[key][1])
-
-
-_parsed: dict[tuple, tuple] = {}
+    """``{record id: arrays}`` of the rows that cover ``max_tokens`` tokens with ``runtime`` (the last row wins)."""
+    return {row.id: row.arrays for row in _parsed_rows(Path(path))
+            if _covers(row.runtime, row.max_tokens, len(row.arrays.rank), runtime, max_tokens)}
 
 
 def extract_token_cache(texts_by_id: Mapping[str, str], max_tokens: int, cache: Path, runtime: str,
@@ -90,7 +108,7 @@ def extract_token_cache(texts_by_id: Mapping[str, str], max_tokens: int, cache: 
     has covered every source and label evenly.
     """
     cache = Path(cache)
-    done = {row["id"] for row in _rows(cache) if covers(row, runtime, max_tokens)}
+    done = read_token_cache(cache, runtime, max_tokens).keys()
     todo = sorted(((i, t) for i, t in texts_by_id.items() if i not in done),
                   key=lambda it: hashlib.sha256(it[0].encode("utf-8")).hexdigest())
     if not todo:
