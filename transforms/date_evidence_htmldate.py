@@ -127,22 +127,21 @@ def htmldate_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     return result
 
 
-def warm_up(*, dateparser: bool = True) -> None:
+def warm_up() -> None:
     """Pay htmldate's one-time costs now (call from a DoFn's ``setup``).
 
     dateparser, htmldate's last-resort parser, compiles a locale's tables the
     first time a string is tried against it; a string no locale accepts tries
     all of them (measured: ~1.5 s once, then milliseconds; the first such page in
-    the CC 2020 sample took 3.5 s). Optional; only moves the cost. Only
+    the CC 2020 sample took 3.5 s). Optional; only moves the cost: 12 of the 20k bench pages reach
+    dateparser, so a run pays it either way. Only
     htmldate's extensive search (``--html-dates htmldate``, and ``auto`` where the markup has no date)
-    calls dateparser, and in ``auto`` few pages or none reach it: ``dateparser=False`` builds only the
-    month names of auto's guard (:func:`month_words`, ~0.2 s), the reader's choice.
+    calls dateparser.
     """
     try:
-        if dateparser:
-            from htmldate.extractors import external_date_parser
+        from htmldate.extractors import external_date_parser
 
-            external_date_parser("qwxz 12 zzqv 2019", "%Y-%m-%d")  # matches no locale
+        external_date_parser("qwxz 12 zzqv 2019", "%Y-%m-%d")  # matches no locale
         month_words()  # auto mode's guard: the month names of every dateparser locale
     except Exception:  # noqa: BLE001 - an optimisation only
         LOGGER.debug("htmldate warm-up failed", exc_info=True)

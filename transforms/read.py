@@ -551,10 +551,8 @@ class _ReadFileFn(beam.DoFn):
         self._clock = StageClock("read")
 
     def setup(self) -> None:
-        if self._options.html_dates != "structured":
-            # auto's guard needs the month names on most pages: built here. In auto, dateparser's locale
-            # tables (~1.5 s) are left to the first page that reaches dateparser: none of the 20k bench pages do.
-            date_evidence_htmldate.warm_up(dateparser=self._options.html_dates == "htmldate")
+        if self._options.html_dates != "structured":  # htmldate's free-text scan reaches dateparser: pay that here
+            date_evidence_htmldate.warm_up()
 
     def process(self, path: str) -> Iterator[Any]:
         self._files.inc()
