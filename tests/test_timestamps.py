@@ -192,6 +192,30 @@ def test_http_garbage_headers_never_raise():
         "http_date": None, "http_last_modified": None}
 
 
+def test_http_first_date_headers_win_in_one_pass():
+    h = [(b"Last-Modified ", b"Tue, 05 Mar 2019 10:00:00 GMT"), ("DATE", "Thu, 25 Apr 2024 16:24:44 GMT"),
+         ("date", "Fri, 26 Apr 2024 16:24:44 GMT"), ("last-modified", "Wed, 06 Mar 2019 10:00:00 GMT")]
+    assert http_date_evidence(h, CAPTURE_2024) == {
+        "http_date": "2024-04-25T16:24:44Z", "http_last_modified": "2019-03-05T10:00:00Z"}
+
+
+def test_http_header_map_that_breaks_keeps_what_came_before():
+    def broken():
+        yield "Date", "Thu, 25 Apr 2024 16:24:44 GMT"
+        raise RuntimeError("truncated header block")
+
+    class Unprintable:
+        def __str__(self):
+            raise ValueError("no text")
+
+    assert http_date_evidence(broken(), CAPTURE_2024) == {"http_date": "2024-04-25T16:24:44Z",
+                                                          "http_last_modified": None}
+    # a value that cannot be read is no evidence for its own header only
+    h = [("Date", Unprintable()), ("Last-Modified", "Tue, 05 Mar 2019 10:00:00 GMT")]
+    assert http_date_evidence(h, CAPTURE_2024) == {"http_date": None,
+                                                   "http_last_modified": "2019-03-05T10:00:00Z"}
+
+
 # ---------------------------------------------------------------------------
 # URL
 # ---------------------------------------------------------------------------
@@ -284,6 +308,40 @@ def test_html_many_dates_modified_is_latest():
     assert ev["published_date"] == "2019-03-04T00:00:00Z"
     assert ev["modified_date"] == "2023-09-01T00:00:00Z"
     assert latest_page_date(MANY_DATES_PAGE, "2023-07-01T00:00:00Z") == "2023-06-07T00:00:00Z"
+
+
+def _latest_day_reference(html: str, limit: str):
+    """latest_page_date's rule spelled out: every ISO-day match not glued to a digit, a real day, in range."""
+    import datetime as dt
+    import re as re_
+
+    best = None
+    for m in re_.finditer(r"(?:19|20)\d\d-[01]\d-[0-3]\d", html):
+        s, e = m.span()
+        if (s and html[s - 1].isdigit()) or (e < len(html) and html[e].isdigit()):
+            continue
+        try:
+            dt.date(int(m[0][:4]), int(m[0][5:7]), int(m[0][8:10]))
+        except ValueError:
+            continue
+        if "1995-01-01" <= m[0] <= limit and (best is None or m[0] > best):
+            best = m[0]
+    return None if best is None else best + "T00:00:00Z"
+
+
+def test_latest_page_date_matches_its_rule_on_generated_pages():
+    import random
+
+    rng = random.Random(7)
+    pieces = ["2019-05-06", "1995-01-01", "1994-12-31", "2023-07-02", "2023-07-01", "2019-02-30", "2020-13-01",
+              "12019-05-07", "2021-01-015", "2019-05-2019-05-08", " ", "x", "<time datetime=", "7", "-"]
+    for _ in range(2_000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        # capture 2023-07-01: the day limit is 2023-07-02 (one day of slack)
+        assert latest_page_date(html, "2023-07-01T00:00:00Z") == _latest_day_reference(html, "2023-07-02"), html
+    assert latest_page_date("on 1995-01-01 only", "2023-07-01T00:00:00Z") == "1995-01-01T00:00:00Z"
+    assert latest_page_date("2019-02-30 and 2019-02-28", "2023-07-01T00:00:00Z") == "2019-02-28T00:00:00Z"
+    assert latest_page_date("no day here", "2023-07-01T00:00:00Z") is None
 
 
 def test_html_future_and_pre1995_dropped_and_reported():

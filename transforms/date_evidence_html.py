@@ -54,19 +54,25 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
         except Exception:  # noqa: BLE001
             return None
     limit = _day_limit(capture) if capture is not None else (_reference(None) + _FUTURE_SLACK).date().isoformat()
-    best: Optional[str] = None
+    best = "1995-01-01"  # below every day kept: a day must be at least this and later than the best so far
+    found = False
+    size = len(html)
     for m in _ISO_DAY.finditer(html, 0, _SCAN_LIMIT):
         day = m.group(0)
-        start, end = m.span()
-        if (start and html[start - 1].isdigit()) or (end < len(html) and html[end].isdigit()):
+        # the string comparison first: most matches are not later than the best so far (one test each)
+        if day < best or (found and day == best) or day > limit:
             continue
-        if "1995-01-01" <= day <= limit and (best is None or day > best):
-            try:
-                date(int(day[:4]), int(day[5:7]), int(day[8:10]))
-            except ValueError:  # 2019-02-30
-                continue
-            best = day
-    return None if best is None else best + "T00:00:00Z"
+        start, end = m.span()
+        if (start and html[start - 1].isdigit()) or (end < size and html[end].isdigit()):
+            continue
+        try:
+            date(int(day[:4]), int(day[5:7]), int(day[8:10]))
+        except ValueError:  # 2019-02-30
+            continue
+        best, found = day, True
+    if not found:
+        return None
+    return best + "T00:00:00Z"
 
 
 # One query for every element that can carry a machine-readable date: a meta whose property/name/itemprop
@@ -100,7 +106,13 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
         return out
     metas, scripts, times = [], [], []
     for elem in document.query_selector_all(_DATE_ELEMENTS):
-        {"meta": metas, "script": scripts, "time": times}.get(elem.tag, []).append(elem)
+        tag = elem.tag
+        if tag == "meta":
+            metas.append(elem)
+        elif tag == "script":
+            scripts.append(elem)
+        elif tag == "time":
+            times.append(elem)
     for elem in metas:
         key = (elem.getattr("property") or elem.getattr("name") or elem.getattr("itemprop") or "").lower()
         kind = _STRUCTURED_META.get(key)

@@ -12,20 +12,39 @@ _CLOCK_SKEW = timedelta(days=1)
 """HTTP Date this far from the capture: the server's clock is wrong."""
 
 
-def _header(headers: Any, name: str) -> Optional[str]:
+def _date_headers(headers: Any) -> tuple[Optional[str], Optional[str]]:
+    """The first ``Date`` and the first ``Last-Modified`` value, in one pass over the headers.
+
+    A header map that breaks while being read gives what was found before the break (a broken map is no
+    evidence); a value that cannot be read as text gives None for its name only.
+    """
+    found: dict[str, Optional[str]] = {}
     if headers is None:
-        return None
-    low = name.lower()
+        return None, None
     try:
         items: Iterable[Any] = headers.items() if hasattr(headers, "items") else headers
         for k, v in items:
             if isinstance(k, bytes):
                 k = k.decode("latin-1")
-            if isinstance(k, str) and k.strip().lower() == low:
-                return v.decode("latin-1") if isinstance(v, bytes) else str(v)
+            if isinstance(k, str):
+                name = k.strip().lower()
+                if name in _DATE_HEADERS and name not in found:
+                    found[name] = _header_text(v)
+                    if len(found) == 2:
+                        break
     except Exception:  # noqa: BLE001 - a broken header map is no evidence
+        pass
+    return found.get("date"), found.get("last-modified")
+
+
+def _header_text(value: Any) -> Optional[str]:
+    try:
+        return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    except Exception:  # noqa: BLE001
         return None
-    return None
+
+
+_DATE_HEADERS = frozenset({"date", "last-modified"})
 
 
 def http_date_evidence(http_headers: Any, capture: Optional[str], *,
@@ -39,8 +58,7 @@ def http_date_evidence(http_headers: Any, capture: Optional[str], *,
     Header names are matched case-insensitively; any mapping or list of pairs
     (fastwarc's header map included) is accepted.
     """
-    raw_date = _header(http_headers, "Date")
-    raw_lm = _header(http_headers, "Last-Modified")
+    raw_date, raw_lm = _date_headers(http_headers)
     http_date = _check("http_date", raw_date, capture, dropped)
     if http_date is not None and capture is not None:
         if abs(_from_iso(http_date) - _from_iso(capture)) > _CLOCK_SKEW:

@@ -211,7 +211,7 @@ def parse_date_reason(value: object, *, now: object = None) -> tuple[Optional[st
         # Already canonical (every value the reader produces, re-checked by assign_created): the
         # same answer as the general path below without re-formatting it.
         try:
-            dt = datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
+            dt = _from_iso(value)  # cached: the reader and the tier rule check the same strings
         except ValueError:
             return None, "malformed"
         return _bounded(dt, ref, value)
