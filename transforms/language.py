@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
-from typing import Any, Iterator, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 
