@@ -24,10 +24,11 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from provsieve.pipeline.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from provsieve.transforms.dates import to_iso
 from provsieve.transforms.dedup_index import INDEX_KIND, INDEX_ROWS_PER_SHARD, index_params, index_rows
+from provsieve.transforms.keep_rule import oldest_evidence
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
 from provsieve.transforms.near_dedup import REJECT_REASON as NEAR_DUPLICATE
-from provsieve.transforms.keep_rule import TRUSTED_EVIDENCE
 from provsieve.transforms.near_dedup import lsh_bands_rows
 from provsieve.transforms.write import shard_count, split_by_shard, write_shard_file
 
@@ -35,17 +36,15 @@ COLUMNS = ["doc_id", "text", "crawl_date", "created", "pre_cutoff_evidence", "re
 
 
 def _iso(value: Optional[datetime.datetime]) -> Optional[str]:
-    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return to_iso(value) if value else None
 
 
 def evidence_dates(table: pa.Table) -> list[Optional[str]]:
-    """The keep rule's oldest evidence per row (as ``keep_rule.evidence_date``), from stored columns."""
-    out = []
-    for crawl, created, tier in zip(table.column("crawl_date").to_pylist(), table.column("created").to_pylist(),
-                                    table.column("pre_cutoff_evidence").to_pylist()):
-        dates = [d for d in (_iso(crawl), _iso(created) if tier in TRUSTED_EVIDENCE else None) if d]
-        out.append(min(dates) if dates else None)
-    return out
+    """The keep rule's oldest evidence per row (:func:`~provsieve.transforms.keep_rule.oldest_evidence`),
+    from stored columns."""
+    return [oldest_evidence(_iso(crawl), _iso(created), tier)
+            for crawl, created, tier in zip(table.column("crawl_date").to_pylist(), table.column("created").to_pylist(),
+                                            table.column("pre_cutoff_evidence").to_pylist())]
 
 
 def release_params(config: dict[str, Any], num_perm: Optional[int] = None, ngram: Optional[int] = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import apache_beam as beam
 import numpy as np
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -10,8 +9,8 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from provsieve.transforms.document import new_document
-from provsieve.transforms.minhash import minhash_signatures
 from provsieve.transforms.keep_rule import keep_key
+from provsieve.transforms.minhash import minhash_signatures
 from provsieve.transforms.near_dedup import (
     Assignment,
     NearDedup,

@@ -313,10 +313,9 @@ def test_html_many_dates_modified_is_latest():
 def _latest_day_reference(html: str, limit: str):
     """latest_page_date's rule spelled out: every ISO-day match not glued to a digit, a real day, in range."""
     import datetime as dt
-    import re as re_
 
     best = None
-    for m in re_.finditer(r"(?:19|20)\d\d-[01]\d-[0-3]\d", html):
+    for m in re.finditer(r"(?:19|20)\d\d-[01]\d-[0-3]\d", html):
         s, e = m.span()
         if (s and html[s - 1].isdigit()) or (e < len(html) and html[e].isdigit()):
             continue
@@ -333,7 +332,8 @@ def test_latest_page_date_matches_its_rule_on_generated_pages():
     import random
 
     rng = random.Random(7)
-    pieces = ["2019-05-06", "1995-01-01", "1994-12-31", "2023-07-02", "2023-07-01", "2019-02-30", "2020-13-01",
+    pieces = ["2019-05-06", "1995-01-01", "1994-12-31", "2023-07-03", "2023-07-02", "2023-07-01", "2019-02-30",
+              "2020-13-01",
               "12019-05-07", "2021-01-015", "2019-05-2019-05-08", " ", "x", "<time datetime=", "7", "-"]
     for _ in range(2_000):
         html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
@@ -342,6 +342,7 @@ def test_latest_page_date_matches_its_rule_on_generated_pages():
     assert latest_page_date("on 1995-01-01 only", "2023-07-01T00:00:00Z") == "1995-01-01T00:00:00Z"
     assert latest_page_date("2019-02-30 and 2019-02-28", "2023-07-01T00:00:00Z") == "2019-02-28T00:00:00Z"
     assert latest_page_date("no day here", "2023-07-01T00:00:00Z") is None
+    assert latest_page_date("2023-07-03 is after the limit", "2023-07-01T00:00:00Z") is None
 
 
 def test_html_future_and_pre1995_dropped_and_reported():

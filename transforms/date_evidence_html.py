@@ -32,6 +32,10 @@ def _day_limit(capture: str) -> str:
     return (_reference(capture) + _FUTURE_SLACK).date().isoformat()
 
 
+_BEFORE_FIRST_DAY = "1994-12-31"
+"""The day before the first one :func:`latest_page_date` keeps (1995-01-01: no web page is older)."""
+
+
 def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
     """The latest ISO ``YYYY-MM-DD`` anywhere in the raw HTML, not after the capture.
 
@@ -54,13 +58,12 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
         except Exception:  # noqa: BLE001
             return None
     limit = _day_limit(capture) if capture is not None else (_reference(None) + _FUTURE_SLACK).date().isoformat()
-    best = "1995-01-01"  # below every day kept: a day must be at least this and later than the best so far
-    found = False
+    best = _BEFORE_FIRST_DAY  # a day kept is later than the best so far, so from 1995-01-01 on
     size = len(html)
     for m in _ISO_DAY.finditer(html, 0, _SCAN_LIMIT):
         day = m.group(0)
         # the string comparison first: most matches are not later than the best so far (one test each)
-        if day < best or (found and day == best) or day > limit:
+        if day <= best or day > limit:
             continue
         start, end = m.span()
         if (start and html[start - 1].isdigit()) or (end < size and html[end].isdigit()):
@@ -69,10 +72,8 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
             date(int(day[:4]), int(day[5:7]), int(day[8:10]))
         except ValueError:  # 2019-02-30
             continue
-        best, found = day, True
-    if not found:
-        return None
-    return best + "T00:00:00Z"
+        best = day
+    return None if best == _BEFORE_FIRST_DAY else best + "T00:00:00Z"
 
 
 # One query for every element that can carry a machine-readable date: a meta whose property/name/itemprop
@@ -105,14 +106,9 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     if document is None:
         return out
     metas, scripts, times = [], [], []
+    by_tag = {"meta": metas, "script": scripts, "time": times}  # the only tags _DATE_ELEMENTS selects
     for elem in document.query_selector_all(_DATE_ELEMENTS):
-        tag = elem.tag
-        if tag == "meta":
-            metas.append(elem)
-        elif tag == "script":
-            scripts.append(elem)
-        elif tag == "time":
-            times.append(elem)
+        by_tag[elem.tag].append(elem)
     for elem in metas:
         key = (elem.getattr("property") or elem.getattr("name") or elem.getattr("itemprop") or "").lower()
         kind = _STRUCTURED_META.get(key)

@@ -10,6 +10,7 @@ from provsieve.transforms.dates import Dropped, _check, _from_iso
 
 _CLOCK_SKEW = timedelta(days=1)
 """HTTP Date this far from the capture: the server's clock is wrong."""
+_DATE_HEADERS = frozenset({"date", "last-modified"})
 
 
 def _date_headers(headers: Any) -> tuple[Optional[str], Optional[str]]:
@@ -42,9 +43,6 @@ def _header_text(value: Any) -> Optional[str]:
         return value.decode("latin-1") if isinstance(value, bytes) else str(value)
     except Exception:  # noqa: BLE001
         return None
-
-
-_DATE_HEADERS = frozenset({"date", "last-modified"})
 
 
 def http_date_evidence(http_headers: Any, capture: Optional[str], *,

@@ -17,13 +17,15 @@ TRUSTED_EVIDENCE = frozenset({"captured"})
 Node = tuple  # keep_key(doc): (no date, date, doc_id); totally ordered, unique
 
 
-def evidence_date(doc: Document) -> Optional[str]:
-    """Oldest evidence that the text existed: ``crawl_date``, or a trusted ``created`` if older."""
-    dates = [doc.crawl_date]
-    if doc.pre_cutoff_evidence in TRUSTED_EVIDENCE:
-        dates.append(doc.created)
-    dates = [d for d in dates if d]
+def oldest_evidence(crawl_date: Optional[str], created: Optional[str], tier: Optional[str]) -> Optional[str]:
+    """Oldest evidence that a text existed: its ``crawl_date``, or its ``created`` if older and its tier trusted."""
+    dates = [d for d in (crawl_date, created if tier in TRUSTED_EVIDENCE else None) if d]
     return min(dates) if dates else None
+
+
+def evidence_date(doc: Document) -> Optional[str]:
+    """:func:`oldest_evidence` of a document."""
+    return oldest_evidence(doc.crawl_date, doc.created, doc.pre_cutoff_evidence)
 
 
 def keep_key(doc: Document) -> tuple[bool, str, str]:
