@@ -12,6 +12,7 @@ from typing import Optional
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, _BeamArgumentParser
 
+from provsieve.transforms.match_inputs import absolute_input
 from provsieve.transforms.score_sample import DEFAULT_EXEMPT_SCORE_RATE
 
 DEFAULT_CUTOFF = "2022-11-30"
@@ -167,7 +168,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(
-        inputs=tuple(args.inputs or [bundled_sample()]),
+        inputs=tuple(absolute_input(pattern) for pattern in args.inputs or [bundled_sample()]),
         output=args.output.rstrip("/") or "/",
         overwrite=args.overwrite,
         mode=args.mode,

@@ -31,6 +31,7 @@ from apache_beam.io.filesystems import FileSystems
 from provsieve.pipeline.manifest import MANIFEST_NAME
 from provsieve.pipeline.options import RunConfig
 from provsieve.transforms.dedup_index import index_params, param_mismatches
+from provsieve.transforms.match_inputs import glob_escape
 from provsieve.transforms.minhash import DEFAULT_SEED
 from provsieve.transforms.near_dedup import lsh_bands_rows
 
@@ -198,11 +199,6 @@ def lineage_facts(releases: Sequence[Release], reprocess: bool) -> dict[str, Any
             "index_bytes": (r.index or {}).get("bytes"),
         } for r in releases],
     }
-
-
-def glob_escape(path: str) -> str:
-    """``path`` as a glob that matches only itself (Beam's FileSystems.match uses fnmatch patterns)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
 
 
 def load_releases_checked(config: RunConfig) -> list[Release]:

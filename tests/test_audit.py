@@ -244,3 +244,17 @@ def test_domains_are_found_with_and_without_a_scheme():
     assert domain_of("https://www.Example.org/a?b") == "example.org"
     assert domain_of("www.pnas.org/content/116") == "pnas.org"
     assert domain_of(None) == "(no url)"
+
+
+def test_a_run_on_a_relative_input_verifies_from_any_directory(tmp_path, monkeypatch, capsys):
+    """The rows' source_uri is the input's full path, whatever directory the run started in."""
+    work = tmp_path / "job[1]"  # a glob character in the working directory must not become a pattern
+    (work / "in").mkdir(parents=True)
+    shutil.copyfile(bundled_sample(), work / "in" / "sample.warc.gz")
+    monkeypatch.chdir(work)
+    assert cli.main(["-q", "run", "--input", "in/*.warc.gz", "--output", "out", "--no-ai"]) == 0
+    rows = pq.read_table(work / "out" / "human").column("source_uri").to_pylist()
+    assert set(rows) == {str(work / "in" / "sample.warc.gz")}
+    monkeypatch.chdir(tmp_path)
+    code, out = _verify_cli(work / "out", capsys)
+    assert code == 0, out

@@ -333,3 +333,17 @@ def test_every_record_of_the_shared_warcs_is_a_document_or_counted(shared_crawl)
         tally = collections.Counter()
         docs = list(read_file(str(path), tally=tally))
         assert len(docs) + sum(tally.values()) == stored, (path.name, len(docs), dict(tally))
+
+
+def test_absolute_input_makes_only_local_relative_globs_absolute(tmp_path, monkeypatch):
+    from provsieve.transforms.match_inputs import absolute_input
+
+    work = tmp_path / "a[b]"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    escaped = str(tmp_path) + "/a[[]b]"
+    assert absolute_input("in/*.warc.gz") == escaped + "/in/*.warc.gz"
+    assert absolute_input("./in/../x.gz") == escaped + "/x.gz"
+    assert absolute_input("dir/") == escaped + "/dir/"  # a directory stays a directory
+    for given in ("/abs/*.gz", "gs://bucket/crawl-*.warc.gz", "file:///data/x.warc"):
+        assert absolute_input(given) == given

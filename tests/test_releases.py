@@ -22,7 +22,8 @@ import pytest
 from provsieve.pipeline.cli import main
 from provsieve.pipeline.index_cli import rebuild_index
 from provsieve.pipeline.options import RunConfig
-from provsieve.pipeline.releases import ReleaseError, glob_escape, same_file, split_processed
+from provsieve.pipeline.releases import ReleaseError, same_file, split_processed
+from provsieve.transforms.match_inputs import glob_escape
 from provsieve.pipeline.run import run
 from provsieve.pipeline.verify import verify
 from provsieve.pipeline.verify_lineage import released_copies

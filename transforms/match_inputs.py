@@ -59,6 +59,25 @@ def match_pattern(pattern: str) -> list[MatchedFile]:
     return sorted(files)
 
 
+def glob_escape(path: str) -> str:
+    """``path`` as a glob that matches only itself (Beam's FileSystems.match uses fnmatch patterns)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
+
+
+def absolute_input(pattern: str) -> str:
+    """A local relative glob made absolute (the working directory glob-escaped); any other pattern as given.
+
+    Every row's ``source_uri`` is then the file's full path: ``provsieve verify``
+    re-reads it from any directory, and the ``doc_id`` (a hash of it) does not
+    depend on where the run was started from. Workers of a distributed runner
+    do not share the driver's working directory either.
+    """
+    if FileSystems.get_scheme(pattern) is not None or os.path.isabs(pattern):
+        return pattern
+    joined = os.path.normpath(os.path.join(glob_escape(os.getcwd()), pattern))
+    return joined + "/" if pattern.endswith("/") else joined
+
+
 def expand_inputs(patterns: list[str]) -> list[str]:
     """Check every glob matches something, before the run starts.
 
