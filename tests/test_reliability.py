@@ -145,8 +145,7 @@ def test_a_killed_run_leaves_no_output_that_looks_complete(tmp_path):
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     # Small shards keep the run writing (staging) for long enough that the poll sees it: it once missed a
-    # 500-row-shard run's whole write phase, and once more (at 50 rows, 80 shards, on a loaded machine) the
-    # run ended before the kill; 10 rows make 400 shards.
+    # 500-row-shard run's whole write phase, and failed once more at 50 rows (80 shards); 10 rows make 400.
     while not (out / "_staging").exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
