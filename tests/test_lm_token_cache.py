@@ -9,7 +9,6 @@ import pytest
 
 from provsieve.transforms.lm_features import TokenArrays
 from provsieve.transforms.lm_token_cache import (
-    covers,
     extract_token_cache,
     read_token_cache,
     row_from_json,
@@ -29,12 +28,19 @@ def test_rows_round_trip_and_say_what_they_cover(tmp_path):
     back = row_from_json(row)
     for got, want in zip(back, ARRAYS):
         np.testing.assert_array_equal(got, want)
-    assert covers(row, "rt", 2) and not covers(row, "rt", 3)  # two tokens kept of a longer text
-    assert not covers(row, "other-runtime", 2)
-    short = json.loads(row_to_json("b", ARRAYS, "rt", 64))  # the text had two tokens only
-    assert covers(short, "rt", 128)
     empty = json.loads(row_to_json("c", None, "rt", 64))
-    assert covers(empty, "rt", 128) and len(row_from_json(empty)) == 0
+    assert len(row_from_json(empty)) == 0
+
+    def served(line: str, runtime: str, max_tokens: int) -> bool:
+        one = tmp_path / f"{len(list(tmp_path.iterdir()))}.jsonl"  # a new file each time: no memo of another
+        one.write_text(line + "\n")
+        return set(read_token_cache(one, runtime, max_tokens)) == {json.loads(line)["id"]}
+
+    kept_two = row_to_json("a", ARRAYS, "rt", 2)
+    assert served(kept_two, "rt", 2) and not served(kept_two, "rt", 3)  # two tokens kept of a longer text
+    assert not served(kept_two, "other-runtime", 2)
+    assert served(row_to_json("b", ARRAYS, "rt", 64), "rt", 128)  # the text had two tokens only
+    assert served(row_to_json("c", None, "rt", 64), "rt", 128)
 
     path = tmp_path / "cache.jsonl"
     path.write_text(row_to_json("a", ARRAYS, "rt", 2) + "\n" + row_to_json("d", ARRAYS, "other", 128) + "\n"

@@ -56,20 +56,15 @@ def _rows(path: Path) -> Iterator[dict]:
                     continue
 
 
-def covers(row: Mapping, runtime: str, max_tokens: int) -> bool:
-    """Whether a cache row holds the first ``max_tokens`` tokens' arrays of its text, made by ``runtime``."""
-    return _covers(row.get("runtime"), row["max_tokens"], len(row["rank"]), runtime, max_tokens)
-
-
-def _covers(row_runtime: Optional[str], row_max_tokens: int, row_tokens: int, runtime: str, max_tokens: int) -> bool:
-    return row_runtime == runtime and (row_max_tokens >= max_tokens or row_tokens < row_max_tokens)
-
-
 class _ParsedRow(NamedTuple):
     id: str
     runtime: Optional[str]
     max_tokens: int
     arrays: TokenArrays
+
+    def covers(self, runtime: str, max_tokens: int) -> bool:
+        """Whether the row holds the first ``max_tokens`` tokens' arrays of its text, made by ``runtime``."""
+        return self.runtime == runtime and (self.max_tokens >= max_tokens or len(self.arrays.rank) < self.max_tokens)
 
 
 def _parsed_rows(path: Path) -> list[_ParsedRow]:
@@ -96,8 +91,7 @@ _parsed: dict[str, tuple] = {}
 
 def read_token_cache(path: Path, runtime: str, max_tokens: int) -> dict[str, TokenArrays]:
     """``{record id: arrays}`` of the rows that cover ``max_tokens`` tokens with ``runtime`` (the last row wins)."""
-    return {row.id: row.arrays for row in _parsed_rows(Path(path))
-            if _covers(row.runtime, row.max_tokens, len(row.arrays.rank), runtime, max_tokens)}
+    return {row.id: row.arrays for row in _parsed_rows(Path(path)) if row.covers(runtime, max_tokens)}
 
 
 def extract_token_cache(texts_by_id: Mapping[str, str], max_tokens: int, cache: Path, runtime: str,
