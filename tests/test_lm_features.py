@@ -126,3 +126,54 @@ def test_token_features_on_a_hand_made_document():
     assert f["mean_logrank"] == pytest.approx(np.mean(np.log([1, 1, 5, 50, 500, 5000])))
     assert f["fast_detectgpt@32"] == f["fast_detectgpt"]  # shorter than the prefix: the same rows
     assert f["binoculars@32"] == pytest.approx(4.0 / 3.0)
+
+
+def _plain_surprise_and_halves(logprob, entropy, variance):
+    """The normalised-surprise and half-change features written out in plain Python (a second implementation)."""
+    z = [(lp + e) / math.sqrt(v) if v > 0 else 0.0 for lp, e, v in zip(logprob, entropy, variance)]
+    n = len(z)
+
+    def mean(xs):
+        return sum(xs) / len(xs)
+
+    def quantile(xs, q):  # numpy's default (linear) rule
+        xs = sorted(xs)
+        pos = q * (len(xs) - 1)
+        lo = int(math.floor(pos))
+        hi = min(lo + 1, len(xs) - 1)
+        return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+    mu = mean(z)
+    out = {"surprise_mean": mu, "surprise_std": math.sqrt(mean([(v - mu) ** 2 for v in z])),
+           "surprise_q10": quantile(z, 0.1), "surprise_q50": quantile(z, 0.5), "surprise_q90": quantile(z, 0.9),
+           "surprising_share": sum(1 for lp in logprob if math.exp(lp) < 1e-4) / n}
+    half = n // 2
+    for name, xs in (("logprob", logprob), ("entropy", entropy), ("surprise", z)):
+        out[f"{name}_half_change"] = mean(xs[half:]) - mean(xs[:half]) if half else 0.0
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 96])
+def test_surprise_and_half_change_features_match_a_plain_python_implementation(n):
+    rng = np.random.default_rng(n)
+    logprob = -rng.exponential(3.0, size=n)
+    logprob[0] = -12.0  # one very surprising token (p < 1e-4)
+    entropy = rng.uniform(0.5, 6.0, size=n)
+    variance = rng.uniform(0.0, 4.0, size=n)
+    variance[-1] = 0.0  # a position where the model is certain: its surprise is 0
+    arrays = TokenArrays(logprob, entropy, variance, rng.integers(1, 5000, size=n))
+    f = token_features(arrays)
+    expected = _plain_surprise_and_halves(logprob.tolist(), entropy.tolist(), variance.tolist())
+    for name, value in expected.items():
+        assert f[name] == pytest.approx(value, abs=1e-12), name
+    assert f["surprising_share"] >= 1 / n and f["surprise_q10"] <= f["surprise_q50"] <= f["surprise_q90"]
+
+
+def test_normalised_surprise_is_fast_detectgpts_term_per_token():
+    """Summed over tokens, numerators and denominators as Fast-DetectGPT's: equal curvature when Var is constant."""
+    arrays = TokenArrays(logprob=np.array([-1.0, -2.0, -3.0, -4.0]), entropy=np.array([2.0, 2.0, 2.0, 2.0]),
+                         variance=np.array([4.0, 4.0, 4.0, 4.0]), rank=np.array([1, 2, 3, 4]))
+    f = token_features(arrays)
+    assert f["surprise_mean"] == pytest.approx(f["fast_detectgpt"] / math.sqrt(4))  # (sum / 2) / 4 vs sum / sqrt(16)
+    assert f["logprob_half_change"] == pytest.approx(-3.5 - (-1.5)) and f["entropy_half_change"] == 0.0
+    assert f["surprise_half_change"] == pytest.approx((-0.75 - 0.25))

@@ -20,6 +20,7 @@ logits themselves (positions x vocabulary, float32).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -130,7 +131,10 @@ def token_features(arrays: TokenArrays) -> dict[str, float]:
     and mean log-prob over the first :data:`SHORT_PREFIX` tokens only
     (``@32``); GLTR's rank buckets (Gehrmann et al. 2019: share of tokens of
     rank 1, <= 10, <= 100 and > 1000); the spread of the per-token log-prob
-    and entropy (standard deviation and quantiles ``_q10`` ... ``_q90``).
+    and entropy (standard deviation and quantiles ``_q10`` ... ``_q90``); the
+    distribution of the per-token normalised surprise and the share of very
+    surprising tokens (:func:`surprise_features`); the change between the
+    window's two halves (:func:`half_change_features`).
     """
     stats = statistics_from_tokens(arrays)
     short = statistics_from_tokens(arrays.prefix(SHORT_PREFIX))
@@ -146,4 +150,55 @@ def token_features(arrays: TokenArrays) -> dict[str, float]:
         out[f"{name}_std"] = float(np.std(values))
         for q, v in zip(_QUANTILES, np.quantile(values, _QUANTILES)):
             out[f"{name}_q{round(q * 100):02d}"] = float(v)
+    out.update(surprise_features(arrays))
+    out.update(half_change_features(arrays))
+    return out
+
+
+SURPRISING_LOGPROB = math.log(1e-4)
+"""A token is *very surprising* when the model gave it probability below 1e-4 (``surprising_share``)."""
+_SURPRISE_QUANTILES = (0.1, 0.5, 0.9)
+
+
+def normalised_surprise(arrays: TokenArrays) -> np.ndarray:
+    """Per token, Fast-DetectGPT's term ``(log p(x_i) - E[log p]) / sqrt(Var[log p])`` (0 where the variance is 0).
+
+    ``E[log p]`` is minus the entropy, so this is ``(logprob + entropy) /
+    sqrt(variance)``: how far the actual token's log-probability lies above
+    what the model expects at that position, in the model's own standard
+    deviations (machine text: above, human text: around or below).
+    """
+    sd = np.sqrt(arrays.variance)
+    return np.divide(arrays.logprob + arrays.entropy, sd, out=np.zeros(len(arrays)), where=sd > 0)
+
+
+def surprise_features(arrays: TokenArrays) -> dict[str, float]:
+    """The distribution of :func:`normalised_surprise` over the document and the share of very surprising tokens.
+
+    ``surprise_mean``, ``surprise_std`` and quantiles ``surprise_q10`` /
+    ``_q50`` / ``_q90`` of the per-token normalised surprise; ``surprising_share``:
+    the share of tokens with ``log p < log 1e-4`` (burstiness: human text has
+    more tokens the model did not expect at all).
+    """
+    z = normalised_surprise(arrays)
+    out = {"surprise_mean": float(np.mean(z)), "surprise_std": float(np.std(z))}
+    for q, v in zip(_SURPRISE_QUANTILES, np.quantile(z, _SURPRISE_QUANTILES)):
+        out[f"surprise_q{round(q * 100):02d}"] = float(v)
+    out["surprising_share"] = float(np.mean(arrays.logprob < SURPRISING_LOGPROB))
+    return out
+
+
+def half_change_features(arrays: TokenArrays) -> dict[str, float]:
+    """Mean of the second half of the window minus the first half's, for log-prob, entropy and normalised surprise.
+
+    ``logprob_half_change``, ``entropy_half_change``, ``surprise_half_change``;
+    the first half is the first ``n // 2`` tokens, and a one-token document has 0.
+    A model's text tends to stay as predictable as it starts, while the LM
+    gains context on human text as the window goes on.
+    """
+    half = len(arrays) // 2
+    z = normalised_surprise(arrays)
+    out = {}
+    for name, values in (("logprob", arrays.logprob), ("entropy", arrays.entropy), ("surprise", z)):
+        out[f"{name}_half_change"] = float(np.mean(values[half:]) - np.mean(values[:half])) if half else 0.0
     return out
