@@ -81,3 +81,26 @@ def test_extraction_stores_the_scorers_arrays_and_resumes(tmp_path):
     np.testing.assert_array_equal(cached["x"].rank, direct.rank)
     assert len(cached["y"]) == 0 and 0 < len(cached["z"]) < 8
     assert set(read_token_cache(path, RUNTIME, 16)) == {"y", "z"}  # "x" was cut at 8 tokens
+
+
+@pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")
+def test_the_stage2_step_and_the_cache_give_the_same_features(tmp_path):
+    """What train-cascade fits on (features of cached arrays) is what the pipeline's stage 2 computes for a text."""
+    from provsieve.transforms.ai_cascade import CascadeCombiner, candidate_features
+    from provsieve.transforms.ai_detector import count_words, preprocess
+    from provsieve.transforms.lm_handler import SmolLMScorer
+    from provsieve.transforms.lm_model import RUNTIME
+
+    text = ("The committee met on Tuesday to discuss the budget for next year, and after a long debate it agreed "
+            "to fund the new library, the repairs to the bridge and two more buses for the northern routes.")
+    combiner = CascadeCombiner.load()
+    path = tmp_path / "cache.jsonl"
+    extract_token_cache({"t": text}, combiner.max_tokens, path, RUNTIME)
+    cached = read_token_cache(path, RUNTIME, combiner.max_tokens)["t"]
+    live = SmolLMScorer(max_tokens=combiner.max_tokens).token_arrays(text)  # what score_documents uses
+    words = count_words(preprocess(text))
+    from_cache, from_step = candidate_features(0.7, cached, words), candidate_features(0.7, live, words)
+    assert set(from_cache) == set(from_step) and {"surprise_mean", "logprob_half_change"} <= set(from_cache)
+    for name in from_cache:
+        assert from_cache[name] == pytest.approx(from_step[name], rel=1e-4, abs=1e-4), name
+    assert combiner.score(0.7, cached, words) == pytest.approx(combiner.score(0.7, live, words), abs=1e-5)

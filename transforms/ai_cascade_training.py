@@ -17,7 +17,6 @@ import hashlib
 from typing import Any, Optional, Sequence
 
 import numpy as np
-from scipy.optimize import minimize
 
 from provsieve.transforms.ai_cascade import predict_pieces
 from provsieve.transforms.ai_detector_crossfit import crossfit_fold
@@ -45,6 +44,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
     Returns ``mean``, ``scale``, ``coef`` and ``intercept`` as in the shipped
     JSON (so :class:`~provsieve.transforms.ai_cascade.CascadeCombiner` reads it).
     """
+    from scipy.optimize import minimize  # here, not at the top: every provsieve command imports this module
+
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)

@@ -21,7 +21,7 @@ logits themselves (positions x vocabulary, float32).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -150,8 +150,9 @@ def token_features(arrays: TokenArrays) -> dict[str, float]:
         out[f"{name}_std"] = float(np.std(values))
         for q, v in zip(_QUANTILES, np.quantile(values, _QUANTILES)):
             out[f"{name}_q{round(q * 100):02d}"] = float(v)
-    out.update(surprise_features(arrays))
-    out.update(half_change_features(arrays))
+    surprise = normalised_surprise(arrays)
+    out.update(surprise_features(arrays, surprise))
+    out.update(half_change_features(arrays, surprise))
     return out
 
 
@@ -172,15 +173,16 @@ def normalised_surprise(arrays: TokenArrays) -> np.ndarray:
     return np.divide(arrays.logprob + arrays.entropy, sd, out=np.zeros(len(arrays)), where=sd > 0)
 
 
-def surprise_features(arrays: TokenArrays) -> dict[str, float]:
+def surprise_features(arrays: TokenArrays, surprise: Optional[np.ndarray] = None) -> dict[str, float]:
     """The distribution of :func:`normalised_surprise` over the document and the share of very surprising tokens.
 
     ``surprise_mean``, ``surprise_std`` and quantiles ``surprise_q10`` /
     ``_q50`` / ``_q90`` of the per-token normalised surprise; ``surprising_share``:
     the share of tokens with ``log p < log 1e-4`` (burstiness: human text has
-    more tokens the model did not expect at all).
+    more tokens the model did not expect at all). ``surprise``: the arrays'
+    normalised surprise if already computed.
     """
-    z = normalised_surprise(arrays)
+    z = normalised_surprise(arrays) if surprise is None else surprise
     out = {"surprise_mean": float(np.mean(z)), "surprise_std": float(np.std(z))}
     for q, v in zip(_SURPRISE_QUANTILES, np.quantile(z, _SURPRISE_QUANTILES)):
         out[f"surprise_q{round(q * 100):02d}"] = float(v)
@@ -188,16 +190,17 @@ def surprise_features(arrays: TokenArrays) -> dict[str, float]:
     return out
 
 
-def half_change_features(arrays: TokenArrays) -> dict[str, float]:
+def half_change_features(arrays: TokenArrays, surprise: Optional[np.ndarray] = None) -> dict[str, float]:
     """Mean of the second half of the window minus the first half's, for log-prob, entropy and normalised surprise.
 
     ``logprob_half_change``, ``entropy_half_change``, ``surprise_half_change``;
     the first half is the first ``n // 2`` tokens, and a one-token document has 0.
     A model's text tends to stay as predictable as it starts, while the LM
-    gains context on human text as the window goes on.
+    gains context on human text as the window goes on. ``surprise``: as
+    :func:`surprise_features`'s.
     """
     half = len(arrays) // 2
-    z = normalised_surprise(arrays)
+    z = normalised_surprise(arrays) if surprise is None else surprise
     out = {}
     for name, values in (("logprob", arrays.logprob), ("entropy", arrays.entropy), ("surprise", z)):
         out[f"{name}_half_change"] = float(np.mean(values[half:]) - np.mean(values[:half])) if half else 0.0
