@@ -152,7 +152,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--trees", type=int, nargs="+", default=[100, 200])
     ap.add_argument("--depth", type=int, nargs="+", default=[2, 3])
     ap.add_argument("--rate", type=float, default=0.05)
-    ap.add_argument("--min-leaf", type=int, default=40)
+    ap.add_argument("--min-leaf", type=int, nargs="+", default=[40, 100])
     ap.add_argument("--tree-l2", type=float, default=10.0)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -169,12 +169,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         candidates = {"logistic gated stage1:0.9 l2 10": logistic_fit(10.0, 0.9)}
         for trees in args.trees:
             for depth in args.depth:
-                candidates[f"lightgbm {trees} trees depth {depth}"] = lightgbm_fit(
-                    trees, depth, 2 ** depth - 1, args.rate, args.min_leaf, args.tree_l2)
+                for min_leaf in args.min_leaf:
+                    candidates[f"lightgbm {trees} trees depth {depth} min-leaf {min_leaf}"] = lightgbm_fit(
+                        trees, depth, 2 ** depth, args.rate, min_leaf, args.tree_l2)
         for label, fit in candidates.items():
             res = evaluate(fit, names, train, dev, args.quantile, 5)
             results[f"{set_name} | {label}"] = res
-            print(f"{set_name:32s} {label:34s} " + "  ".join(
+            print(f"{set_name:32s} {label:44s} " + "  ".join(
                 f"{how} {res[how]['auroc']:.4f}/{res[how]['tpr_1']:.4f}" for how in res), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

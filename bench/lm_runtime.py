@@ -1,6 +1,7 @@
 """The cascade's LM runtime, side by side on the same texts and tokens, one core: ms per document and statistics.
 
     python bench/lm_runtime.py [--docs 12] [--tokens 128 64] [--data ../shared/data/ai-text/detectrl-dev.jsonl]
+    python bench/lm_runtime.py --features-from-cache LM-TOKENS.jsonl --docs 200 --tokens 96   # features only
 
 Runtimes (each: the document's forward pass over its first tokens, all
 logits, then :func:`lm_statistics`; tokenisation by the pipeline's tokenizer,
@@ -81,13 +82,41 @@ def llama_cpp_runtimes(source: Path, folder: Path, tokens: int) -> dict[str, For
     return out
 
 
+def feature_timings(cache: Path, docs: int, token_counts: list[int]) -> int:
+    """Microseconds per document of the feature computation the stage-2 step adds to each forward pass."""
+    import timeit
+
+    from provsieve.transforms.ai_cascade import CascadeCombiner
+    from provsieve.transforms.lm_features import half_change_features, surprise_features, token_features
+    from provsieve.transforms.lm_model import RUNTIME
+    from provsieve.transforms.lm_token_cache import read_token_cache
+
+    combiner = CascadeCombiner.load()
+    for n in token_counts:
+        arrays = [a for a in read_token_cache(cache, RUNTIME, n).values() if len(a) == n][:docs]
+        steps = {"token_features (every LM feature)": lambda a: token_features(a),
+                 "  of which surprise_features": lambda a: surprise_features(a),
+                 "  of which half_change_features": lambda a: half_change_features(a),
+                 "shipped combiner.score (features + P(ai))": lambda a: combiner.score(0.7, a, 200)}
+        print(f"\n{n} tokens, {len(arrays)} cached documents, one thread: median us per document")
+        for name, step in steps.items():
+            per_doc = [min(timeit.repeat(lambda a=a: step(a), number=20, repeat=3)) / 20 for a in arrays]
+            print(f"{name:<44} {statistics.median(per_doc) * 1e6:8.1f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=12)
     ap.add_argument("--tokens", type=int, nargs="+", default=[128, 64])
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--no-llama-cpp", action="store_true", help="leave llama.cpp out even when it is installed")
+    ap.add_argument("--features-from-cache", metavar="LM-TOKENS.jsonl", default=None,
+                    help="time only the per-document features (no LM): the cached per-token arrays of --docs texts "
+                         "at each --tokens, through token_features and the shipped combiner")
     args = ap.parse_args()
+    if args.features_from_cache:
+        return feature_timings(Path(args.features_from_cache), args.docs, args.tokens)
 
     from provsieve.transforms import lm_model
     from provsieve.transforms.lm_handler import SmolLMScorer

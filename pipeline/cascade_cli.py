@@ -76,6 +76,8 @@ _SPREAD = ["logprob_std", "logprob_q10", "logprob_q25", "logprob_q50", "logprob_
 _SHORT = ["mean_logprob@32", "fast_detectgpt@32", "binoculars@32"]
 _SURPRISE = ["surprise_mean", "surprise_std", "surprise_q10", "surprise_q50", "surprise_q90", "surprising_share"]
 _HALVES = ["logprob_half_change", "entropy_half_change", "surprise_half_change"]
+_CONSISTENT_NEW = ["surprise_std", "surprising_share", "surprise_half_change"]
+"""Of the new features, those pointing the same way on four or five train sources (lower: machine text), within the band."""
 _ENTROPY = ["mean_entropy", "entropy_q10", "entropy_q25", "entropy_q50"]
 """The LM features whose direction is the same on all five dev sources (lower entropy: machine text); the
 log-prob and rank ones point the wrong way on OUTFOX's student essays (AUROC 0.28-0.43 there)."""
@@ -103,6 +105,8 @@ FEATURE_SETS: dict[str, list[str]] = {
                                        *_gated(["stage1_logit", *_LM])],
     "stage1+all+surprise+halves+length-gated": ["stage1_logit", *_LM, *_GLTR, *_SPREAD, *_SHORT, *_SURPRISE,
                                                 *_HALVES, *_LENGTH, *_gated(["stage1_logit", *_LM])],
+    "stage1+entropy+consistent+length-gated": ["stage1_logit", *_ENTROPY, *_CONSISTENT_NEW, *_LENGTH,
+                                               *_gated(["stage1_logit", "mean_entropy"])],
     "stage1+entropy+surprise+length-gated": ["stage1_logit", *_ENTROPY, *_SURPRISE, *_LENGTH,
                                              *_gated(["stage1_logit", "mean_entropy", "surprise_mean"])],
 }
