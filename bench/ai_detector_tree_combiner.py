@@ -11,11 +11,12 @@ stage 1 below it, as ``train-cascade`` ranks its candidates):
 * dev held out (the fit on all train records), and dev leave one source out
   (each dev source scored by a fit without that source's train records).
 
-Trees can split by source-specific quirks, so the leave-one-source-out columns
+``--boosted`` adds a third combiner: the gated logistic one with a few shallow
+trees fitted to its residual. Trees can split by source-specific quirks, so the leave-one-source-out columns
 are the ones to compare. Deterministic: one thread, fixed seed.
 
     python bench/ai_detector_tree_combiner.py --stage1-cache CACHE.json --cache LM-TOKENS.jsonl \
-        [--features stage1+all+length-gated] [--trees 200] [--depth 3]
+        [--features stage1+all+length-gated] [--trees 200] [--depth 3] [--boosted]
 """
 
 from __future__ import annotations
@@ -63,6 +64,34 @@ def lightgbm_fit(trees: int, depth: int, leaves: int, rate: float, min_leaf: int
     def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: list) -> Callable[[np.ndarray, list], np.ndarray]:
         booster = lightgbm.train(params, lightgbm.Dataset(x, y, weight=w / w.mean()), num_boost_round=trees)
         return lambda xt, rt: booster.predict(xt)
+    return fit
+
+
+def boosted_logistic_fit(l2: float, gate_edge: float, trees: int, depth: int, rate: float, min_leaf: int,
+                         tree_l2: float) -> Fit:
+    """The gated logistic combiner, then a few shallow trees fitted to its residual (LightGBM from its logit).
+
+    The logistic model's margin is the trees' starting score (``init_score``):
+    the trees can only correct it where the data ask (the "when to trust
+    which signal" of the issue), instead of learning the whole ranking.
+    """
+    import lightgbm
+
+    base = logistic_fit(l2, gate_edge)
+    params = {"objective": "binary", "max_depth": depth, "num_leaves": 2 ** depth, "learning_rate": rate,
+              "min_data_in_leaf": min_leaf, "lambda_l2": tree_l2, "feature_fraction": 0.8, "bagging_fraction": 0.8,
+              "bagging_freq": 1, "num_threads": 1, "seed": 7, "deterministic": True, "force_row_wise": True,
+              "verbosity": -1}
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, 1e-9, 1 - 1e-9)
+        return np.log(p / (1 - p))
+
+    def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: list) -> Callable[[np.ndarray, list], np.ndarray]:
+        linear = base(x, y, w, rows)
+        booster = lightgbm.train(params, lightgbm.Dataset(x, y, weight=w / w.mean(), init_score=logit(linear(x, rows))),
+                                 num_boost_round=trees)
+        return lambda xt, rt: 1.0 / (1.0 + np.exp(-(logit(linear(xt, rt)) + booster.predict(xt, raw_score=True))))
     return fit
 
 
@@ -154,6 +183,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--rate", type=float, default=0.05)
     ap.add_argument("--min-leaf", type=int, nargs="+", default=[40, 100])
     ap.add_argument("--tree-l2", type=float, default=10.0)
+    ap.add_argument("--boosted", action="store_true",
+                    help="also the gated logistic combiner with trees fitted to its residual (from its logit)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     detector = AIDetector()
@@ -172,6 +203,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 for min_leaf in args.min_leaf:
                     candidates[f"lightgbm {trees} trees depth {depth} min-leaf {min_leaf}"] = lightgbm_fit(
                         trees, depth, 2 ** depth, args.rate, min_leaf, args.tree_l2)
+                    if args.boosted:
+                        candidates[f"logistic + {trees} trees depth {depth} min-leaf {min_leaf}"] = \
+                            boosted_logistic_fit(10.0, 0.9, trees, depth, args.rate, min_leaf, args.tree_l2)
         for label, fit in candidates.items():
             res = evaluate(fit, names, train, dev, args.quantile, 5)
             results[f"{set_name} | {label}"] = res
