@@ -52,14 +52,19 @@ def logistic_fit(l2: float, gate_edge: float) -> Fit:
     return fit
 
 
-def lightgbm_fit(trees: int, depth: int, leaves: int, rate: float, min_leaf: int, l2: float) -> Fit:
-    """A LightGBM binary classifier: shallow trees, strong regularisation, one thread, fixed seed."""
+def tree_params(depth: int, rate: float, min_leaf: int, l2: float) -> dict[str, Any]:
+    """LightGBM's parameters here: shallow full trees, strong regularisation, one thread, fixed seed."""
+    return {"objective": "binary", "max_depth": depth, "num_leaves": 2 ** depth, "learning_rate": rate,
+            "min_data_in_leaf": min_leaf, "lambda_l2": l2, "feature_fraction": 0.8, "bagging_fraction": 0.8,
+            "bagging_freq": 1, "num_threads": 1, "seed": 7, "deterministic": True, "force_row_wise": True,
+            "verbosity": -1}
+
+
+def lightgbm_fit(trees: int, depth: int, rate: float, min_leaf: int, l2: float) -> Fit:
+    """A LightGBM binary classifier (:func:`tree_params`) on the features alone."""
     import lightgbm
 
-    params = {"objective": "binary", "max_depth": depth, "num_leaves": leaves, "learning_rate": rate,
-              "min_data_in_leaf": min_leaf, "lambda_l2": l2, "feature_fraction": 0.8, "bagging_fraction": 0.8,
-              "bagging_freq": 1, "num_threads": 1, "seed": 7, "deterministic": True, "force_row_wise": True,
-              "verbosity": -1}
+    params = tree_params(depth, rate, min_leaf, l2)
 
     def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: list) -> Callable[[np.ndarray, list], np.ndarray]:
         booster = lightgbm.train(params, lightgbm.Dataset(x, y, weight=w / w.mean()), num_boost_round=trees)
@@ -78,10 +83,7 @@ def boosted_logistic_fit(l2: float, gate_edge: float, trees: int, depth: int, ra
     import lightgbm
 
     base = logistic_fit(l2, gate_edge)
-    params = {"objective": "binary", "max_depth": depth, "num_leaves": 2 ** depth, "learning_rate": rate,
-              "min_data_in_leaf": min_leaf, "lambda_l2": tree_l2, "feature_fraction": 0.8, "bagging_fraction": 0.8,
-              "bagging_freq": 1, "num_threads": 1, "seed": 7, "deterministic": True, "force_row_wise": True,
-              "verbosity": -1}
+    params = tree_params(depth, rate, min_leaf, tree_l2)
 
     def logit(p: np.ndarray) -> np.ndarray:
         p = np.clip(p, 1e-9, 1 - 1e-9)
@@ -202,7 +204,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for depth in args.depth:
                 for min_leaf in args.min_leaf:
                     candidates[f"lightgbm {trees} trees depth {depth} min-leaf {min_leaf}"] = lightgbm_fit(
-                        trees, depth, 2 ** depth, args.rate, min_leaf, args.tree_l2)
+                        trees, depth, args.rate, min_leaf, args.tree_l2)
                     if args.boosted:
                         candidates[f"logistic + {trees} trees depth {depth} min-leaf {min_leaf}"] = \
                             boosted_logistic_fit(10.0, 0.9, trees, depth, args.rate, min_leaf, args.tree_l2)
