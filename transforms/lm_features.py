@@ -195,8 +195,9 @@ def half_change_features(arrays: TokenArrays, surprise: Optional[np.ndarray] = N
 
     ``logprob_half_change``, ``entropy_half_change``, ``surprise_half_change``;
     the first half is the first ``n // 2`` tokens, and a one-token document has 0.
-    A model's text tends to stay as predictable as it starts, while the LM
-    gains context on human text as the window goes on. ``surprise``: as
+    The idea tested: a model's text stays as predictable as it starts, while
+    the LM gains context on human text as the window goes on (a weak signal on
+    the train files: see the model card). ``surprise``: as
     :func:`surprise_features`'s.
     """
     half = len(arrays) // 2
