@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from provsieve.pipeline.cascade_cli import FEATURE_SETS, _summary, cascade_scores, prepare
+from provsieve.pipeline.cascade_cli import FEATURE_SETS, cascade_scores, metrics_summary, prepare
 from provsieve.transforms.ai_cascade import feature_matrix, feature_value, piece_of, stage1_logit
 from provsieve.transforms.ai_cascade_training import balanced_weights, fit_pieces, routing_low
 from provsieve.transforms.ai_detector import AIDetector
@@ -137,7 +137,7 @@ def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[st
                         np.array([w_all[k] for k in routed_all if k not in test_set]), rows)
             trows = [feats[k] for k in test]
             p[[pos[k] for k in test]] = model(feature_matrix(trows, names), trows)
-        out[how] = _summary(metrics_rows(recs, _scores(recs, s1, routed_all, p, low_all), 2.0))
+        out[how] = metrics_summary(metrics_rows(recs, _scores(recs, s1, routed_all, p, low_all), 2.0))
 
     drecs, ds1, dfeats = dev["records"], dev["stage1"], dev["feats"]
 
@@ -151,12 +151,12 @@ def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[st
     model, low = fitted(range(len(recs)))
     every = list(range(len(drecs)))
     held = dev_scores(model, low, every)
-    out["dev"] = _summary(metrics_rows(drecs, [held[k] for k in every], 2.0))
+    out["dev"] = metrics_summary(metrics_rows(drecs, [held[k] for k in every], 2.0))
     loso: dict[int, Optional[float]] = {}
     for s in sorted({str(r.get("source")) for r in drecs}):
         model, low = fitted([k for k in range(len(recs)) if src[k] != s])
         loso.update(dev_scores(model, low, [k for k in every if str(drecs[k].get("source")) == s]))
-    out["dev_loso"] = _summary(metrics_rows(drecs, [loso[k] for k in every], 2.0))
+    out["dev_loso"] = metrics_summary(metrics_rows(drecs, [loso[k] for k in every], 2.0))
     return out
 
 

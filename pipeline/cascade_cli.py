@@ -263,7 +263,8 @@ def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], dete
 _SUMMARY = ("auroc", "tpr_1", "mean_source_auroc", "mean_source_tpr_1", "worst_source_tpr_1")
 
 
-def _summary(rows: Sequence[Any]) -> dict[str, float]:
+def metrics_summary(rows: Sequence[Any]) -> dict[str, float]:
+    """Overall AUROC and TPR@1%FPR, and their mean and worst over the sources, from ``metrics_rows``."""
     by = {r.group: r for r in rows}
     sources = [r for r in rows if r.group.startswith("source=") and r.n_ai]
     return {"auroc": by["overall"].auroc, "tpr_1": by["overall"].tpr_1,
@@ -292,7 +293,7 @@ def _candidate(records: list[Record], stage1: Sequence[float], routed: Sequence[
         for k, v in zip(routed, p):
             p2[k] = float(v)
         scores = cascade_scores(stage1, p2, low)
-        result[name] = _summary(metrics_rows(records, scores, 2.0))
+        result[name] = metrics_summary(metrics_rows(records, scores, 2.0))
         result[f"{name}_scores"] = scores
     return result
 
