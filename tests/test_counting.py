@@ -52,3 +52,17 @@ def test_counted_step_applies_splits_and_counts_before_and_after():
         assert_that(out, equal_to([n // 2 for n in numbers if n // 2 >= 15]), label="out")
         assert_that(counts | beam.CombinePerKey(sum), equal_to([(("in", 0), 20), (("in", 1), 20), (("kept",), 30)]),
                     label="counts")
+
+
+def test_split_rejected_sends_each_document_to_one_half():
+    from provsieve.pipeline.run import split_rejected
+    from provsieve.transforms.document import new_document
+
+    docs = [new_document(source_uri="mem://a", source_format="jsonl", source_index=i, text=f"text {i}",
+                         reject_reason="exact_duplicate" if i % 3 == 0 else None) for i in range(9)]
+    with TestPipeline() as p:
+        live, rejected = split_rejected(p | beam.Create(docs), "Split")
+        assert_that(live | "Live ids" >> beam.Map(lambda d: d.source_index), equal_to([1, 2, 4, 5, 7, 8]),
+                    label="live")
+        assert_that(rejected | "Rejected ids" >> beam.Map(lambda d: d.source_index), equal_to([0, 3, 6]),
+                    label="rejected")

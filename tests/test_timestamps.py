@@ -390,6 +390,28 @@ def test_gather_evidence_warc_and_json():
     assert "crawl_date" not in ev and dropped[-1].reason == "malformed"
 
 
+def test_html_evidence_takes_the_url_date_it_is_given():
+    # gather_evidence hands the URL date it read to the HTML step, which then does not read it again
+    given = html_date_evidence(OG_PAGE, "https://x.com/2019/03/01/a", CAPTURE_2024, url_date=None)
+    assert given["published_date"] == "2019-03-04T00:00:00Z"  # None given: the markup's day
+    given = html_date_evidence(OG_PAGE, "https://x.com/a", CAPTURE_2024, url_date="2019-03-01T00:00:00Z")
+    assert given["published_date"] == "2019-03-01T00:00:00Z"
+
+
+def test_gather_evidence_reads_the_url_date_once_and_never_the_json_one_for_the_page(monkeypatch):
+    import provsieve.transforms.date_evidence as date_evidence
+    calls = []
+    real = date_evidence.url_date_evidence
+    monkeypatch.setattr(date_evidence, "url_date_evidence", lambda *a, **k: calls.append(a) or real(*a, **k))
+    ev = gather_evidence(warc_date="2024-04-25T16:24:44Z", html=OG_PAGE, url="https://x.com/2019/03/01/a")
+    assert (ev["url_date"], ev["published_date"]) == ("2019-03-01T00:00:00Z", "2019-03-01T00:00:00Z")
+    assert len(calls) == 1
+    # a JSON record's own URL date is URL evidence, not the page's published date (no url given to the page)
+    ev = gather_evidence(json_record={"timestamp": "2024-04-25T12:57:54Z", "url": "https://x.com/2018/01/01/a"},
+                         html="<html><head><title>t</title></head><body><p>Plain words.</p></body></html>")
+    assert ev["url_date"] == "2018-01-01T00:00:00Z" and "published_date" not in ev
+
+
 # ---------------------------------------------------------------------------
 # tier rules
 # ---------------------------------------------------------------------------

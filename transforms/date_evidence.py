@@ -16,12 +16,13 @@ from provsieve.transforms.date_evidence_url import url_date_evidence
 from provsieve.transforms.dates import Dropped, _check, _day
 
 HTML_DATE_MODES = ("auto", "htmldate", "structured")
+_NOT_GIVEN = object()
 
 
 def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
                        mode: str = "auto", extensive_search: bool = True, modified_search: bool = True,
-                       dropped: Optional[list[Dropped]] = None, tree: Optional[HTMLTree] = None
-                       ) -> dict[str, Optional[str]]:
+                       dropped: Optional[list[Dropped]] = None, tree: Optional[HTMLTree] = None,
+                       url_date: object = _NOT_GIVEN) -> dict[str, Optional[str]]:
     """``{"published_date", "modified_date"}`` from the page.
 
     ``mode``:
@@ -39,7 +40,9 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
       ``htmldate`` mode.
 
     ``tree``: the page's Resiliparse tree if the caller has it (the reader: extraction built it), so the
-    page is parsed once; otherwise the structured path parses ``html`` itself.
+    page is parsed once; otherwise the structured path parses ``html`` itself. ``url_date``: the page's
+    :func:`url_date_evidence` at ``capture`` if the caller has it (:func:`gather_evidence`), so it is
+    read once.
 
     ``modified_date`` is the page's latest date: the structured modified values
     and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
@@ -54,7 +57,9 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     if not isinstance(text, str):
         return htmldate_evidence(html, url, capture, extensive_search=extensive_search, dropped=dropped)
     found = structured_html_dates(tree if tree is not None else text)
-    published = url_date_evidence(url, capture=capture) if url else None
+    if url_date is _NOT_GIVEN:
+        url_date = url_date_evidence(url, capture=capture) if url else None
+    published = url_date
     for raw in found["published"]:
         if published is not None:
             break
@@ -101,8 +106,9 @@ def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[s
     out["crawl_date"] = crawl
     if http_headers is not None:
         out.update(http_date_evidence(http_headers, crawl, dropped=dropped))
+    url_date = url_date_evidence(url, capture=crawl, dropped=dropped) if url else None
     if url:
-        out["url_date"] = url_date_evidence(url, capture=crawl, dropped=dropped)
+        out["url_date"] = url_date
     if json_record is not None:
         for k, v in json_date_evidence(json_record, crawl, dropped=dropped).items():
             if out.get(k) is None:
@@ -113,5 +119,6 @@ def gather_evidence(*, warc_date: object = None, json_record: Optional[Mapping[s
         # `claimed` with a stale Last-Modified: without that header its modified date decides nothing.
         modified_search = html_mode != "auto" or out.get("http_last_modified") is not None
         out.update(html_date_evidence(html, url, crawl, mode=html_mode, extensive_search=extensive_search,
-                                      modified_search=modified_search, dropped=dropped, tree=html_tree))
+                                      modified_search=modified_search, dropped=dropped, tree=html_tree,
+                                      url_date=url_date))
     return {k: v for k, v in out.items() if v is not None}

@@ -28,7 +28,7 @@ def url_date_evidence(url: Optional[str], *, capture: Optional[str] = None,
     return None if value is None else _check("url_date", value, capture, dropped)
 
 
-@lru_cache(maxsize=64)  # the reader asks twice per page (URL evidence, then html_date_evidence)
+@lru_cache(maxsize=64)  # a JSON record's URL may be asked by gather_evidence and json_date_evidence
 def _url_day(url: str) -> Optional[str]:
     path = _URL_HOST.sub("", url.strip().strip("<>").strip())
     path = path.split("?", 1)[0].split("#", 1)[0]
