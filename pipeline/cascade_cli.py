@@ -396,7 +396,6 @@ def train_command(args: argparse.Namespace) -> int:
                  "pieces": pieces}), low
 
     model, low = refit()
-    routed = best["routed"]
 
     # the threshold: <= target FPR on each domain's humans (as stage 1's bands: per source, SQuAD's Wikipedia
     # humans inside fastdetectgpt were flagged at 4.7 %), out of fold and (by default) leave one source out too:
@@ -455,7 +454,7 @@ def train_command(args: argparse.Namespace) -> int:
                                    "of fold and leave one source out; candidates named tokens:features:gate:l2:"
                                    "band quantile",
                       "chosen": _describe(best)},
-        "fit_records_lm_scored": len(routed), "evaluation_records": len(records),
+        "fit_records_lm_scored": len(best["routed"]), "evaluation_records": len(records),
         "routed_share_fit": {k: round(v, 4) for k, v in routed_share.items()},
         "fit_metrics_stage1": rows_to_json(stage1_rows),
         "fit_metrics_cascade_out_of_fold": rows_to_json(cascade_rows),

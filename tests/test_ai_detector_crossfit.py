@@ -41,7 +41,8 @@ def test_out_of_fold_scores_never_score_a_record_with_a_model_that_saw_it(monkey
     # training texts and scores 1.0 what it saw, 0.5 what it did not
     calls: list[int] = []
 
-    def fake_fold_model(train, params, fold, quantize):
+    def fake_fold_model(train, params, quantize):
+        fold = fold_trained_on[frozenset(r["id"] for r in train)]  # which fold, from its training records
         calls.append(fold)
         if fold == 1 and calls.count(1) == 1:
             raise RuntimeError("fold 1: RuntimeError: Encountered NaN.")
@@ -58,6 +59,7 @@ def test_out_of_fold_scores_never_score_a_record_with_a_model_that_saw_it(monkey
     ids = [f"outfox-train-{gen}-{i:03d}" for i in range(30) for gen in ("human", "chatgpt")]
     ids += [f"hc3plus-si-train-{i:05d}" for i in range(30)]
     records = [{"id": i, "text": f"text of {i}", "label": "ai"} for i in ids]
+    fold_trained_on = {frozenset(r["id"] for r in train): k for k, (train, _) in enumerate(cf.fold_splits(records, 3))}
     scores, tries = cf.out_of_fold_scores(records, TrainParams(), folds=3, workers=2)
     assert set(scores) == set(ids) and set(scores.values()) == {0.5}  # every record scored, none in sample
     assert tries == [1, 2, 1] and calls.count(1) == 2  # the fold that stopped on NaN was trained again

@@ -65,7 +65,7 @@ def fold_splits(records: Sequence[Record], folds: int) -> list[tuple[list[Record
             for k in range(folds)]
 
 
-def _fold_model(train: Sequence[Record], params: TrainParams, fold: int, quantize: bool):
+def _fold_model(train: Sequence[Record], params: TrainParams, quantize: bool):
     """One fold's detector, trained in process by the shipped model's own path with every field of ``params``."""
     from provsieve.transforms.ai_detector import AIDetector
 
@@ -99,7 +99,7 @@ def out_of_fold_scores(records: Sequence[Record], params: TrainParams, folds: in
         for _ in range(attempts):
             tries[k] += 1
             try:
-                detector = _fold_model(splits[k][0], params, k, quantize)
+                detector = _fold_model(splits[k][0], params, quantize)
                 break
             except (RuntimeError, ValueError) as err:
                 if "NaN" not in str(err) or tries[k] >= attempts:
