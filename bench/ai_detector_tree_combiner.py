@@ -29,11 +29,10 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from provsieve.pipeline.cascade_cli import FEATURE_SETS, cascade_scores, metrics_summary, prepare
-from provsieve.transforms.ai_cascade import feature_matrix, feature_value, piece_of, stage1_logit
+from provsieve.pipeline.cascade_cli import FEATURE_SETS, metrics_summary, prepare, routed_cascade_scores
+from provsieve.transforms.ai_cascade import feature_matrix, feature_value, piece_of, predict_pieces, stage1_logit
 from provsieve.transforms.ai_cascade_training import balanced_weights, fit_pieces, routing_low
 from provsieve.transforms.ai_detector import AIDetector
-from provsieve.transforms.ai_cascade import predict_pieces
 from provsieve.transforms.ai_detector_crossfit import crossfit_fold
 from provsieve.transforms.ai_detector_training import load_records, metrics_rows
 
@@ -97,14 +96,6 @@ def boosted_logistic_fit(l2: float, gate_edge: float, trees: int, depth: int, ra
     return fit
 
 
-def _scores(records: Sequence[dict], stage1: Sequence[float], routed: Sequence[int], p: np.ndarray,
-            low: float) -> list[Optional[float]]:
-    p2: list[Optional[float]] = [None] * len(records)
-    for k, v in zip(routed, p):
-        p2[k] = float(v)
-    return cascade_scores(stage1, p2, low)
-
-
 def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[str, Any], quantile: float,
              folds: int) -> dict[str, dict[str, float]]:
     """Train out of fold / leave one source out, dev held out / leave one source out (see the module docstring)."""
@@ -137,7 +128,7 @@ def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[st
                         np.array([w_all[k] for k in routed_all if k not in test_set]), rows)
             trows = [feats[k] for k in test]
             p[[pos[k] for k in test]] = model(feature_matrix(trows, names), trows)
-        out[how] = metrics_summary(metrics_rows(recs, _scores(recs, s1, routed_all, p, low_all), 2.0))
+        out[how] = metrics_summary(metrics_rows(recs, routed_cascade_scores(s1, routed_all, p, low_all), 2.0))
 
     drecs, ds1, dfeats = dev["records"], dev["stage1"], dev["feats"]
 
@@ -145,7 +136,7 @@ def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[st
         routed = [k for k in which if ds1[k] >= low and dfeats[k] is not None]
         rows = [dfeats[k] for k in routed]
         p = model(feature_matrix(rows, names), rows) if rows else np.array([])
-        sc = _scores([drecs[k] for k in which], [ds1[k] for k in which], [which.index(k) for k in routed], p, low)
+        sc = routed_cascade_scores([ds1[k] for k in which], [which.index(k) for k in routed], p, low)
         return dict(zip(which, sc))
 
     model, low = fitted(range(len(recs)))

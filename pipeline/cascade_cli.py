@@ -242,6 +242,15 @@ def cascade_scores(stage1: Sequence[Optional[float]], p2: Sequence[Optional[floa
     return out
 
 
+def routed_cascade_scores(stage1: Sequence[Optional[float]], routed: Sequence[int], p: Sequence[float],
+                          low: float) -> list[Optional[float]]:
+    """:func:`cascade_scores` of every record, given the stage-2 probabilities ``p`` of the ``routed`` ones only."""
+    p2: list[Optional[float]] = [None] * len(stage1)
+    for k, v in zip(routed, p):
+        p2[k] = float(v)
+    return cascade_scores(stage1, p2, low)
+
+
 def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], detector: AIDetector, folds: int,
                         cache: Path, workers: int) -> list[Optional[float]]:
     """Cross-fitted stage-1 scores of ``fit`` (:func:`out_of_fold_scores`), cached by model, folds and parameters."""
@@ -289,10 +298,7 @@ def _candidate(records: list[Record], stage1: Sequence[float], routed: Sequence[
     """A candidate's cascade scores and summaries, out of fold and leave one source out."""
     result["routed"] = routed
     for name, p in (("oof", oof), ("loso", loso)):
-        p2: list[Optional[float]] = [None] * len(records)
-        for k, v in zip(routed, p):
-            p2[k] = float(v)
-        scores = cascade_scores(stage1, p2, low)
+        scores = routed_cascade_scores(stage1, routed, p, low)
         result[name] = metrics_summary(metrics_rows(records, scores, 2.0))
         result[f"{name}_scores"] = scores
     return result
