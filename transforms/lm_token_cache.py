@@ -67,6 +67,10 @@ class _ParsedRow(NamedTuple):
         return self.runtime == runtime and (self.max_tokens >= max_tokens or len(self.arrays.rank) < self.max_tokens)
 
 
+_parsed: dict[str, tuple] = {}
+"""The one parsed cache file kept: its path -> (size and modification time, its rows)."""
+
+
 def _parsed_rows(path: Path) -> list[_ParsedRow]:
     """Every row of the cache file, in file order; parsed once per file state.
 
@@ -84,9 +88,6 @@ def _parsed_rows(path: Path) -> list[_ParsedRow]:
         _parsed[key] = (state, [_ParsedRow(row["id"], row.get("runtime"), row["max_tokens"], row_from_json(row))
                                 for row in _rows(path)])
     return _parsed[key][1]
-
-
-_parsed: dict[str, tuple] = {}
 
 
 def read_token_cache(path: Path, runtime: str, max_tokens: int) -> dict[str, TokenArrays]:
