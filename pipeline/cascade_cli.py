@@ -63,6 +63,7 @@ from provsieve.transforms.ai_detector_training import (
     rows_to_json,
     select_split,
 )
+from provsieve.pipeline import unigram_cli
 from provsieve.pipeline.detector_cli import DEFAULT_BANDS
 from provsieve.transforms.lm_features import TokenArrays
 from provsieve.transforms.lm_model import RUNTIME, RUNTIME_DESCRIPTION
@@ -78,6 +79,9 @@ _SURPRISE = ["surprise_mean", "surprise_std", "surprise_q10", "surprise_q50", "s
 _HALVES = ["logprob_half_change", "entropy_half_change", "surprise_half_change"]
 _CONSISTENT_NEW = ["surprise_std", "surprising_share", "surprise_half_change"]
 """Of the new features, those pointing the same way on four or five train sources (lower: machine text), within the band."""
+_UNIGRAM = ["uni_logprob_mean", "uni_gain_mean", "uni_gain_std", "uni_gain_q10", "uni_gain_q50", "uni_gain_q90",
+            "uni_gain_negative_share", "uni_ratio_mean"]
+"""The unigram-normalised features (:mod:`provsieve.transforms.lm_unigram`): need a unigram table."""
 _ENTROPY = ["mean_entropy", "entropy_q10", "entropy_q25", "entropy_q50"]
 """The LM features whose direction is the same on all five dev sources (lower entropy: machine text); the
 log-prob and rank ones point the wrong way on OUTFOX's student essays (AUROC 0.28-0.43 there)."""
@@ -109,6 +113,15 @@ FEATURE_SETS: dict[str, list[str]] = {
                                                *_gated(["stage1_logit", "mean_entropy"])],
     "stage1+entropy+surprise+length-gated": ["stage1_logit", *_ENTROPY, *_SURPRISE, *_LENGTH,
                                              *_gated(["stage1_logit", "mean_entropy", "surprise_mean"])],
+    "stage1+all+unigram+length-gated": ["stage1_logit", *_LM, *_GLTR, *_SPREAD, *_SHORT, *_UNIGRAM, *_LENGTH,
+                                        *_gated(["stage1_logit", *_LM])],
+    "stage1+all+unigram-gated+length-gated": ["stage1_logit", *_LM, *_GLTR, *_SPREAD, *_SHORT, *_UNIGRAM, *_LENGTH,
+                                              *_gated(["stage1_logit", *_LM, "uni_gain_mean", "uni_logprob_mean"])],
+    "stage1+entropy+unigram+length-gated": ["stage1_logit", *_ENTROPY, *_UNIGRAM, *_LENGTH,
+                                            *_gated(["stage1_logit", "mean_entropy", "uni_gain_mean"])],
+    "stage1+unigram+length-gated": ["stage1_logit", "mean_entropy", "uni_logprob_mean", "uni_gain_mean",
+                                    "uni_gain_std", "uni_gain_negative_share", "uni_ratio_mean", *_LENGTH,
+                                    *_gated(["stage1_logit", "mean_entropy", "uni_gain_mean"])],
 }
 """Candidate feature sets (names as :func:`~provsieve.transforms.ai_cascade.candidate_features`'s)."""
 
@@ -183,6 +196,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--workers", type=int, default=1, help="processes for the LM")
     tr.add_argument("--cached-only", action="store_true", help="use only the records already in --cache")
     tr.set_defaults(func=train_command)
+    unigram_cli.register(subparsers)
 
 
 @dataclass

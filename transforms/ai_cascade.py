@@ -21,6 +21,7 @@ import numpy as np
 from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import TokenArrays, token_features
+from provsieve.transforms.lm_unigram import unigram_features
 from provsieve.transforms.date_tiers import is_trusted_human
 
 CASCADE_PACKAGE = "provsieve.transforms"
@@ -35,7 +36,8 @@ def stage1_logit(score: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def candidate_features(stage1_score: float, arrays: TokenArrays, words: int) -> dict[str, float]:
+def candidate_features(stage1_score: float, arrays: TokenArrays, words: int,
+                       unigram: Optional[np.ndarray] = None) -> dict[str, float]:
     """Every feature the combiner may use, by name; the shipped model picks a subset (chosen on dev).
 
     Stage 1's logit, the LM features of the document's token arrays
@@ -44,8 +46,15 @@ def candidate_features(stage1_score: float, arrays: TokenArrays, words: int) -> 
     The lengths are domain-free gates: a feature named ``a*b`` is the product
     of two of these (e.g. ``fast_detectgpt*log_words``), which lets the model
     trust the LM more or less by length instead of one global weighting.
+    ``unigram``: the per-position unigram log-probabilities of the same tokens
+    (:func:`~provsieve.transforms.lm_unigram.per_token_unigram`), which add the
+    ``uni_*`` features (:func:`~provsieve.transforms.lm_unigram.unigram_features`).
     """
     out = {"stage1_logit": stage1_logit(stage1_score), **token_features(arrays)}
+    if unigram is not None:
+        if len(unigram) != len(arrays):
+            raise ValueError(f"{len(unigram)} unigram log-probabilities for {len(arrays)} scored tokens")
+        out.update(unigram_features(arrays.logprob, unigram))
     out["log_words"] = math.log1p(max(words, 0))
     out["log_tokens"] = math.log1p(len(arrays))
     return out

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -27,7 +26,7 @@ from provsieve.transforms.ai_cascade import CascadeCombiner
 from provsieve.transforms.ai_detector import count_words, preprocess
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import TokenArrays, token_arrays
-from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_model
+from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_model, load_tokenizer
 from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
@@ -50,6 +49,15 @@ def runtime_mismatch(meta: Mapping[str, Any]) -> Optional[str]:
             f"them with {RUNTIME!r}; its scores are close (see the model card) but refit it with train-cascade")
 
 
+def first_tokens(tokenizer: Any, text: str, max_tokens: int) -> list[int]:
+    """The ids of the first ``max_tokens`` tokens of ``text`` (special tokens in it are read as plain text).
+
+    What the scorer feeds the LM: position ``i`` of its per-token arrays scores ``first_tokens(...)[i]``.
+    """
+    prefix = text[: max_tokens * _CHARS_PER_TOKEN_BOUND]
+    return tokenizer.encode(prefix, add_special_tokens=False).ids[:max_tokens]
+
+
 class SmolLMScorer:
     """A loaded CTranslate2 model and tokenizer that turn texts into :class:`LMStatistics` (one pass per text)."""
 
@@ -57,9 +65,8 @@ class SmolLMScorer:
                  device: str = "CPU", compute_type: Optional[str] = None) -> None:
         try:
             import ctranslate2
-            from tokenizers import Tokenizer
         except ImportError as err:  # pragma: no cover - depends on the install
-            raise LMUnavailable("ctranslate2 / tokenizers are not installed: pip install 'provsieve[cascade]'") from err
+            raise LMUnavailable("ctranslate2 is not installed: pip install 'provsieve[cascade]'") from err
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         self.max_tokens = max_tokens
@@ -68,15 +75,14 @@ class SmolLMScorer:
         self.generator = ctranslate2.Generator(self.model_path, device=ct2_device,
                                                compute_type=compute_type or default_type,
                                                inter_threads=1, intra_threads=threads)
-        self.tokenizer = Tokenizer.from_file(str(Path(self.model_path) / "tokenizer.json"))
+        self.tokenizer = load_tokenizer(self.model_path)
         # The end-of-sequence token (<|im_end|>, id 2) stands before the text: the model predicts its first
         # token as the start of something new (the shipped combiner was fitted with this start).
         self._start = self.tokenizer.token_to_id("<|im_end|>")
 
     def tokens(self, text: str) -> list[int]:
-        """The first ``max_tokens`` tokens of ``text`` (special tokens in it are read as plain text)."""
-        prefix = text[: self.max_tokens * _CHARS_PER_TOKEN_BOUND]
-        return self.tokenizer.encode(prefix, add_special_tokens=False).ids[: self.max_tokens]
+        """The first ``max_tokens`` tokens of ``text`` (:func:`first_tokens`)."""
+        return first_tokens(self.tokenizer, text, self.max_tokens)
 
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """(len(tokens), vocab) float32: row i is the prediction of ``tokens[i]`` from the start and what precedes it."""

@@ -155,6 +155,15 @@ def _ctranslate2_spec(reader):
     return spec
 
 
+def load_tokenizer(model_path: Optional[str] = None):
+    """The stage-2 tokenizer (the ``tokenizer.json`` of the converted model, made at first use) without the LM."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise LMUnavailable("the tokenizers package is not installed: pip install 'provsieve[cascade]'") from err
+    return Tokenizer.from_file(str(Path(model_path or converted_model()) / "tokenizer.json"))
+
+
 def cache_folder(cache_dir: Optional[str] = None) -> Path:
     return Path(cache_dir or os.environ.get("PROVSIEVE_LM_CACHE") or Path(tempfile.gettempdir()) / "provsieve-lm")
 

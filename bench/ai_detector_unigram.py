@@ -1,0 +1,181 @@
+"""Unigram-normalised LM features (issue 14) against the shipped combiner, with a unigram table per held-out fold.
+
+The same protocol and records as ``bench/ai_detector_tree_combiner.py`` (the
+gated logistic combiner, stage1:0.9, L2 10, band q0.6 of the train humans'
+cross-fitted stage-1 scores; train out of fold and leave one source out, dev
+held out and dev leave one source out), from the caches of ``train-cascade``
+(no LM run: the texts are re-tokenised with the stage-2 tokenizer and the
+positions checked against the cache's arrays). **No leakage through the
+table:** the unigram counts come from the train files' humans (each distinct
+text once) and the train split's web pages; every held-out fit uses a table
+without the held-out part's humans (the fold's, or the source's, for train
+and dev leave one source out alike); dev held out uses the full table.
+
+    python bench/ai_detector_unigram.py --stage1-cache CACHE.json --cache LM-TOKENS.jsonl \
+        [--features stage1+all+length-gated stage1+all+unigram+length-gated ...] [--json OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from provsieve.pipeline.cascade_cli import FEATURE_SETS, metrics_summary, prepare, routed_cascade_scores
+from provsieve.pipeline.unigram_cli import count_groups, human_counts
+from provsieve.transforms.ai_cascade import candidate_features, feature_matrix, feature_value, piece_of, \
+    predict_pieces, stage1_logit
+from provsieve.transforms.ai_cascade_training import balanced_weights, fit_pieces, routing_low
+from provsieve.transforms.ai_detector import AIDetector
+from provsieve.transforms.ai_detector_crossfit import crossfit_fold
+from provsieve.transforms.ai_detector_training import load_records, metrics_rows, select_split
+from provsieve.transforms.lm_handler import first_tokens
+from provsieve.transforms.lm_model import load_tokenizer
+from provsieve.transforms.lm_unigram import per_token_unigram, unigram_logprobs
+
+FOLDS = 5
+
+
+def _load(paths: Sequence[str], detector: AIDetector, per_group: int, cache: Path, tokens: int,
+          stage1: Optional[dict[str, float]], tokenizer: Any) -> dict[str, Any]:
+    """The sampled records with a cache row: stage-1 score, words, LM arrays and the token ids they score."""
+    records = [r for p in paths for r in load_records(p)]
+    given = None if stage1 is None else [stage1.get(r["id"]) for r in records]
+    prep = prepare(records, detector, per_group, cache, tokens, 1, extract=False, stage1=given)
+    idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None and prep.arrays[i] is not None
+           and len(prep.arrays[i])]
+    ids = [first_tokens(tokenizer, records[i]["text"], tokens) for i in idx]
+    for i, t in zip(idx, ids):  # the cache's position k scores token k: same count, or the cache is not ours
+        if len(t) != len(prep.arrays[i].prefix(tokens)):
+            raise SystemExit(f"{records[i]['id']}: {len(t)} tokens, the cache has {len(prep.arrays[i])} positions")
+    return {"records": [records[i] for i in idx], "stage1": [prep.stage1[i] for i in idx],
+            "words": [prep.words[i] for i in idx], "arrays": [prep.arrays[i].prefix(tokens) for i in idx],
+            "ids": ids, "sources": [str(records[i].get("source")) for i in idx]}
+
+
+def featurise(data: Mapping[str, Any], table: Optional[np.ndarray]) -> list[dict[str, float]]:
+    return [candidate_features(s, a, w, None if table is None else per_token_unigram(table, t))
+            for s, a, w, t in zip(data["stage1"], data["arrays"], data["words"], data["ids"])]
+
+
+def evaluate(names: Sequence[str], train: dict[str, Any], dev: dict[str, Any], tables: Mapping[str, np.ndarray],
+             quantile: float, l2: float, gate_edge: float) -> dict[str, dict[str, float]]:
+    """Train OOF / LOSO, dev held out / LOSO of the gated logistic combiner, each held-out part with its own table."""
+    recs, s1, src = train["records"], train["stage1"], train["sources"]
+    y_all = np.array([r["label"] == "ai" for r in recs], dtype=float)
+    edges = [stage1_logit(gate_edge)]
+    cache: dict[tuple[str, str], list] = {}
+
+    def feats(which: str, key: str) -> list[dict[str, float]]:
+        if (which, key) not in cache:
+            cache[(which, key)] = featurise(train if which == "train" else dev, tables[key])
+        return cache[(which, key)]
+
+    def fit(rows: list, y: np.ndarray, w: np.ndarray) -> Callable[[list], np.ndarray]:
+        piece = piece_of([feature_value(r, "stage1_logit") for r in rows], edges)
+        models = fit_pieces(feature_matrix(rows, names), y, piece, 2, l2, w)
+        return lambda rt: predict_pieces(models, feature_matrix(rt, names),
+                                         piece_of([feature_value(r, "stage1_logit") for r in rt], edges))
+
+    low_all = routing_low([s for r, s in zip(recs, s1) if r["label"] == "human"], quantile)
+    routed_all = [k for k in range(len(recs)) if s1[k] >= low_all]
+    fold = {k: crossfit_fold(recs[k]["id"], FOLDS) for k in routed_all}
+    w_all = dict(zip(routed_all, balanced_weights(y_all[routed_all], [src[k] for k in routed_all])))
+    out: dict[str, dict[str, float]] = {}
+    for how, held in (("train_oof", {f"fold:{f}": [k for k in routed_all if fold[k] == f] for f in range(FOLDS)}),
+                      ("train_loso", {f"source:{s}": [k for k in routed_all if src[k] == s] for s in sorted(set(src))})):
+        p = np.empty(len(routed_all))
+        pos = {k: i for i, k in enumerate(routed_all)}
+        for key, test in held.items():
+            rows_all = feats("train", key)
+            test_set = set(test)
+            keep = [k for k in routed_all if k not in test_set]
+            model = fit([rows_all[k] for k in keep], y_all[keep], np.array([w_all[k] for k in keep]))
+            p[[pos[k] for k in test]] = model([rows_all[k] for k in test])
+        out[how] = metrics_summary(metrics_rows(recs, routed_cascade_scores(s1, routed_all, p, low_all), 2.0))
+
+    drecs, ds1 = dev["records"], dev["stage1"]
+
+    def fitted(keep: Sequence[int], key: str) -> tuple[Callable, float]:
+        rows_all = feats("train", key)
+        low = routing_low([s1[k] for k in keep if recs[k]["label"] == "human"], quantile)
+        routed = [k for k in keep if s1[k] >= low]
+        y = y_all[routed]
+        return fit([rows_all[k] for k in routed], y, balanced_weights(y, [src[k] for k in routed])), low
+
+    def dev_scores(model: Callable, low: float, which: list[int], key: str) -> dict[int, Optional[float]]:
+        rows_all = feats("dev", key)
+        routed = [k for k in which if ds1[k] >= low]
+        p = model([rows_all[k] for k in routed]) if routed else np.array([])
+        return dict(zip(which, routed_cascade_scores([ds1[k] for k in which], [which.index(k) for k in routed],
+                                                     p, low)))
+
+    every = list(range(len(drecs)))
+    model, low = fitted(range(len(recs)), "all")
+    held = dev_scores(model, low, every, "all")
+    out["dev"] = metrics_summary(metrics_rows(drecs, [held[k] for k in every], 2.0))
+    loso: dict[int, Optional[float]] = {}
+    for s in sorted({str(r.get("source")) for r in drecs}):
+        model, low = fitted([k for k in range(len(recs)) if src[k] != s], f"source:{s}")
+        loso.update(dev_scores(model, low, [k for k in every if str(drecs[k].get("source")) == s], f"source:{s}"))
+    out["dev_loso"] = metrics_summary(metrics_rows(drecs, [loso[k] for k in every], 2.0))
+    return out
+
+
+def fold_tables(groups: Mapping[tuple[str, int], np.ndarray], add_k: float) -> dict[str, np.ndarray]:
+    """The full table and one without each source's and each fold's humans (``groups``: counts by (source, fold))."""
+    total = sum(groups.values())
+    tables = {"all": unigram_logprobs(total, add_k)}
+    for s in sorted({s for s, _ in groups}):
+        tables[f"source:{s}"] = unigram_logprobs(total - sum(c for (g, _), c in groups.items() if g == s), add_k)
+    for f in range(FOLDS):
+        tables[f"fold:{f}"] = unigram_logprobs(total - sum(c for (_, g), c in groups.items() if g == f), add_k)
+    return tables
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default="../shared/data")
+    ap.add_argument("--stage1-cache", required=True, help="train-cascade's --stage1-cache (cross-fitted scores)")
+    ap.add_argument("--cache", required=True, help="train-cascade's per-token LM cache")
+    ap.add_argument("--tokens", type=int, default=96)
+    ap.add_argument("--per-group", type=int, default=350)
+    ap.add_argument("--quantile", type=float, default=0.6)
+    ap.add_argument("--l2", type=float, nargs="+", default=[10.0])
+    ap.add_argument("--add-k", type=float, default=0.5)
+    ap.add_argument("--features", nargs="+", default=["stage1+all+length-gated", "stage1+all+unigram+length-gated"],
+                    choices=sorted(FEATURE_SETS))
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    detector = AIDetector()
+    tokenizer = load_tokenizer()
+    stage1 = json.loads(Path(args.stage1_cache).read_text("utf-8"))["scores"]
+    ai_text = Path(args.data_dir) / "ai-text"
+    cache = Path(args.cache)
+    train_paths = sorted(glob.glob(str(ai_text / "*-train.jsonl")))
+    web = [r for p in sorted(glob.glob(str(Path(args.data_dir) / "crawl" / "CC-MAIN-*.jsonl.gz")))
+           for r in load_records(p, "human")]
+    counted = human_counts([r for p in train_paths for r in load_records(p)] + select_split(web, "train"), tokenizer)
+    tables = fold_tables(count_groups(counted, FOLDS, tokenizer.get_vocab_size()), args.add_k)
+    train = _load(train_paths, detector, args.per_group, cache, args.tokens, stage1, tokenizer)
+    dev = _load(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None, tokenizer)
+    print(f"train {len(train['records'])} records, dev {len(dev['records'])}; unigram counts over "
+          f"{len(counted)} human texts", flush=True)
+    results = {}
+    for set_name in args.features:
+        for l2 in args.l2:
+            res = evaluate(FEATURE_SETS[set_name], train, dev, tables, args.quantile, l2, 0.9)
+            results[f"{set_name} | l2 {l2:g}"] = res
+            print(f"{set_name:40s} l2 {l2:<4g} " + "  ".join(
+                f"{how} {res[how]['auroc']:.4f}/{res[how]['tpr_1']:.4f}" for how in res), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
