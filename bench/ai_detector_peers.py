@@ -77,9 +77,10 @@ def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list
     def scored(prep):
         return [0.0 if c is None else c for c in cascade_scores(prep.stage1, stage2_probabilities(prep, combiner), low)]
 
-    prep = prepare(dev, det, args.per_group, Path(args.cache), n, args.workers, lm_from=low)
+    table = combiner.unigram_table() if combiner.uses_unigram else None
+    prep = prepare(dev, det, args.per_group, Path(args.cache), n, args.workers, lm_from=low, unigram=table)
     keep = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
-    web_prep = prepare(web_holdout, det, 0, Path(args.cache), n, args.workers, lm_from=low)
+    web_prep = prepare(web_holdout, det, 0, Path(args.cache), n, args.workers, lm_from=low, unigram=table)
     dev_scores, web_scores = scored(prep), scored(web_prep)
     sample = [dev[i] for i in keep]
     return sample, {"scores": [dev_scores[i] for i in keep] + web_scores, "policy": ThresholdPolicy(tuple((w, 1.0 + t) for w, t in combiner.policy.bands))}

@@ -33,8 +33,7 @@ from provsieve.transforms.ai_cascade_training import balanced_weights, fit_piece
 from provsieve.transforms.ai_detector import AIDetector
 from provsieve.transforms.ai_detector_crossfit import crossfit_fold
 from provsieve.transforms.ai_detector_training import load_records, metrics_rows, select_split
-from provsieve.transforms.lm_handler import first_tokens
-from provsieve.transforms.lm_model import load_tokenizer
+from provsieve.transforms.lm_model import first_tokens, load_tokenizer
 from provsieve.transforms.lm_unigram import per_token_unigram, unigram_logprobs
 
 FOLDS = 5
@@ -62,18 +61,23 @@ def featurise(data: Mapping[str, Any], table: Optional[np.ndarray]) -> list[dict
             for s, a, w, t in zip(data["stage1"], data["arrays"], data["words"], data["ids"])]
 
 
+_FEATURES: dict[tuple[str, str], list[dict[str, float]]] = {}
+"""Feature rows by (train or dev, table key), computed once for every feature set."""
+
+
 def evaluate(names: Sequence[str], train: dict[str, Any], dev: dict[str, Any], tables: Mapping[str, np.ndarray],
              quantile: float, l2: float, gate_edge: float) -> dict[str, dict[str, float]]:
     """Train OOF / LOSO, dev held out / LOSO of the gated logistic combiner, each held-out part with its own table."""
     recs, s1, src = train["records"], train["stage1"], train["sources"]
     y_all = np.array([r["label"] == "ai" for r in recs], dtype=float)
     edges = [stage1_logit(gate_edge)]
-    cache: dict[tuple[str, str], list] = {}
-
     def feats(which: str, key: str) -> list[dict[str, float]]:
-        if (which, key) not in cache:
-            cache[(which, key)] = featurise(train if which == "train" else dev, tables[key])
-        return cache[(which, key)]
+        """The feature rows with the table of ``key`` (a source without counted humans: the full table)."""
+        key = key if key in tables else "all"
+        memo = (which, key)
+        if memo not in _FEATURES:
+            _FEATURES[memo] = featurise(train if which == "train" else dev, tables[key])
+        return _FEATURES[memo]
 
     def fit(rows: list, y: np.ndarray, w: np.ndarray) -> Callable[[list], np.ndarray]:
         piece = piece_of([feature_value(r, "stage1_logit") for r in rows], edges)

@@ -67,6 +67,7 @@ from provsieve.pipeline import unigram_cli
 from provsieve.pipeline.detector_cli import DEFAULT_BANDS
 from provsieve.transforms.lm_features import TokenArrays
 from provsieve.transforms.lm_model import RUNTIME, RUNTIME_DESCRIPTION
+from provsieve.transforms.lm_unigram import file_sha256, load_table, per_token_unigram
 from provsieve.transforms.lm_token_cache import DEFAULT_CACHE, extract_token_cache, read_token_cache
 
 _LM = ["mean_logprob", "mean_entropy", "mean_logrank", "fast_detectgpt", "binoculars"]
@@ -179,6 +180,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     help="a candidate (tokens, feature set, gate, l2, band quantile; the recipe shipped before): "
                          "only candidates at least as good on AUROC and TPR@1%%FPR, out of fold and leave one "
                          "source out alike (3 decimals), may be chosen; 'none' disables the guard")
+    tr.add_argument("--unigram", default=None, metavar="TABLE.npy",
+                    help="the unigram table of the uni_* features (provsieve build-unigram; counted on the train "
+                         "files' humans): without it, the feature sets that use them are left out")
     tr.add_argument("--folds", type=int, default=5)
     tr.add_argument("--l2", type=float, nargs="+", default=[1.0, 10.0],
                     help="candidate L2 penalties of the logistic models (on the sum of the weighted losses)")
@@ -201,27 +205,58 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 @dataclass
 class Prepared:
-    """Records with their stage-1 score, words, whether sampled, and (sampled, with a token) their LM arrays."""
+    """Records with their stage-1 score, words, whether sampled, and (sampled, with a token) their LM arrays.
+
+    ``unigram``: with a unigram table, each such record's per-position unigram
+    log-probabilities (:func:`~provsieve.transforms.lm_unigram.per_token_unigram`), for the ``uni_*`` features.
+    """
 
     records: list[Record]
     stage1: list[Optional[float]]
     words: list[int]
     sampled: np.ndarray
     arrays: list[Optional[TokenArrays]]
+    unigram: Optional[list[Optional[np.ndarray]]] = None
 
     def features(self, n_tokens: int) -> list[Optional[dict[str, float]]]:
         """Every candidate feature of each record with LM arrays, at ``n_tokens`` tokens (None without)."""
-        return [None if a is None or len(a) == 0 else candidate_features(s, a.prefix(n_tokens), w)
-                for s, a, w in zip(self.stage1, self.arrays, self.words)]
+        uni = self.unigram or [None] * len(self.arrays)
+        return [None if a is None or len(a) == 0 else
+                candidate_features(s, a.prefix(n_tokens), w, None if u is None else u[:n_tokens])
+                for s, a, w, u in zip(self.stage1, self.arrays, self.words, uni)]
+
+
+def unigram_by_position(records: Sequence[Record], arrays: Sequence[Optional[TokenArrays]],
+                        table: np.ndarray) -> list[Optional[np.ndarray]]:
+    """Per record with LM arrays, the unigram log-probability of the token each position scores.
+
+    The texts are tokenised again with the stage-2 tokenizer (the cache holds
+    no token ids); a count that differs from the cached positions means the
+    cache was made with another tokenizer, an error.
+    """
+    from provsieve.transforms.lm_model import first_tokens, load_tokenizer
+
+    tokenizer = load_tokenizer()
+    out: list[Optional[np.ndarray]] = []
+    for r, a in zip(records, arrays):
+        if a is None or len(a) == 0:
+            out.append(None)
+            continue
+        ids = first_tokens(tokenizer, r["text"], len(a))
+        if len(ids) != len(a):
+            raise ValueError(f"record {r['id']}: {len(ids)} tokens, but the LM cache scored {len(a)} positions")
+        out.append(per_token_unigram(table, ids))
+    return out
 
 
 def prepare(records: list[Record], detector: AIDetector, per_group: int, cache: Path, max_tokens: int,
             workers: int, extract: bool = True, stage1: Optional[Sequence[Optional[float]]] = None,
-            lm_from: Optional[float] = None) -> Prepared:
+            lm_from: Optional[float] = None, unigram: Optional[np.ndarray] = None) -> Prepared:
     """Stage 1 on all records (or the given ``stage1`` scores), the LM on the stratified sample.
 
     ``lm_from``: the LM runs only on sampled records whose stage-1 score
     reaches it (the others cannot be routed), for evaluating a fitted combiner.
+    ``unigram``: a unigram table, for the ``uni_*`` features (:func:`unigram_by_position`).
     """
     if stage1 is None:
         stage1 = [s for s, _ in detector.score_texts([r["text"] for r in records])]
@@ -239,13 +274,22 @@ def prepare(records: list[Record], detector: AIDetector, per_group: int, cache: 
         sampled &= np.array([r["id"] in cached for r in records], dtype=bool)
     words = [count_words(preprocess(r["text"])) for r in records]
     arrays = [cached.get(r["id"]) if k else None for r, k in zip(records, sampled)]
-    return Prepared(records, stage1, words, sampled, arrays)
+    return Prepared(records, stage1, words, sampled, arrays,
+                    None if unigram is None else unigram_by_position(records, arrays, unigram))
+
+
+def unigram_entry(path: str) -> dict[str, Any]:
+    """What a combiner records of its unigram table: file name, sha256 and how it was counted (its JSON sidecar)."""
+    sidecar = Path(path).with_suffix(".json")
+    counted = json.loads(sidecar.read_text("utf-8")) if sidecar.exists() else {}
+    return {**counted, "file": Path(path).name, "sha256": file_sha256(Path(path))}
 
 
 def stage2_probabilities(prep: Prepared, combiner: CascadeCombiner) -> list[Optional[float]]:
     """The combiner's P(ai) of every record it routes (stage-1 score in its band) and has LM arrays for."""
-    return [combiner.score(s, a, w) if a is not None and len(a) and in_band(s, combiner.band) else None
-            for s, a, w in zip(prep.stage1, prep.arrays, prep.words)]
+    uni = prep.unigram or [None] * len(prep.arrays)
+    return [combiner.score(s, a, w, u) if a is not None and len(a) and in_band(s, combiner.band) else None
+            for s, a, w, u in zip(prep.stage1, prep.arrays, prep.words, uni)]
 
 
 def cascade_scores(stage1: Sequence[Optional[float]], p2: Sequence[Optional[float]], low: float) -> list[Optional[float]]:
@@ -359,8 +403,13 @@ def train_command(args: argparse.Namespace) -> int:
                                       args.workers) if args.crossfit else None)
     extract = not args.cached_only
     max_tokens = max(args.tokens)
-    prep = prepare(fit, detector, args.per_group, cache, max_tokens, args.workers, extract, fit_stage1)
-    web_prep = {split: prepare(web_sets[split], detector, 0, cache, max_tokens, args.workers, extract)
+    table = None if args.unigram is None else load_table(args.unigram)
+    if table is None and any("uni_" in f for s in (args.features or FEATURE_SETS) for f in FEATURE_SETS[s]):
+        if args.features:
+            raise SystemExit("train-cascade: the uni_* feature sets need --unigram TABLE.npy (provsieve build-unigram)")
+        args.features = [s for s in FEATURE_SETS if not any("uni_" in f for f in FEATURE_SETS[s])]
+    prep = prepare(fit, detector, args.per_group, cache, max_tokens, args.workers, extract, fit_stage1, unigram=table)
+    web_prep = {split: prepare(web_sets[split], detector, 0, cache, max_tokens, args.workers, extract, unigram=table)
                 for split in ("dev", "holdout") if web_sets[split]}
 
     sample_idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
@@ -433,6 +482,8 @@ def train_command(args: argparse.Namespace) -> int:
                "licence": "Apache-2.0", "runtime": RUNTIME_DESCRIPTION, "runtime_id": RUNTIME,
                "max_tokens": n_tokens},
     }
+    if any("uni_" in f for f in names):
+        meta["unigram"] = unigram_entry(args.unigram)
     combiner = CascadeCombiner({**meta, "version": "tmp", "threshold": 1.0})
     web_scores = {}
     for split, wp in web_prep.items():
@@ -536,7 +587,8 @@ def _evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[st
     refits = {source: refit(source) for source in sorted({str(r.get("source")) for r in records})}
     lm_from = min([meta["band"][0], *(low for _, low in refits.values())])
     prep = prepare(records, detector, args.evaluate_per_group, Path(args.cache), meta["lm"]["max_tokens"], args.workers,
-                   not args.cached_only, lm_from=lm_from)
+                   not args.cached_only, lm_from=lm_from,
+                   unigram=None if args.unigram is None else load_table(args.unigram))
     idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
     sample = [records[i] for i in idx]
     stage1 = [prep.stage1[i] for i in idx]
@@ -572,7 +624,8 @@ def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Nam
     """``eval-detector --detector cascade``: stage 1, the cascade and the routed share on one evaluation sample."""
     combiner = CascadeCombiner.load(args.cascade)
     low, n_tokens = combiner.band[0], combiner.max_tokens
-    prep = prepare(records, detector, args.per_group, Path(args.cache), n_tokens, args.workers, lm_from=low)
+    prep = prepare(records, detector, args.per_group, Path(args.cache), n_tokens, args.workers, lm_from=low,
+                   unigram=combiner.unigram_table() if combiner.uses_unigram else None)
     p2 = stage2_probabilities(prep, combiner)
     idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
     sample = [records[i] for i in idx]

@@ -21,7 +21,7 @@ import numpy as np
 from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import TokenArrays, token_features
-from provsieve.transforms.lm_unigram import unigram_features
+from provsieve.transforms.lm_unigram import load_table, per_token_unigram, unigram_features
 from provsieve.transforms.date_tiers import is_trusted_human
 
 CASCADE_PACKAGE = "provsieve.transforms"
@@ -130,6 +130,12 @@ class CascadeCombiner:
         band = meta.get("band", [0.0, 1.0])
         self.band: tuple[float, float] = (float(band[0]), float(band[1]))
         self.max_tokens = int(meta.get("lm", {}).get("max_tokens", 128))
+        self.unigram_meta: Optional[dict[str, Any]] = meta.get("unigram")
+        """The unigram table of the ``uni_*`` features (``file``, ``sha256``, how it was counted), or None."""
+        self._unigram: Optional[np.ndarray] = None
+        self._folder: Optional[Path] = None
+        if self.uses_unigram and self.unigram_meta is None:
+            raise ValueError("combiner metadata: uni_* features need a 'unigram' table entry")
         if len(self.pieces) != len(self.edges) + 1:
             raise ValueError("combiner metadata: a gate with n edges needs n + 1 pieces")
         if any(not (len(self.features) == m["mean"].size == m["scale"].size == m["coef"].size) for m in self.pieces):
@@ -142,7 +148,30 @@ class CascadeCombiner:
             text = resources.files(CASCADE_PACKAGE).joinpath(CASCADE_RESOURCE).read_text("utf-8")
         else:
             text = Path(path).read_text("utf-8")
-        return cls(json.loads(text))
+        combiner = cls(json.loads(text))
+        combiner._folder = None if path is None else Path(path).parent
+        return combiner
+
+    @property
+    def uses_unigram(self) -> bool:
+        """Whether a feature (or a gate) needs the unigram table."""
+        return any("uni_" in name for name in [*self.features, self.gate_feature or ""])
+
+    def unigram_table(self) -> np.ndarray:
+        """The table named by the metadata: beside the combiner's file if there, else the package's; sha256 checked."""
+        if self._unigram is None:
+            if self.unigram_meta is None:
+                raise ValueError(f"the combiner {self.version!r} has no unigram table")
+            name = str(self.unigram_meta["file"])
+            local = None if self._folder is None else self._folder / name
+            table = load_table(str(local) if local is not None and local.exists() else None,
+                               resource=f"models/{name}", sha256=str(self.unigram_meta["sha256"]))
+            self._unigram = table
+        return self._unigram
+
+    def unigram_of(self, tokens: Sequence[int]) -> Optional[np.ndarray]:
+        """The per-position unigram log-probabilities of ``tokens`` if the combiner uses them, else None."""
+        return per_token_unigram(self.unigram_table(), tokens) if self.uses_unigram else None
 
     def predict_rows(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         """P(ai) of feature rows (:func:`candidate_features`), each by its gate piece's model."""
@@ -151,9 +180,19 @@ class CascadeCombiner:
         piece = piece_of([feature_value(r, self.gate_feature) for r in rows], self.edges) if self.gate_feature else None
         return predict_pieces(self.pieces, x, piece)
 
-    def score(self, stage1_score: float, arrays: TokenArrays, words: int) -> float:
-        """P(ai) of one document from its stage-1 score and token arrays (cut to the combiner's ``max_tokens``)."""
-        return float(self.predict_rows([candidate_features(stage1_score, arrays.prefix(self.max_tokens), words)])[0])
+    def score(self, stage1_score: float, arrays: TokenArrays, words: int,
+              unigram: Optional[np.ndarray] = None) -> float:
+        """P(ai) of one document from its stage-1 score and token arrays (cut to the combiner's ``max_tokens``).
+
+        ``unigram``: the per-position unigram log-probabilities of the same
+        tokens (:meth:`unigram_of`), needed when the combiner uses them.
+        """
+        if self.uses_unigram and unigram is None:
+            raise ValueError(f"the combiner {self.version!r} needs the tokens' unigram log-probabilities")
+        n = self.max_tokens
+        row = candidate_features(stage1_score, arrays.prefix(n), words,
+                                 None if not self.uses_unigram else np.asarray(unigram)[:n])
+        return float(self.predict_rows([row])[0])
 
 
 def in_band(score: Optional[float], band: tuple[float, float]) -> bool:

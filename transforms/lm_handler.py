@@ -26,14 +26,12 @@ from provsieve.transforms.ai_cascade import CascadeCombiner
 from provsieve.transforms.ai_detector import count_words, preprocess
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import TokenArrays, token_arrays
-from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_model, load_tokenizer
+from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_model, first_tokens, load_tokenizer
 from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
 DEVICES = ("CPU", "GPU")
 _CT2_DEVICE = {"CPU": ("cpu", "int8"), "GPU": ("cuda", "int8_float16")}
-_CHARS_PER_TOKEN_BOUND = 16
-"""Only the first ``max_tokens * 16`` characters are tokenised (no English token is longer)."""
 
 
 def runtime_mismatch(meta: Mapping[str, Any]) -> Optional[str]:
@@ -47,15 +45,6 @@ def runtime_mismatch(meta: Mapping[str, Any]) -> Optional[str]:
         return None
     return (f"the combiner {meta.get('version')!r} was fitted on LM statistics from {fitted!r}, this run computes "
             f"them with {RUNTIME!r}; its scores are close (see the model card) but refit it with train-cascade")
-
-
-def first_tokens(tokenizer: Any, text: str, max_tokens: int) -> list[int]:
-    """The ids of the first ``max_tokens`` tokens of ``text`` (special tokens in it are read as plain text).
-
-    What the scorer feeds the LM: position ``i`` of its per-token arrays scores ``first_tokens(...)[i]``.
-    """
-    prefix = text[: max_tokens * _CHARS_PER_TOKEN_BOUND]
-    return tokenizer.encode(prefix, add_special_tokens=False).ids[:max_tokens]
 
 
 class SmolLMScorer:
@@ -91,10 +80,14 @@ class SmolLMScorer:
 
     def token_arrays(self, text: str) -> Optional[TokenArrays]:
         """The per-position arrays of the text's first ``max_tokens`` tokens (one pass), None without a token."""
+        return self.tokens_and_arrays(text)[1]
+
+    def tokens_and_arrays(self, text: str) -> tuple[list[int], Optional[TokenArrays]]:
+        """The text's first ``max_tokens`` token ids and their per-position arrays (None without a token)."""
         tokens = self.tokens(text)
         if not tokens:
-            return None
-        return token_arrays(self.logits(tokens), np.asarray(tokens))
+            return tokens, None
+        return tokens, token_arrays(self.logits(tokens), np.asarray(tokens))
 
 
 def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: CascadeCombiner) -> list[Document]:
@@ -106,13 +99,13 @@ def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: Ca
     out = []
     for doc in docs:
         try:
-            arrays = scorer.token_arrays(doc.text)
+            tokens, arrays = scorer.tokens_and_arrays(doc.text)
         except Exception:  # noqa: BLE001 - an LM error on one text must not lose the batch
             LOG.warning("stage 2: the LM failed on document %s; stage 1 decides it", doc.doc_id, exc_info=True)
-            arrays = None
+            tokens, arrays = [], None
         score = None
         if arrays is not None:
-            score = combiner.score(doc.ai_score, arrays, count_words(preprocess(doc.text)))
+            score = combiner.score(doc.ai_score, arrays, count_words(preprocess(doc.text)), combiner.unigram_of(tokens))
         out.append(doc._replace(ai_stage2_score=score, ai_routed=True, ai_model=f"{doc.ai_model}+{combiner.version}"))
     return out
 
@@ -146,6 +139,8 @@ class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
 
     def load_model(self) -> CascadeModel:
         combiner = CascadeCombiner.load(self._combiner_path)
+        if combiner.uses_unigram:
+            combiner.unigram_table()  # read and checked once per worker, before the first batch
         mismatch = runtime_mismatch(combiner.meta)
         if mismatch:
             LOG.warning("stage 2: %s", mismatch)

@@ -164,6 +164,19 @@ def load_tokenizer(model_path: Optional[str] = None):
     return Tokenizer.from_file(str(Path(model_path or converted_model()) / "tokenizer.json"))
 
 
+_CHARS_PER_TOKEN_BOUND = 16
+"""Only the first ``max_tokens * 16`` characters are tokenised (no English token is longer)."""
+
+
+def first_tokens(tokenizer: Any, text: str, max_tokens: int) -> list[int]:
+    """The ids of the first ``max_tokens`` tokens of ``text`` (special tokens in it are read as plain text).
+
+    What the scorer feeds the LM: position ``i`` of its per-token arrays scores ``first_tokens(...)[i]``.
+    """
+    prefix = text[: max_tokens * _CHARS_PER_TOKEN_BOUND]
+    return tokenizer.encode(prefix, add_special_tokens=False).ids[:max_tokens]
+
+
 def cache_folder(cache_dir: Optional[str] = None) -> Path:
     return Path(cache_dir or os.environ.get("PROVSIEVE_LM_CACHE") or Path(tempfile.gettempdir()) / "provsieve-lm")
 

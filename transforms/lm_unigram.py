@@ -20,6 +20,7 @@ log-probabilities are ``table[tokens]`` over the same token ids.
 from __future__ import annotations
 
 import hashlib
+import io
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -66,16 +67,29 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def load_table(path: Optional[str] = None) -> np.ndarray:
-    """The table at ``path``, or the one shipped in the package (float16, one log-probability per token id)."""
+def table_bytes(path: Optional[str] = None, resource: str = UNIGRAM_RESOURCE) -> bytes:
+    """The ``.npy`` bytes of the table at ``path``, or of the package's ``resource``."""
     if path is None:
-        with resources.files(UNIGRAM_PACKAGE).joinpath(UNIGRAM_RESOURCE).open("rb") as fh:
-            table = np.load(fh, allow_pickle=False)
-    else:
-        table = np.load(path, allow_pickle=False)
+        return resources.files(UNIGRAM_PACKAGE).joinpath(resource).read_bytes()
+    return Path(path).read_bytes()
+
+
+def table_from_bytes(data: bytes) -> np.ndarray:
+    """A table from its ``.npy`` bytes; anything but a 1-d float16 array is an error."""
+    table = np.load(io.BytesIO(data), allow_pickle=False)
     if table.ndim != 1 or table.dtype != np.float16:
         raise ValueError(f"a unigram table is a 1-d float16 array, got {table.dtype} {table.shape}")
     return table
+
+
+def load_table(path: Optional[str] = None, resource: str = UNIGRAM_RESOURCE,
+               sha256: Optional[str] = None) -> np.ndarray:
+    """The table at ``path``, or the package's ``resource``; ``sha256``: the digest it must have."""
+    data = table_bytes(path, resource)
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"unigram table {path or resource}: sha256 {hashlib.sha256(data).hexdigest()} is not "
+                         f"the expected {sha256}")
+    return table_from_bytes(data)
 
 
 def per_token_unigram(table: np.ndarray, tokens: Sequence[int]) -> np.ndarray:
