@@ -267,7 +267,7 @@ def test_run_inference_step_scores_routed_documents(scorer):
 
 def test_a_text_the_lm_fails_on_is_left_to_stage_1():
     class Failing:
-        def token_arrays(self, text):
+        def tokens_and_arrays(self, text):
             raise RuntimeError("the LM failed")
 
     combiner = casc.CascadeCombiner.load()

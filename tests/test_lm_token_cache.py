@@ -104,3 +104,47 @@ def test_the_stage2_step_and_the_cache_give_the_same_features(tmp_path):
     for name in from_cache:
         assert from_cache[name] == pytest.approx(from_step[name], rel=1e-4, abs=1e-4), name
     assert combiner.score(0.7, cached, words) == pytest.approx(combiner.score(0.7, live, words), abs=1e-5)
+
+
+@pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")
+def test_the_stage2_step_and_the_cache_give_the_same_unigram_features(tmp_path):
+    """train-cascade's uni_* features (cache + re-tokenised ids) are the pipeline's (ids of the same forward pass)."""
+    from provsieve.pipeline.cascade_cli import unigram_by_position
+    from provsieve.transforms.ai_cascade import CascadeCombiner, candidate_features
+    from provsieve.transforms.ai_detector import count_words, preprocess
+    from provsieve.transforms.document import new_document
+    from provsieve.transforms.lm_handler import SmolLMScorer, score_documents
+    from provsieve.transforms.lm_model import RUNTIME
+    from provsieve.transforms.lm_unigram import UNIGRAM_FEATURE_NAMES, file_sha256, load_table, per_token_unigram
+
+    text = ("Students often say that homework is boring, but in my opinion it helps us to remember what the "
+            "teacher explained in class, and it teaches us to plan our time.")
+    table = load_table()
+    path = tmp_path / "cache.jsonl"
+    extract_token_cache({"t": text}, 96, path, RUNTIME)
+    cached = read_token_cache(path, RUNTIME, 96)["t"]
+    [from_cache] = unigram_by_position([{"id": "t", "text": text}], [cached], table)
+    scorer = SmolLMScorer(max_tokens=96)
+    tokens, live = scorer.tokens_and_arrays(text)
+    np.testing.assert_array_equal(from_cache, per_token_unigram(table, tokens))
+    a, b = candidate_features(0.7, cached, 30, from_cache), candidate_features(0.7, live, 30, per_token_unigram(table, tokens))
+    for name in UNIGRAM_FEATURE_NAMES:
+        assert a[name] == pytest.approx(b[name], rel=1e-4, abs=1e-4), name
+    with pytest.raises(ValueError):  # arrays of another tokenisation: the positions do not line up
+        unigram_by_position([{"id": "t", "text": "Students often say"}], [cached], table)
+    from importlib import resources
+
+    sha = file_sha256(resources.files("provsieve.transforms").joinpath("models/lm_unigram.npy"))
+    names = ["stage1_logit", "uni_gain_mean", "uni_logprob_mean"]
+    combiner = CascadeCombiner({"version": "uni-test", "features": names, "mean": [0.0] * 3, "scale": [1.0] * 3,
+                                "coef": [0.5, 0.3, -0.2], "intercept": 0.1, "threshold": 0.5,
+                                "lm": {"max_tokens": 96}, "unigram": {"file": "lm_unigram.npy", "sha256": sha}})
+    doc = new_document(source_uri="test://u", source_format="jsonl", source_index=0, text=text, ai_score=0.7,
+                       ai_model="ft")
+    [scored] = score_documents([doc], scorer, combiner)
+    words = count_words(preprocess(text))
+    assert scored.ai_stage2_score == pytest.approx(combiner.score(0.7, cached, words, from_cache), abs=1e-5)
+    with pytest.raises(ValueError):
+        combiner.score(0.7, cached, 30)
+    with pytest.raises(ValueError):
+        CascadeCombiner({**combiner.meta, "unigram": {"file": "lm_unigram.npy", "sha256": "0" * 64}}).unigram_table()

@@ -104,3 +104,30 @@ def test_the_shipped_table_loads_from_the_installed_package():
     assert hashlib.sha256(data).hexdigest() == meta["sha256"]
     assert all("-dev" not in f for f in meta["train_files"])
     assert np.all(np.isfinite(table.astype(np.float64))) and float(table.max()) < 0
+
+
+class _CharTokenizer:
+    """A stand-in tokenizer: one id per character (ord mod 50), for the counting functions."""
+
+    class _Enc:
+        def __init__(self, ids: list[int]) -> None:
+            self.ids = ids
+
+    def encode_batch(self, texts, add_special_tokens=False):
+        return [self._Enc([ord(c) % 50 for c in t]) for t in texts]
+
+
+def test_counting_takes_each_distinct_human_text_once_by_source_and_fold():
+    from provsieve.pipeline.unigram_cli import count_groups, distinct_humans, human_counts
+
+    records = [{"id": "outfox-train-human-1", "text": "ab", "label": "human", "source": "outfox"},
+               {"id": "outfox-train-human-2", "text": "ab", "label": "human", "source": "outfox"},  # same text
+               {"id": "detectrl-train-x_test-3", "text": "b", "label": "human", "source": "detectrl"},
+               {"id": "detectrl-train-x_test-4", "text": "zzz", "label": "ai", "source": "detectrl"},
+               {"id": "detectrl-train-x_test-5", "text": "  ", "label": "human", "source": "detectrl"}]
+    assert [r["id"] for r in distinct_humans(records)] == ["outfox-train-human-1", "detectrl-train-x_test-3"]
+    counted = human_counts(records, _CharTokenizer())
+    groups = count_groups(counted, 5, vocab_size=50)
+    assert sorted(s for s, _ in groups) == ["detectrl", "outfox"]
+    total = sum(groups.values())
+    assert total[ord("a") % 50] == 1 and total[ord("b") % 50] == 2 and total[ord("z") % 50] == 0
