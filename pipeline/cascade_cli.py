@@ -83,6 +83,9 @@ _CONSISTENT_NEW = ["surprise_std", "surprising_share", "surprise_half_change"]
 _UNIGRAM = ["uni_logprob_mean", "uni_gain_mean", "uni_gain_std", "uni_gain_q10", "uni_gain_q50", "uni_gain_q90",
             "uni_gain_negative_share", "uni_ratio_mean"]
 """The unigram-normalised features (:mod:`provsieve.transforms.lm_unigram`): need a unigram table."""
+_UNIGRAM_CONSISTENT = ["uni_gain_mean", "uni_gain_negative_share", "uni_ratio_mean"]
+"""The unigram features whose direction is the same on the four train sources with humans (AUROC 0.67-0.87, or
+0.11-0.35 reversed, on all sampled records); ``uni_logprob_mean`` (0.14-0.64) and ``uni_gain_std`` (0.42-0.62) flip."""
 _ENTROPY = ["mean_entropy", "entropy_q10", "entropy_q25", "entropy_q50"]
 """The LM features whose direction is the same on all five dev sources (lower entropy: machine text); the
 log-prob and rank ones point the wrong way on OUTFOX's student essays (AUROC 0.28-0.43 there)."""
@@ -123,6 +126,8 @@ FEATURE_SETS: dict[str, list[str]] = {
     "stage1+unigram+length-gated": ["stage1_logit", "mean_entropy", "uni_logprob_mean", "uni_gain_mean",
                                     "uni_gain_std", "uni_gain_negative_share", "uni_ratio_mean", *_LENGTH,
                                     *_gated(["stage1_logit", "mean_entropy", "uni_gain_mean"])],
+    "stage1+unigram-consistent+length-gated": ["stage1_logit", "mean_entropy", *_UNIGRAM_CONSISTENT, *_LENGTH,
+                                               *_gated(["stage1_logit", "mean_entropy", "uni_gain_mean"])],
 }
 """Candidate feature sets (names as :func:`~provsieve.transforms.ai_cascade.candidate_features`'s)."""
 
