@@ -90,13 +90,18 @@ def feature_timings(cache: Path, docs: int, token_counts: list[int]) -> int:
     from provsieve.transforms.lm_features import half_change_features, surprise_features, token_features
     from provsieve.transforms.lm_model import RUNTIME
     from provsieve.transforms.lm_token_cache import read_token_cache
+    from provsieve.transforms.lm_unigram import load_table, per_token_unigram, unigram_features
 
     combiner = CascadeCombiner.load()
+    table = load_table()
+    ids = (np.arange(max(token_counts)) * 7919) % table.size  # the cache holds no ids; the cost does not depend on them
     for n in token_counts:
         arrays = [a for a in read_token_cache(cache, RUNTIME, n).values() if len(a) == n][:docs]
         steps = {"token_features (every LM feature)": lambda a: token_features(a),
                  "  of which surprise_features": lambda a: surprise_features(a),
                  "  of which half_change_features": lambda a: half_change_features(a),
+                 "unigram_features (table lookup + uni_*)": lambda a: unigram_features(
+                     a.logprob, per_token_unigram(table, ids[:len(a)])),
                  "shipped combiner.score (features + P(ai))": lambda a: combiner.score(0.7, a, 200)}
         print(f"\n{n} tokens, {len(arrays)} cached documents, one thread: median us per document")
         for name, step in steps.items():

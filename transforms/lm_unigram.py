@@ -94,7 +94,7 @@ def load_table(path: Optional[str] = None, resource: str = UNIGRAM_RESOURCE,
 
 def per_token_unigram(table: np.ndarray, tokens: Sequence[int]) -> np.ndarray:
     """``log p_uni`` of each token (float64), aligned with the document's per-position LM arrays."""
-    return np.asarray(table, dtype=np.float64)[np.asarray(tokens, dtype=np.int64)]
+    return np.asarray(table)[np.asarray(tokens, dtype=np.int64)].astype(np.float64)  # index first: 96 values, not 49k
 
 
 def unigram_features(logprob: np.ndarray, unigram: np.ndarray) -> dict[str, float]:
