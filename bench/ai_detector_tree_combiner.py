@@ -96,13 +96,23 @@ def boosted_logistic_fit(l2: float, gate_edge: float, trees: int, depth: int, ra
     return fit
 
 
+Rows = Callable[[str, str], list]
+"""Feature rows of ``"train"`` or ``"dev"`` for a held-out part (``"all"``, ``"fold:F"``, ``"source:S"``)."""
+
+
 def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[str, Any], quantile: float,
-             folds: int) -> dict[str, dict[str, float]]:
-    """Train out of fold / leave one source out, dev held out / leave one source out (see the module docstring)."""
-    recs, s1, feats, src = train["records"], train["stage1"], train["feats"], train["sources"]
+             folds: int, rows_for: Optional[Rows] = None) -> dict[str, dict[str, float]]:
+    """Train out of fold / leave one source out, dev held out / leave one source out (see the module docstring).
+
+    ``rows_for``: the feature rows each fit and its held-out part use (default: ``train["feats"]`` and
+    ``dev["feats"]`` for every part); ``bench/ai_detector_unigram.py`` gives each part its own unigram table.
+    """
+    rows_for = rows_for or (lambda which, key: train["feats"] if which == "train" else dev["feats"])
+    recs, s1, src = train["records"], train["stage1"], train["sources"]
     y_all = np.array([r["label"] == "ai" for r in recs], dtype=float)
 
-    def fitted(keep: Sequence[int]) -> tuple[Callable, float]:
+    def fitted(keep: Sequence[int], key: str) -> tuple[Callable, float]:
+        feats = rows_for("train", key)
         low = routing_low([s1[k] for k in keep if recs[k]["label"] == "human"], quantile)
         routed = [k for k in keep if s1[k] >= low]
         y = y_all[routed]
@@ -115,11 +125,12 @@ def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[st
     fold = {k: crossfit_fold(recs[k]["id"], folds) for k in routed_all}
     # weights over the whole band, sliced per fit (as train-cascade's candidate search)
     w_all = dict(zip(routed_all, balanced_weights(y_all[routed_all], [src[k] for k in routed_all])))
-    for how, held in (("train_oof", [[k for k in routed_all if fold[k] == f] for f in range(folds)]),
-                      ("train_loso", [[k for k in routed_all if src[k] == s] for s in sorted(set(src))])):
+    for how, held in (("train_oof", {f"fold:{f}": [k for k in routed_all if fold[k] == f] for f in range(folds)}),
+                      ("train_loso", {f"source:{s}": [k for k in routed_all if src[k] == s] for s in sorted(set(src))})):
         p = np.empty(len(routed_all))
         pos = {k: i for i, k in enumerate(routed_all)}
-        for test in held:
+        for key, test in held.items():
+            feats = rows_for("train", key)
             test_set = set(test)
             # the band stays the full sample's (as train-cascade's candidate search)
             rows = [feats[k] for k in routed_all if k not in test_set]
@@ -130,23 +141,24 @@ def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[st
             p[[pos[k] for k in test]] = model(feature_matrix(trows, names), trows)
         out[how] = metrics_summary(metrics_rows(recs, routed_cascade_scores(s1, routed_all, p, low_all), 2.0))
 
-    drecs, ds1, dfeats = dev["records"], dev["stage1"], dev["feats"]
+    drecs, ds1 = dev["records"], dev["stage1"]
 
-    def dev_scores(model: Callable, low: float, which: Sequence[int]) -> dict[int, Optional[float]]:
+    def dev_scores(model: Callable, low: float, which: Sequence[int], key: str) -> dict[int, Optional[float]]:
+        dfeats = rows_for("dev", key)
         routed = [k for k in which if ds1[k] >= low and dfeats[k] is not None]
         rows = [dfeats[k] for k in routed]
         p = model(feature_matrix(rows, names), rows) if rows else np.array([])
         sc = routed_cascade_scores([ds1[k] for k in which], [which.index(k) for k in routed], p, low)
         return dict(zip(which, sc))
 
-    model, low = fitted(range(len(recs)))
+    model, low = fitted(range(len(recs)), "all")
     every = list(range(len(drecs)))
-    held = dev_scores(model, low, every)
+    held = dev_scores(model, low, every, "all")
     out["dev"] = metrics_summary(metrics_rows(drecs, [held[k] for k in every], 2.0))
     loso: dict[int, Optional[float]] = {}
     for s in sorted({str(r.get("source")) for r in drecs}):
-        model, low = fitted([k for k in range(len(recs)) if src[k] != s])
-        loso.update(dev_scores(model, low, [k for k in every if str(drecs[k].get("source")) == s]))
+        model, low = fitted([k for k in range(len(recs)) if src[k] != s], f"source:{s}")
+        loso.update(dev_scores(model, low, [k for k in every if str(drecs[k].get("source")) == s], f"source:{s}"))
     out["dev_loso"] = metrics_summary(metrics_rows(drecs, [loso[k] for k in every], 2.0))
     return out
 

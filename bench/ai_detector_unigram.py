@@ -21,18 +21,17 @@ import argparse
 import glob
 import json
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from provsieve.pipeline.cascade_cli import FEATURE_SETS, metrics_summary, prepare, routed_cascade_scores
+from ai_detector_tree_combiner import Rows, evaluate, logistic_fit  # noqa: E402 - bench/ is the script's folder
+
+from provsieve.pipeline.cascade_cli import FEATURE_SETS, prepare
 from provsieve.pipeline.unigram_cli import count_groups, human_counts
-from provsieve.transforms.ai_cascade import candidate_features, feature_matrix, feature_value, piece_of, \
-    predict_pieces, stage1_logit
-from provsieve.transforms.ai_cascade_training import balanced_weights, fit_pieces, routing_low
+from provsieve.transforms.ai_cascade import candidate_features
 from provsieve.transforms.ai_detector import AIDetector
-from provsieve.transforms.ai_detector_crossfit import crossfit_fold
-from provsieve.transforms.ai_detector_training import load_records, metrics_rows, select_split
+from provsieve.transforms.ai_detector_training import load_records, select_split
 from provsieve.transforms.lm_model import first_tokens, load_tokenizer
 from provsieve.transforms.lm_unigram import per_token_unigram, unigram_logprobs
 
@@ -61,73 +60,16 @@ def featurise(data: Mapping[str, Any], table: Optional[np.ndarray]) -> list[dict
             for s, a, w, t in zip(data["stage1"], data["arrays"], data["words"], data["ids"])]
 
 
-_FEATURES: dict[tuple[str, str], list[dict[str, float]]] = {}
-"""Feature rows by (train or dev, table key), computed once for every feature set."""
+def rows_by_table(train: dict[str, Any], dev: dict[str, Any], tables: Mapping[str, np.ndarray]) -> Rows:
+    """The feature rows of each held-out part with its own table (a source without counted humans: the full one)."""
+    memo: dict[tuple[str, str], list[dict[str, float]]] = {}
 
-
-def evaluate(names: Sequence[str], train: dict[str, Any], dev: dict[str, Any], tables: Mapping[str, np.ndarray],
-             quantile: float, l2: float, gate_edge: float) -> dict[str, dict[str, float]]:
-    """Train OOF / LOSO, dev held out / LOSO of the gated logistic combiner, each held-out part with its own table."""
-    recs, s1, src = train["records"], train["stage1"], train["sources"]
-    y_all = np.array([r["label"] == "ai" for r in recs], dtype=float)
-    edges = [stage1_logit(gate_edge)]
-    def feats(which: str, key: str) -> list[dict[str, float]]:
-        """The feature rows with the table of ``key`` (a source without counted humans: the full table)."""
+    def rows_for(which: str, key: str) -> list[dict[str, float]]:
         key = key if key in tables else "all"
-        memo = (which, key)
-        if memo not in _FEATURES:
-            _FEATURES[memo] = featurise(train if which == "train" else dev, tables[key])
-        return _FEATURES[memo]
-
-    def fit(rows: list, y: np.ndarray, w: np.ndarray) -> Callable[[list], np.ndarray]:
-        piece = piece_of([feature_value(r, "stage1_logit") for r in rows], edges)
-        models = fit_pieces(feature_matrix(rows, names), y, piece, 2, l2, w)
-        return lambda rt: predict_pieces(models, feature_matrix(rt, names),
-                                         piece_of([feature_value(r, "stage1_logit") for r in rt], edges))
-
-    low_all = routing_low([s for r, s in zip(recs, s1) if r["label"] == "human"], quantile)
-    routed_all = [k for k in range(len(recs)) if s1[k] >= low_all]
-    fold = {k: crossfit_fold(recs[k]["id"], FOLDS) for k in routed_all}
-    w_all = dict(zip(routed_all, balanced_weights(y_all[routed_all], [src[k] for k in routed_all])))
-    out: dict[str, dict[str, float]] = {}
-    for how, held in (("train_oof", {f"fold:{f}": [k for k in routed_all if fold[k] == f] for f in range(FOLDS)}),
-                      ("train_loso", {f"source:{s}": [k for k in routed_all if src[k] == s] for s in sorted(set(src))})):
-        p = np.empty(len(routed_all))
-        pos = {k: i for i, k in enumerate(routed_all)}
-        for key, test in held.items():
-            rows_all = feats("train", key)
-            test_set = set(test)
-            keep = [k for k in routed_all if k not in test_set]
-            model = fit([rows_all[k] for k in keep], y_all[keep], np.array([w_all[k] for k in keep]))
-            p[[pos[k] for k in test]] = model([rows_all[k] for k in test])
-        out[how] = metrics_summary(metrics_rows(recs, routed_cascade_scores(s1, routed_all, p, low_all), 2.0))
-
-    drecs, ds1 = dev["records"], dev["stage1"]
-
-    def fitted(keep: Sequence[int], key: str) -> tuple[Callable, float]:
-        rows_all = feats("train", key)
-        low = routing_low([s1[k] for k in keep if recs[k]["label"] == "human"], quantile)
-        routed = [k for k in keep if s1[k] >= low]
-        y = y_all[routed]
-        return fit([rows_all[k] for k in routed], y, balanced_weights(y, [src[k] for k in routed])), low
-
-    def dev_scores(model: Callable, low: float, which: list[int], key: str) -> dict[int, Optional[float]]:
-        rows_all = feats("dev", key)
-        routed = [k for k in which if ds1[k] >= low]
-        p = model([rows_all[k] for k in routed]) if routed else np.array([])
-        return dict(zip(which, routed_cascade_scores([ds1[k] for k in which], [which.index(k) for k in routed],
-                                                     p, low)))
-
-    every = list(range(len(drecs)))
-    model, low = fitted(range(len(recs)), "all")
-    held = dev_scores(model, low, every, "all")
-    out["dev"] = metrics_summary(metrics_rows(drecs, [held[k] for k in every], 2.0))
-    loso: dict[int, Optional[float]] = {}
-    for s in sorted({str(r.get("source")) for r in drecs}):
-        model, low = fitted([k for k in range(len(recs)) if src[k] != s], f"source:{s}")
-        loso.update(dev_scores(model, low, [k for k in every if str(drecs[k].get("source")) == s], f"source:{s}"))
-    out["dev_loso"] = metrics_summary(metrics_rows(drecs, [loso[k] for k in every], 2.0))
-    return out
+        if (which, key) not in memo:
+            memo[(which, key)] = featurise(train if which == "train" else dev, tables[key])
+        return memo[(which, key)]
+    return rows_for
 
 
 def fold_tables(groups: Mapping[tuple[str, int], np.ndarray], add_k: float) -> dict[str, np.ndarray]:
@@ -169,10 +111,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     dev = _load(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None, tokenizer)
     print(f"train {len(train['records'])} records, dev {len(dev['records'])}; unigram counts over "
           f"{len(counted)} human texts", flush=True)
+    rows_for = rows_by_table(train, dev, tables)
     results = {}
     for set_name in args.features:
         for l2 in args.l2:
-            res = evaluate(FEATURE_SETS[set_name], train, dev, tables, args.quantile, l2, 0.9)
+            res = evaluate(logistic_fit(l2, 0.9), FEATURE_SETS[set_name], train, dev, args.quantile, FOLDS, rows_for)
             results[f"{set_name} | l2 {l2:g}"] = res
             print(f"{set_name:40s} l2 {l2:<4g} " + "  ".join(
                 f"{how} {res[how]['auroc']:.4f}/{res[how]['tpr_1']:.4f}" for how in res), flush=True)

@@ -413,6 +413,8 @@ def train_command(args: argparse.Namespace) -> int:
         if args.features:
             raise SystemExit("train-cascade: the uni_* feature sets need --unigram TABLE.npy (provsieve build-unigram)")
         args.features = [s for s in FEATURE_SETS if not any("uni_" in f for f in FEATURE_SETS[s])]
+        print("train-cascade: no --unigram table, so the feature sets with uni_* features are left out",
+              file=sys.stderr)
     prep = prepare(fit, detector, args.per_group, cache, max_tokens, args.workers, extract, fit_stage1, unigram=table)
     web_prep = {split: prepare(web_sets[split], detector, 0, cache, max_tokens, args.workers, extract, unigram=table)
                 for split in ("dev", "holdout") if web_sets[split]}

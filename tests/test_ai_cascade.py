@@ -401,3 +401,38 @@ def test_train_cascade_fits_on_cross_fitted_train_scores_and_evaluates_on_record
         assert set(held[f"flagged_by_pipeline_{how}"]) >= {"overall", "source=s0", "source=s1", "source=s2"}
     assert held["cascade_fitted"] != held["cascade_leave_one_source_out"]  # each source scored by another fit
     assert main(argv) == 0 and len(calls) == 1  # the out-of-fold scores are reused from --stage1-cache
+
+
+def test_train_cascade_with_a_unigram_table_records_it_and_the_combiner_reads_it_back(tmp_path, monkeypatch):
+    """--unigram: the uni_* feature sets are fitted, the table's file, sha256 and counts go into the metadata, and
+    the written combiner loads the table from beside its JSON (sha256 checked)."""
+    import json
+
+    from provsieve.pipeline import cascade_cli
+    from provsieve.pipeline.cli import main
+    from provsieve.transforms.lm_unigram import file_sha256, save_table, unigram_logprobs
+
+    data, records, cache = _generated_fit_data(tmp_path)
+    cache_file = tmp_path / "cache.jsonl"
+    cache_file.write_text("".join(c + "\n" for c in cache))
+    table_path = tmp_path / "uni.npy"
+    save_table(unigram_logprobs(np.arange(64), 0.5), table_path)
+    table_path.with_suffix(".json").write_text(json.dumps({"texts_counted": 7}))
+    ai = {r["id"] for r in records if r["label"] == "ai"}
+
+    def by_position(recs, arrays, table):  # the generated texts are not the cached arrays' tokens: a stand-in
+        return [None if a is None else np.full(len(a), -6.0 if r["id"] in ai else -4.0) for r, a in zip(recs, arrays)]
+
+    monkeypatch.setattr(cascade_cli, "unigram_by_position", by_position)
+    out = tmp_path / "cascade.json"
+    assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
+                 "--cached-only", "--folds", "3", "--tokens", "32", "--route-quantiles", "0.5",
+                 "--features", "stage1+unigram-consistent+length-gated", "--gates", "none", "--l2", "1",
+                 "--reference", "none", "--unigram", str(table_path), "--version", "ai_cascade-uni-test"]) == 0
+    meta = json.loads(out.read_text())
+    assert meta["unigram"] == {"texts_counted": 7, "file": "uni.npy", "sha256": file_sha256(table_path)}
+    combiner = casc.CascadeCombiner.load(str(out))
+    assert combiner.uses_unigram and combiner.unigram_table().shape == (64,)
+    with pytest.raises(SystemExit):  # a uni_* set without its table
+        main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file), "--cached-only",
+              "--tokens", "32", "--features", "stage1+unigram-consistent+length-gated"])
