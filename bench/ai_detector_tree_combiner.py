@@ -163,7 +163,7 @@ def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[st
     return out
 
 
-def _load(paths: Sequence[str], detector: AIDetector, per_group: int, cache: Path, tokens: int,
+def load_sample(paths: Sequence[str], detector: AIDetector, per_group: int, cache: Path, tokens: int,
           stage1: Optional[dict[str, float]]) -> dict[str, Any]:
     records = [r for p in paths for r in load_records(p)]
     given = None if stage1 is None else [stage1.get(r["id"]) for r in records]
@@ -171,17 +171,34 @@ def _load(paths: Sequence[str], detector: AIDetector, per_group: int, cache: Pat
     idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
     feats = prep.features(tokens)
     return {"records": [records[i] for i in idx], "stage1": [prep.stage1[i] for i in idx],
-            "feats": [feats[i] for i in idx], "sources": [str(records[i].get("source")) for i in idx]}
+            "feats": [feats[i] for i in idx], "sources": [str(records[i].get("source")) for i in idx],
+            "words": [prep.words[i] for i in idx],
+            "arrays": [None if prep.arrays[i] is None else prep.arrays[i].prefix(tokens) for i in idx]}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def result_line(res: dict[str, dict[str, float]]) -> str:
+    """AUROC / TPR@1% of each of :func:`evaluate`'s columns, on one line."""
+    return "  ".join(f"{how} {res[how]['auroc']:.4f}/{res[how]['tpr_1']:.4f}" for how in res)
+
+
+def write_results(results: dict[str, Any], path: Optional[str]) -> None:
+    if path:
+        Path(path).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def sample_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of the sample both combiner benches share: data, the caches, tokens, sample size, band."""
     ap.add_argument("--data-dir", default="../shared/data")
     ap.add_argument("--stage1-cache", required=True, help="train-cascade's --stage1-cache (cross-fitted scores)")
     ap.add_argument("--cache", required=True, help="train-cascade's per-token LM cache")
     ap.add_argument("--tokens", type=int, default=96)
     ap.add_argument("--per-group", type=int, default=350)
     ap.add_argument("--quantile", type=float, default=0.6)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sample_arguments(ap)
     ap.add_argument("--features", nargs="+", default=["stage1+all+length-gated"], choices=sorted(FEATURE_SETS))
     ap.add_argument("--trees", type=int, nargs="+", default=[100, 200])
     ap.add_argument("--depth", type=int, nargs="+", default=[2, 3])
@@ -196,9 +213,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     stage1 = json.loads(Path(args.stage1_cache).read_text("utf-8"))["scores"]
     ai_text = Path(args.data_dir) / "ai-text"
     cache = Path(args.cache)
-    train = _load(sorted(glob.glob(str(ai_text / "*-train.jsonl"))), detector, args.per_group, cache, args.tokens,
+    train = load_sample(sorted(glob.glob(str(ai_text / "*-train.jsonl"))), detector, args.per_group, cache, args.tokens,
                   stage1)
-    dev = _load(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None)
+    dev = load_sample(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None)
     results = {}
     for set_name in args.features:
         names = FEATURE_SETS[set_name]
@@ -214,10 +231,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for label, fit in candidates.items():
             res = evaluate(fit, names, train, dev, args.quantile, 5)
             results[f"{set_name} | {label}"] = res
-            print(f"{set_name:32s} {label:44s} " + "  ".join(
-                f"{how} {res[how]['auroc']:.4f}/{res[how]['tpr_1']:.4f}" for how in res), flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+            print(f"{set_name:32s} {label:44s} " + result_line(res), flush=True)
+    write_results(results, args.json)
     return 0
 
 

@@ -25,9 +25,17 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ai_detector_tree_combiner import Rows, evaluate, logistic_fit  # noqa: E402 - bench/ is the script's folder
+from ai_detector_tree_combiner import (  # noqa: E402 - bench/ is the script's folder
+    Rows,
+    evaluate,
+    load_sample,
+    logistic_fit,
+    result_line,
+    sample_arguments,
+    write_results,
+)
 
-from provsieve.pipeline.cascade_cli import FEATURE_SETS, prepare
+from provsieve.pipeline.cascade_cli import FEATURE_SETS
 from provsieve.pipeline.unigram_cli import count_groups, human_counts
 from provsieve.transforms.ai_cascade import candidate_features
 from provsieve.transforms.ai_detector import AIDetector
@@ -38,25 +46,21 @@ from provsieve.transforms.lm_unigram import per_token_unigram, unigram_logprobs
 FOLDS = 5
 
 
-def _load(paths: Sequence[str], detector: AIDetector, per_group: int, cache: Path, tokens: int,
-          stage1: Optional[dict[str, float]], tokenizer: Any) -> dict[str, Any]:
-    """The sampled records with a cache row: stage-1 score, words, LM arrays and the token ids they score."""
-    records = [r for p in paths for r in load_records(p)]
-    given = None if stage1 is None else [stage1.get(r["id"]) for r in records]
-    prep = prepare(records, detector, per_group, cache, tokens, 1, extract=False, stage1=given)
-    idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None and prep.arrays[i] is not None
-           and len(prep.arrays[i])]
-    ids = [first_tokens(tokenizer, records[i]["text"], tokens) for i in idx]
-    for i, t in zip(idx, ids):  # the cache's position k scores token k: same count, or the cache is not ours
-        if len(t) != len(prep.arrays[i].prefix(tokens)):
-            raise SystemExit(f"{records[i]['id']}: {len(t)} tokens, the cache has {len(prep.arrays[i])} positions")
-    return {"records": [records[i] for i in idx], "stage1": [prep.stage1[i] for i in idx],
-            "words": [prep.words[i] for i in idx], "arrays": [prep.arrays[i].prefix(tokens) for i in idx],
-            "ids": ids, "sources": [str(records[i].get("source")) for i in idx]}
+def _load_with_ids(paths: Sequence[str], detector: AIDetector, per_group: int, cache: Path, tokens: int,
+                  stage1: Optional[dict[str, float]], tokenizer: Any) -> dict[str, Any]:
+    """The tree bench's records (stage-1 score, words, LM arrays) with the token ids each array position scores."""
+    data = load_sample(paths, detector, per_group, cache, tokens, stage1)
+    data["ids"] = [None if a is None else first_tokens(tokenizer, r["text"], len(a))
+                   for r, a in zip(data["records"], data["arrays"])]
+    for r, a, t in zip(data["records"], data["arrays"], data["ids"]):  # position k scores token k
+        if a is not None and len(t) != len(a):
+            raise SystemExit(f"{r['id']}: {len(t)} tokens, the cache has {len(a)} positions")
+    return data
 
 
-def featurise(data: Mapping[str, Any], table: Optional[np.ndarray]) -> list[dict[str, float]]:
-    return [candidate_features(s, a, w, None if table is None else per_token_unigram(table, t))
+def featurise(data: Mapping[str, Any], table: Optional[np.ndarray]) -> list[Optional[dict[str, float]]]:
+    return [None if a is None or len(a) == 0 else
+            candidate_features(s, a, w, None if table is None else per_token_unigram(table, t))
             for s, a, w, t in zip(data["stage1"], data["arrays"], data["words"], data["ids"])]
 
 
@@ -85,12 +89,7 @@ def fold_tables(groups: Mapping[tuple[str, int], np.ndarray], add_k: float) -> d
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default="../shared/data")
-    ap.add_argument("--stage1-cache", required=True, help="train-cascade's --stage1-cache (cross-fitted scores)")
-    ap.add_argument("--cache", required=True, help="train-cascade's per-token LM cache")
-    ap.add_argument("--tokens", type=int, default=96)
-    ap.add_argument("--per-group", type=int, default=350)
-    ap.add_argument("--quantile", type=float, default=0.6)
+    sample_arguments(ap)
     ap.add_argument("--l2", type=float, nargs="+", default=[10.0])
     ap.add_argument("--add-k", type=float, default=0.5)
     ap.add_argument("--features", nargs="+", default=["stage1+all+length-gated", "stage1+all+unigram+length-gated"],
@@ -107,8 +106,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
            for r in load_records(p, "human")]
     counted = human_counts([r for p in train_paths for r in load_records(p)] + select_split(web, "train"), tokenizer)
     tables = fold_tables(count_groups(counted, FOLDS, tokenizer.get_vocab_size()), args.add_k)
-    train = _load(train_paths, detector, args.per_group, cache, args.tokens, stage1, tokenizer)
-    dev = _load(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None, tokenizer)
+    train = _load_with_ids(train_paths, detector, args.per_group, cache, args.tokens, stage1, tokenizer)
+    dev = _load_with_ids(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None, tokenizer)
     print(f"train {len(train['records'])} records, dev {len(dev['records'])}; unigram counts over "
           f"{len(counted)} human texts", flush=True)
     rows_for = rows_by_table(train, dev, tables)
@@ -117,10 +116,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for l2 in args.l2:
             res = evaluate(logistic_fit(l2, 0.9), FEATURE_SETS[set_name], train, dev, args.quantile, FOLDS, rows_for)
             results[f"{set_name} | l2 {l2:g}"] = res
-            print(f"{set_name:40s} l2 {l2:<4g} " + "  ".join(
-                f"{how} {res[how]['auroc']:.4f}/{res[how]['tpr_1']:.4f}" for how in res), flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+            print(f"{set_name:40s} l2 {l2:<4g} " + result_line(res), flush=True)
+    write_results(results, args.json)
     return 0
 
 
