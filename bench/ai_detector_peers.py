@@ -67,7 +67,7 @@ def cascade_sample(dev: list[dict], web_holdout: list[dict], args) -> tuple[list
     """The cascade's evaluation sample of ``dev`` and the cascade's ranking scores on it and on the web pages."""
     import numpy as np
 
-    from provsieve.pipeline.cascade_cli import cascade_scores, prepare, stage2_probabilities
+    from provsieve.pipeline.cascade_sample import cascade_scores, prepare, stage2_probabilities
     from provsieve.transforms.ai_cascade import CascadeCombiner
 
     combiner = CascadeCombiner.load()

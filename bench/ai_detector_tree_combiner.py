@@ -29,7 +29,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from provsieve.pipeline.cascade_cli import FEATURE_SETS, metrics_summary, prepare, routed_cascade_scores
+from provsieve.pipeline.cascade_cli import FEATURE_SETS, metrics_summary
+from provsieve.pipeline.cascade_sample import prepare, routed_cascade_scores
 from provsieve.transforms.ai_cascade import feature_matrix, feature_value, piece_of, predict_pieces, stage1_logit
 from provsieve.transforms.ai_cascade_training import balanced_weights, fit_pieces, routing_low
 from provsieve.transforms.ai_detector import AIDetector

@@ -1,14 +1,13 @@
 """``provsieve train-cascade``: fit the second stage (LM features + stage-1 score -> P(ai)) and ship it as JSON.
 
-Also the cascade half of ``provsieve eval-detector --detector cascade``.
-Both compute stage 1 on every record and take a stratified sample of at most
-``--per-group`` records per source and label (hash order, the same records on
-every run, below the routing band as well as in it: per-group figures are
-unbiased). The LM runs once per sampled text at the largest token count and
-its per-token arrays are cached by record id and runtime (``--cache``, see
+Stage 1 runs on every record and the LM on a stratified sample of at most
+``--per-group`` records per source and label (:mod:`cascade_sample`); the LM
+runs once per sampled text at the largest token count and its per-token arrays
+are cached by record id and runtime (``--cache``, see
 :mod:`provsieve.transforms.lm_token_cache`), so every feature set, token count
 and routing band is compared without the LM. Train figures are out of fold
-(grouped folds) and leave one source out.
+(grouped folds) and leave one source out; ``--evaluate`` figures come from
+:mod:`cascade_eval`, as ``eval-detector --detector cascade``'s do.
 """
 
 from __future__ import annotations
@@ -20,18 +19,15 @@ import hashlib
 import json
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from provsieve.transforms.ai_cascade import (
     CascadeCombiner,
-    candidate_features,
     feature_matrix,
     feature_value,
-    in_band,
     piece_of,
     stage1_logit,
 )
@@ -41,16 +37,12 @@ from provsieve.transforms.ai_cascade_training import (
     format_flag_table,
     leave_one_source_out,
     out_of_fold,
-    pipeline_flags,
     routing_low,
-    stratified_sample,
 )
 from provsieve.transforms.ai_detector import (
     AIDetector,
     ThresholdPolicy,
     band_thresholds,
-    count_words,
-    preprocess,
     text_words,
 )
 from provsieve.transforms.ai_detector_crossfit import out_of_fold_scores
@@ -64,11 +56,12 @@ from provsieve.transforms.ai_detector_training import (
     select_split,
 )
 from provsieve.pipeline import unigram_cli
+from provsieve.pipeline.cascade_eval import evaluate_held_out, evaluation_rows
+from provsieve.pipeline.cascade_sample import cascade_scores, prepare, routed_cascade_scores, stage2_probabilities
 from provsieve.pipeline.detector_cli import DEFAULT_BANDS
-from provsieve.transforms.lm_features import TokenArrays
 from provsieve.transforms.lm_model import RUNTIME, RUNTIME_DESCRIPTION
-from provsieve.transforms.lm_unigram import file_sha256, load_table, per_token_unigram
-from provsieve.transforms.lm_token_cache import DEFAULT_CACHE, extract_token_cache, read_token_cache
+from provsieve.transforms.lm_unigram import file_sha256, load_table
+from provsieve.transforms.lm_token_cache import DEFAULT_CACHE
 
 _LM = ["mean_logprob", "mean_entropy", "mean_logrank", "fast_detectgpt", "binoculars"]
 _LENGTH = ["log_words", "log_tokens"]
@@ -208,110 +201,11 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     unigram_cli.register(subparsers)
 
 
-@dataclass
-class Prepared:
-    """Records with their stage-1 score, words, whether sampled, and (sampled, with a token) their LM arrays.
-
-    ``unigram``: with a unigram table, each such record's per-position unigram
-    log-probabilities (:func:`~provsieve.transforms.lm_unigram.per_token_unigram`), for the ``uni_*`` features.
-    """
-
-    records: list[Record]
-    stage1: list[Optional[float]]
-    words: list[int]
-    sampled: np.ndarray
-    arrays: list[Optional[TokenArrays]]
-    unigram: Optional[list[Optional[np.ndarray]]] = None
-
-    def features(self, n_tokens: int) -> list[Optional[dict[str, float]]]:
-        """Every candidate feature of each record with LM arrays, at ``n_tokens`` tokens (None without)."""
-        uni = self.unigram or [None] * len(self.arrays)
-        return [None if a is None or len(a) == 0 else
-                candidate_features(s, a.prefix(n_tokens), w, None if u is None else u[:n_tokens])
-                for s, a, w, u in zip(self.stage1, self.arrays, self.words, uni)]
-
-
-def unigram_by_position(records: Sequence[Record], arrays: Sequence[Optional[TokenArrays]],
-                        table: np.ndarray) -> list[Optional[np.ndarray]]:
-    """Per record with LM arrays, the unigram log-probability of the token each position scores.
-
-    The texts are tokenised again with the stage-2 tokenizer (the cache holds
-    no token ids); a count that differs from the cached positions means the
-    cache was made with another tokenizer, an error.
-    """
-    from provsieve.transforms.lm_model import first_tokens, load_tokenizer
-
-    tokenizer = load_tokenizer()
-    out: list[Optional[np.ndarray]] = []
-    for r, a in zip(records, arrays):
-        if a is None or len(a) == 0:
-            out.append(None)
-            continue
-        ids = first_tokens(tokenizer, r["text"], len(a))
-        if len(ids) != len(a):
-            raise ValueError(f"record {r['id']}: {len(ids)} tokens, but the LM cache scored {len(a)} positions")
-        out.append(per_token_unigram(table, ids))
-    return out
-
-
-def prepare(records: list[Record], detector: AIDetector, per_group: int, cache: Path, max_tokens: int,
-            workers: int, extract: bool = True, stage1: Optional[Sequence[Optional[float]]] = None,
-            lm_from: Optional[float] = None, unigram: Optional[np.ndarray] = None) -> Prepared:
-    """Stage 1 on all records (or the given ``stage1`` scores), the LM on the stratified sample.
-
-    ``lm_from``: the LM runs only on sampled records whose stage-1 score
-    reaches it (the others cannot be routed), for evaluating a fitted combiner.
-    ``unigram``: a unigram table, for the ``uni_*`` features (:func:`unigram_by_position`).
-    """
-    if stage1 is None:
-        stage1 = [s for s, _ in detector.score_texts([r["text"] for r in records])]
-    stage1 = list(stage1)
-    chosen = {r["id"] for r, s in zip(records, stage1) if s is not None} if per_group <= 0 else None
-    sample = {r["id"] for r in stratified_sample([r for r, s in zip(records, stage1) if s is not None], per_group)} \
-        if chosen is None else chosen
-    sampled = np.array([r["id"] in sample for r in records], dtype=bool)
-    need = {r["id"]: r["text"] for r, s, k in zip(records, stage1, sampled)
-            if k and (lm_from is None or s >= lm_from)}
-    if extract:
-        extract_token_cache(need, max_tokens, cache, RUNTIME, workers=workers)
-    cached = read_token_cache(cache, RUNTIME, max_tokens)
-    if not extract:  # --cached-only: the sample is what the cache holds
-        sampled &= np.array([r["id"] in cached for r in records], dtype=bool)
-    words = [count_words(preprocess(r["text"])) for r in records]
-    arrays = [cached.get(r["id"]) if k else None for r, k in zip(records, sampled)]
-    return Prepared(records, stage1, words, sampled, arrays,
-                    None if unigram is None else unigram_by_position(records, arrays, unigram))
-
-
 def unigram_entry(path: str) -> dict[str, Any]:
     """What a combiner records of its unigram table: file name, sha256 and how it was counted (its JSON sidecar)."""
     sidecar = Path(path).with_suffix(".json")
     counted = json.loads(sidecar.read_text("utf-8")) if sidecar.exists() else {}
     return {**counted, "file": Path(path).name, "sha256": file_sha256(Path(path))}
-
-
-def stage2_probabilities(prep: Prepared, combiner: CascadeCombiner) -> list[Optional[float]]:
-    """The combiner's P(ai) of every record it routes (stage-1 score in its band) and has LM arrays for."""
-    uni = prep.unigram or [None] * len(prep.arrays)
-    return [combiner.score(s, a, w, u) if a is not None and len(a) and in_band(s, combiner.band) else None
-            for s, a, w, u in zip(prep.stage1, prep.arrays, prep.words, uni)]
-
-
-def cascade_scores(stage1: Sequence[Optional[float]], p2: Sequence[Optional[float]], low: float) -> list[Optional[float]]:
-    """One ranking score for the cascade: ``1 + P2`` for routed records, the stage-1 score below the band."""
-    out = []
-    for s, p in zip(stage1, p2):
-        out.append(None if s is None else (1.0 + p if (s >= low and p is not None) else min(s, low - 1e-9)))
-    return out
-
-
-def routed_cascade_scores(stage1: Sequence[Optional[float]], routed: Sequence[int], p: Sequence[float],
-                          low: float) -> list[Optional[float]]:
-    """:func:`cascade_scores` of every record, given the stage-2 probabilities ``p`` of the ``routed`` ones only."""
-    p2: list[Optional[float]] = [None] * len(stage1)
-    for k, v in zip(routed, p):
-        p2[k] = float(v)
-    return cascade_scores(stage1, p2, low)
 
 
 def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], detector: AIDetector, folds: int,
@@ -503,9 +397,9 @@ def train_command(args: argparse.Namespace) -> int:
     stage2, per_band = band_thresholds(groups, args.stage2_bands, args.target_fpr)
     stage2 = ThresholdPolicy(tuple((w, max(t, 0.0)) for w, t in stage2.bands))
     threshold = stage2.highest
-    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(records, stage1, detector.policy,
+    stage1_rows, cascade_rows, decided_rows = evaluation_rows(records, stage1, detector.policy,
                                                                best["oof_scores"], stage2)
-    _, loso_rows, loso_decided = _evaluation_rows(records, stage1, detector.policy, best["loso_scores"], stage2)
+    _, loso_rows, loso_decided = evaluation_rows(records, stage1, detector.policy, best["loso_scores"], stage2)
     routed_share = {lab: float(np.mean([s >= low for r, s in zip(records, stage1) if r["label"] == lab]))
                     for lab in ("human", "ai")}
     digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()[:8]
@@ -543,7 +437,7 @@ def train_command(args: argparse.Namespace) -> int:
                                                          for g, v in rows_to_json(loso_decided).items()},
     }
     if args.evaluate:
-        meta["held_out_evaluation"] = _evaluate_held_out(args.evaluate, detector, meta, stage2, refit, args)
+        meta["held_out_evaluation"] = evaluate_held_out(args.evaluate, detector, meta, stage2, refit, args)
     if "holdout" in web_scores:
         meta["web_holdout_fpr"] = round(float(np.mean([sc >= stage2.threshold_for(w)
                                                         for w, sc in web_scores["holdout"]])), 4)
@@ -565,94 +459,4 @@ def train_command(args: argparse.Namespace) -> int:
     print(f"routed: {routed_share['human']:.1%} of human, {routed_share['ai']:.1%} of AI texts; web holdout FPR "
           f"{meta.get('web_holdout_fpr')} over {meta.get('web_holdout_docs')} pages")
     print(f"wrote {args.output}: {meta['version']}, stage-2 thresholds {stage2.describe()}")
-    return 0
-
-
-def _evaluation_rows(records: list[Record], stage1: Sequence[Optional[float]], policy: ThresholdPolicy,
-                     cascade: Sequence[Optional[float]], stage2: ThresholdPolicy) -> tuple[list, list, list]:
-    """Metrics rows of stage 1 (at ``policy``), of the cascade's scores (at ``stage2``), and of what the pipeline decides."""
-    stage1_thresholds = [policy.threshold_for_text(r["text"]) for r in records]
-    stage2_thresholds = [stage2.threshold_for_text(r["text"]) for r in records]
-    return (metrics_rows(records, stage1, stage1_thresholds),
-            metrics_rows(records, [None if c is None else c - 1.0 for c in cascade], stage2_thresholds),
-            metrics_rows(records, pipeline_flags(stage1, stage1_thresholds, cascade, stage2_thresholds), 0.5))
-
-
-def _evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[str, Any], stage2: ThresholdPolicy,
-                       refit: Callable[[Optional[str]], tuple[dict[str, Any], float]],
-                       args: argparse.Namespace) -> dict[str, Any]:
-    """``--evaluate``: the fitted combiner on records it never saw, and per source with that source left out of the fit.
-
-    The left-out figures refit the chosen recipe (band included) without the
-    source's --fit records and score that source's --evaluate records: the
-    stand-in for the unseen domains of the held-out check. Stage 1 is the
-    shipped model on these records; the stage-2 thresholds are the fitted
-    combiner's (chosen on --fit only).
-    """
-    records = [r for p in paths for r in load_records(p)]
-    # the refits first: the LM then scores only the records that some fit's band routes
-    refits = {source: refit(source) for source in sorted({str(r.get("source")) for r in records})}
-    lm_from = min([meta["band"][0], *(low for _, low in refits.values())])
-    prep = prepare(records, detector, args.evaluate_per_group, Path(args.cache), meta["lm"]["max_tokens"], args.workers,
-                   not args.cached_only, lm_from=lm_from,
-                   unigram=None if args.unigram is None else load_table(args.unigram))
-    idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
-    sample = [records[i] for i in idx]
-    stage1 = [prep.stage1[i] for i in idx]
-
-    def scores(model: dict[str, Any], low: float) -> list[Optional[float]]:
-        combiner = CascadeCombiner({**meta, **model, "band": [low, 1.0], "version": "tmp", "threshold": 1.0})
-        p2 = stage2_probabilities(prep, combiner)
-        return cascade_scores(stage1, [p2[i] for i in idx], low)
-
-    fitted = scores({}, meta["band"][0])  # the fitted combiner: meta's own model
-    loso: list[Optional[float]] = [None] * len(sample)
-    for source, (model, low) in refits.items():
-        left = scores(model, low)
-        for k, r in enumerate(sample):
-            if str(r.get("source")) == source:
-                loso[k] = left[k]
-    out: dict[str, Any] = {"files": [Path(p).name for p in paths], "records": len(sample)}
-    for name, cascade in (("fitted", fitted), ("leave_one_source_out", loso)):
-        stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, detector.policy, cascade, stage2)
-        out.setdefault("stage1", rows_to_json(stage1_rows))  # the same on both passes
-        out[f"cascade_{name}"] = rows_to_json(cascade_rows)
-        out[f"flagged_by_pipeline_{name}"] = {g: {"fpr": v["fpr_at_t"], "flagged": v["tpr_at_t"]}
-                                              for g, v in rows_to_json(decided_rows).items()}
-        print()
-        print(format_table(cascade_rows, None, title=f"held out ({', '.join(out['files'])}): cascade "
-                                                      f"{name.replace('_', ' ')}, stage-2 thresholds {stage2.describe()}"))
-        print()
-        print(format_flag_table(decided_rows, f"held out: what the pipeline decides, {name.replace('_', ' ')}"))
-    return out
-
-
-def eval_cascade(records: list[Record], detector: AIDetector, args: argparse.Namespace) -> int:
-    """``eval-detector --detector cascade``: stage 1, the cascade and the routed share on one evaluation sample."""
-    combiner = CascadeCombiner.load(args.cascade)
-    low, n_tokens = combiner.band[0], combiner.max_tokens
-    prep = prepare(records, detector, args.per_group, Path(args.cache), n_tokens, args.workers, lm_from=low,
-                   unigram=combiner.unigram_table() if combiner.uses_unigram else None)
-    p2 = stage2_probabilities(prep, combiner)
-    idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
-    sample = [records[i] for i in idx]
-    stage1 = [prep.stage1[i] for i in idx]
-    cascade = cascade_scores(stage1, [p2[i] for i in idx], low)
-    policy = ThresholdPolicy.constant(args.threshold) if args.threshold is not None else detector.policy
-    stage1_rows, cascade_rows, decided_rows = _evaluation_rows(sample, stage1, policy, cascade, combiner.policy)
-    print(format_table(stage1_rows, None, title=f"stage 1: {detector.version}, threshold {policy.describe()} "
-                                                f"({len(sample)} records: at most {args.per_group} per source and label)"))
-    print()
-    print(format_table(cascade_rows, None, title=f"cascade: {combiner.version}, band >= {low:.4f}, stage-2 thresholds "
-                                                  f"{combiner.policy.describe()}"))
-    print()
-    print(format_flag_table(decided_rows, "what the pipeline decides (stage 2 on routed documents, else stage 1 at "
-                                          "its threshold; stage 2 only adds)"))
-    by_label = {lab: [s is not None and s >= low for r, s in zip(sample, stage1) if r["label"] == lab]
-                for lab in ("human", "ai")}
-    shares = {lab: float(np.mean(v)) if v else float("nan") for lab, v in by_label.items()}
-    print(f"routed to stage 2: {shares['human']:.1%} of human, {shares['ai']:.1%} of AI texts")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"stage1": rows_to_json(stage1_rows), "cascade": rows_to_json(cascade_rows),
-                                               "decided": rows_to_json(decided_rows), "routed_share": shares}, indent=2) + "\n", encoding="utf-8")
     return 0

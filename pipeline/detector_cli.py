@@ -252,7 +252,7 @@ def eval_command(args: argparse.Namespace) -> int:
             record["language"] = language
     detector = AIDetector(args.model)
     if args.detector == "cascade":
-        from provsieve.pipeline.cascade_cli import eval_cascade
+        from provsieve.pipeline.cascade_eval import eval_cascade
 
         return eval_cascade(records, detector, args)
     policy = ThresholdPolicy.constant(args.threshold) if args.threshold is not None else detector.policy

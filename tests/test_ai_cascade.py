@@ -408,7 +408,7 @@ def test_train_cascade_with_a_unigram_table_records_it_and_the_combiner_reads_it
     the written combiner loads the table from beside its JSON (sha256 checked)."""
     import json
 
-    from provsieve.pipeline import cascade_cli
+    from provsieve.pipeline import cascade_sample
     from provsieve.pipeline.cli import main
     from provsieve.transforms.lm_unigram import file_sha256, save_table, unigram_logprobs
 
@@ -423,7 +423,7 @@ def test_train_cascade_with_a_unigram_table_records_it_and_the_combiner_reads_it
     def by_position(recs, arrays, table):  # the generated texts are not the cached arrays' tokens: a stand-in
         return [None if a is None else np.full(len(a), -6.0 if r["id"] in ai else -4.0) for r, a in zip(recs, arrays)]
 
-    monkeypatch.setattr(cascade_cli, "unigram_by_position", by_position)
+    monkeypatch.setattr(cascade_sample, "unigram_by_position", by_position)
     out = tmp_path / "cascade.json"
     assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
                  "--cached-only", "--folds", "3", "--tokens", "32", "--route-quantiles", "0.5",

