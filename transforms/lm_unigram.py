@@ -6,7 +6,7 @@ and how much the preceding text made it predictable (what machine text is
 high on). Ghostbuster (Verma et al., NAACL 2024) divides the strong model's
 token probabilities by weak models' (unigram, trigram). Here the weak model
 is a **unigram table over the LM's own tokenizer vocabulary**, counted on
-human text (``provsieve train-cascade --unigram-out``: the train files'
+human text (``provsieve build-unigram``: the train files'
 humans and the train split's web pages, never dev), add-k smoothed and kept
 as float16 log-probabilities (``models/lm_unigram.npy``, ~96 KB).
 
