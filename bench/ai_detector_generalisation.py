@@ -27,7 +27,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -81,17 +81,22 @@ def train_split(split: LeaveOut, settings: dict[str, Any], quantize: bool) -> tu
     return AIDetector(model=model), round(time.perf_counter() - t0, 1)
 
 
+def threshold_groups(humans: list[dict], scores: list[Optional[float]]) -> dict[str, list[tuple[int, float]]]:
+    """``band_thresholds``' groups: (words, score) of each dev domain's humans and of the web dev pages."""
+    groups: dict[str, list[tuple[int, float]]] = {}
+    for r, s in zip(humans, scores):
+        if s is not None:
+            key = "web_dev" if r.get("domain") == "web" else f"dev_human:{r['domain']}"
+            groups.setdefault(key, []).append((text_words(r["text"]), s))
+    return groups
+
+
 def split_rows(split: LeaveOut, settings: dict[str, Any], web_dev: list[dict], quantize: bool) -> list[dict[str, Any]]:
     """The split's metrics row (one per source for the in-distribution split, which trains one model)."""
     detector, train_s = train_split(split, settings, quantize)
     thr_records = split.threshold_humans + web_dev
-    thr_scores = detector.score_texts([r["text"] for r in thr_records])
-    groups: dict[str, list[tuple[int, float]]] = {}
-    for r, (s, _) in zip(thr_records, thr_scores):
-        if s is not None:
-            key = "web_dev" if r.get("domain") == "web" else f"dev_human:{r['domain']}"
-            groups.setdefault(key, []).append((text_words(r["text"]), s))
-    policy, _ = band_thresholds(groups, BANDS, 0.01)
+    thr_scores = [s for s, _ in detector.score_texts([r["text"] for r in thr_records])]
+    policy, _ = band_thresholds(threshold_groups(thr_records, thr_scores), BANDS, 0.01)
     ev = [(r, s) for r, (s, _) in zip(split.evaluate, detector.score_texts([r["text"] for r in split.evaluate]))
           if s is not None]
     parts = ([(f"dev:{src}", [e for e in ev if e[0]["source"] == src]) for src in sorted({r["source"] for r, _ in ev})]

@@ -40,13 +40,13 @@ from provsieve.transforms.ai_detector_training import load_records, metrics_rows
 Fit = Callable[[np.ndarray, np.ndarray, np.ndarray, list], Callable[[np.ndarray, list], np.ndarray]]
 
 
-def logistic_fit(l2: float, gate_edge: float) -> Fit:
-    """The shipped recipe's combiner: one L2 logistic model below and one above stage-1 ``gate_edge``."""
-    edges = [stage1_logit(gate_edge)]
+def logistic_fit(l2: float, gate_edge: Optional[float]) -> Fit:
+    """The shipped recipe's combiner: one L2 logistic model below and one above stage-1 ``gate_edge`` (None: one model)."""
+    edges = [] if gate_edge is None else [stage1_logit(gate_edge)]
 
     def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: list) -> Callable[[np.ndarray, list], np.ndarray]:
         piece = piece_of([feature_value(r, "stage1_logit") for r in rows], edges)
-        models = fit_pieces(x, y, piece, 2, l2, w)
+        models = fit_pieces(x, y, piece, len(edges) + 1, l2, w)
         return lambda xt, rt: predict_pieces(models, xt, piece_of([feature_value(r, "stage1_logit") for r in rt],
                                                                      edges))
     return fit
@@ -97,6 +97,20 @@ def boosted_logistic_fit(l2: float, gate_edge: float, trees: int, depth: int, ra
     return fit
 
 
+def fit_in_band(fit: Fit, names: Sequence[str], train: dict[str, Any], keep: Sequence[int], quantile: float,
+                feats: Sequence[Optional[dict[str, float]]]) -> tuple[Callable[[np.ndarray, list], np.ndarray], float]:
+    """``fit`` on the ``keep`` records of the train sample in their band (>= ``quantile`` of their humans' stage 1).
+
+    Returns the fitted model and the band's lower edge.
+    """
+    recs, s1, src = train["records"], train["stage1"], train["sources"]
+    low = routing_low([s1[k] for k in keep if recs[k]["label"] == "human"], quantile)
+    routed = [k for k in keep if s1[k] >= low and feats[k] is not None]
+    y = np.array([recs[k]["label"] == "ai" for k in routed], dtype=float)
+    rows = [feats[k] for k in routed]
+    return fit(feature_matrix(rows, names), y, balanced_weights(y, [src[k] for k in routed]), rows), low
+
+
 Rows = Callable[[str, str], list]
 """Feature rows of ``"train"`` or ``"dev"`` for a held-out part (``"all"``, ``"fold:F"``, ``"source:S"``)."""
 
@@ -113,12 +127,7 @@ def evaluate(fit: Fit, names: Sequence[str], train: dict[str, Any], dev: dict[st
     y_all = np.array([r["label"] == "ai" for r in recs], dtype=float)
 
     def fitted(keep: Sequence[int], key: str) -> tuple[Callable, float]:
-        feats = rows_for("train", key)
-        low = routing_low([s1[k] for k in keep if recs[k]["label"] == "human"], quantile)
-        routed = [k for k in keep if s1[k] >= low]
-        y = y_all[routed]
-        rows = [feats[k] for k in routed]
-        return fit(feature_matrix(rows, names), y, balanced_weights(y, [src[k] for k in routed]), rows), low
+        return fit_in_band(fit, names, train, keep, quantile, rows_for("train", key))
 
     low_all = routing_low([s for r, s in zip(recs, s1) if r["label"] == "human"], quantile)
     routed_all = [k for k in range(len(recs)) if s1[k] >= low_all]

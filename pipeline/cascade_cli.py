@@ -110,6 +110,7 @@ FEATURE_SETS: dict[str, list[str]] = {
                                                *_gated(["stage1_logit", "mean_entropy"])],
     "stage1+entropy+surprise+length-gated": ["stage1_logit", *_ENTROPY, *_SURPRISE, *_LENGTH,
                                              *_gated(["stage1_logit", "mean_entropy", "surprise_mean"])],
+    "lm-only+all+length-gated": [*_LM, *_GLTR, *_SPREAD, *_SHORT, *_LENGTH, *_gated(_LM)],
     "stage1+all+unigram+length-gated": ["stage1_logit", *_LM, *_GLTR, *_SPREAD, *_SHORT, *_UNIGRAM, *_LENGTH,
                                         *_gated(["stage1_logit", *_LM])],
     "stage1+all+unigram-gated+length-gated": ["stage1_logit", *_LM, *_GLTR, *_SPREAD, *_SHORT, *_UNIGRAM, *_LENGTH,
