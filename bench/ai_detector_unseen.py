@@ -194,7 +194,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pick = (lambda xs, ks: [xs[k] for k in ks])
         recs = pick(dev["records"], mine)
         s1_mine = pick(s1["dev"], mine)
-        add("stage 1 alone (fastText without S)", source, recs, s1_mine,
+        add("stage 1 alone" + ("" if args.stage1_shipped else " (fastText without S)"), source, recs, s1_mine,
             pipeline_flags(s1_mine, pick(t1["dev"], mine), [None] * len(mine), [1.0] * len(mine)), [False] * len(mine))
         keep = [k for k, src in enumerate(sample["sources"]) if src != source]
         for variant in variants:
@@ -222,6 +222,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows[f"{variant} | pooled"] = summary(part["recs"], part["rank"], part["flags"], part["routed"])
         if variant in web_flags:
             rows[f"{variant} | pooled"]["web_flagged"] = web_flags[variant]
+    print("\n== mean over the left-out sources with humans (AUROC, TPR@1%FPR) and the worst source's TPR@1%FPR")
+    for variant in pooled:
+        per = [rows[f"{variant} | {src}"] for src in sources if rows[f"{variant} | {src}"]["n_human"]]
+        if per:
+            rows[f"{variant} | pooled"]["mean_source"] = {m: float(np.mean([r[m] for r in per])) for m in ("auroc", "tpr_1")}
+            print(f"{variant:<58} {rows[f'{variant} | pooled']['mean_source']['auroc']:.4f} "
+                  f"{rows[f'{variant} | pooled']['mean_source']['tpr_1']:.4f}  worst {min(r['tpr_1'] for r in per):.4f}")
     print("\n== all (web fl: held-out web pages flagged, summed over the five pipelines; "
           f"{len(web_sets['holdout']['records'])} pages each)")
     print(table(rows))
