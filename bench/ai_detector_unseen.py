@@ -64,6 +64,10 @@ def name_of(variant: tuple[str, float, Optional[float]]) -> str:
     return f"{f} q{q:.1f} gate {'none' if gate is None else f'stage1:{gate:g}'}"
 
 
+def pick(items: Sequence[Any], ks: Sequence[int]) -> list:
+    return [items[k] for k in ks]
+
+
 def scored(model: Any, names: Sequence[str], s1: Sequence[Optional[float]],
            feats: Sequence[Optional[dict[str, float]]], low: float) -> list[Optional[float]]:
     """The cascade's ranking score of each record (``1 + P2`` when routed and with LM arrays, else stage 1)."""
@@ -191,7 +195,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         t1 = {k: [policy_s.threshold_for(text_words(r["text"])) for r in p["records"]] for k, p in parts.items()}
         mine = [k for k, r in enumerate(dev["records"]) if str(r["source"]) == source]
         others = [k for k, r in enumerate(dev["records"]) if str(r["source"]) != source and r["label"] == "human"]
-        pick = (lambda xs, ks: [xs[k] for k in ks])
         recs = pick(dev["records"], mine)
         s1_mine = pick(s1["dev"], mine)
         add("stage 1 alone" + ("" if args.stage1_shipped else " (fastText without S)"), source, recs, s1_mine,
