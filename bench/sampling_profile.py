@@ -13,6 +13,7 @@ component by its stack:
 * ``step <name>``: under one of provsieve's steps (the outermost provsieve
   ``transforms`` frame under the runner names it; counting and batching
   plumbing is charged to the step they wrap where they wrap one);
+* ``setup``: a stage's operations built (Beam unpickling DoFns) and their ``setup`` (models, warm-up);
 * ``runner: <part>``: the runner's own code with no provsieve frame below it,
   by the innermost Beam module (coders, data plane, operations, ...);
 * ``end``: after the runner (the manifest, the summary).
@@ -37,9 +38,11 @@ STEP_OF_MODULE = {
     "read": "read", "read_warc": "read", "read_arc": "read", "read_jsonl": "read", "read_parquet": "read",
     "extract": "read", "match_inputs": "read", "capture_time": "read",
     "timestamps": "timestamps", "date_evidence_html": "timestamps", "date_evidence_url": "timestamps",
-    "date_tiers": "timestamps",
+    "date_tiers": "timestamps", "dates": "timestamps", "date_evidence": "timestamps",
+    "date_evidence_htmldate": "timestamps",
     "language": "language",
     "dedup": "dedup", "exact_dedup": "dedup", "near_dedup": "dedup", "minhash": "dedup",
+    "connected_components": "dedup", "released": "dedup",
     "ai_detector": "ai", "decide": "ai decision", "score_sample": "ai",
     "write": "write", "dedup_index": "index",
 }
@@ -73,7 +76,7 @@ def _module(file: str) -> str | None:
 def classify(frames: list[str]) -> tuple[str, str]:
     """(phase, component) of one sample's stack, root first (py-spy's ``raw`` order, thread name removed)."""
     if not frames:
-        return "runner", "no Python frame (native code only)"
+        return "runner", "no Python frame (interpreter start and shutdown, C only)"
     entry = next((i for i, f in enumerate(frames) if f.startswith(RUNNER_ENTRY)), None)
     if entry is None:
         # a stack whose root is not the program's is a generator resumed from Beam's compiled (Cython)
@@ -107,6 +110,10 @@ def classify(frames: list[str]) -> tuple[str, str]:
         step = STEP_OF_MODULE.get(name, f"other provsieve: {name}")
         break
     leaf = below[-1] if below else ""
+    if any(f.startswith("BundleProcessor.__init__ (") for f in below):  # a stage's operations built, DoFns set up
+        if step is not None and not step.startswith(("plumbing", "clock", "pipeline")):
+            return "setup", f"{step} (DoFn setup: models, warm-up)"
+        return "setup", "Beam: building a stage's operations (unpickling, signatures)"
     if any("importlib" in f for f in below):
         return "runner", "imports inside the run"
     if step is not None and not step.startswith(("plumbing", "clock")):
@@ -123,7 +130,19 @@ def _short(frame: str) -> str:
     return f"{m.group('fn')} ({m.group('file').rsplit('/', 1)[-1]})" if m else frame
 
 
+LEAF_PARTS = {  # Beam's compiled operations run under these Python frames (py-spy sees no Cython frame)
+    "DataInputOperation.process_encoded (apache_beam/runners/worker/bundle_processor.py:255)":
+        "decoding a stage's input (coders)",
+    "DataInputOperation.process_encoded (apache_beam/runners/worker/bundle_processor.py:263)":
+        "compiled per-element operations (receivers, DoFn calls, counters)",
+    "DataOutputOperation.process (apache_beam/runners/worker/bundle_processor.py:187)":
+        "encoding a stage's output (coders)",
+}
+
+
 def _runner_part(frames: list[str]) -> str | None:
+    if frames and frames[-1] in LEAF_PARTS:
+        return LEAF_PARTS[frames[-1]]
     for f in reversed(frames):
         m = FRAME.match(f)
         if not m:
@@ -161,13 +180,13 @@ def print_table(samples: dict[tuple[str, str], int], rate: int) -> None:
     by_phase: dict[str, int] = collections.Counter()
     for (phase, _), n in samples.items():
         by_phase[phase] += n
-    print(f"\n{'phase':8} {'component':52} {'CPU s':>8} {'share':>6}")
-    for phase in ("outside", "step", "runner"):
+    print(f"\n{'phase':8} {'component':64} {'CPU s':>8} {'share':>6}")
+    for phase in ("outside", "setup", "step", "runner"):
         rows = sorted(((c, n) for (p, c), n in samples.items() if p == phase), key=lambda kv: -kv[1])
         for component, n in rows:
-            print(f"{phase:8} {component[:52]:52} {n / rate:8.2f} {n / total:6.1%}")
-        print(f"{phase:8} {'(all)':52} {by_phase[phase] / rate:8.2f} {by_phase[phase] / total:6.1%}\n")
-    print(f"{'total':61} {total / rate:8.2f}")
+            print(f"{phase:8} {component[:64]:64} {n / rate:8.2f} {n / total:6.1%}")
+        print(f"{phase:8} {'(all)':64} {by_phase[phase] / rate:8.2f} {by_phase[phase] / total:6.1%}\n")
+    print(f"{'total':73} {total / rate:8.2f}")
 
 
 def record(docs: int, rate: int, out: Path, native: bool, extra: list[str]) -> None:
