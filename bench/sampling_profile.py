@@ -81,8 +81,7 @@ def classify(frames: list[str]) -> tuple[str, str]:
     if entry is None:
         # a stack whose root is not the program's is a generator resumed from Beam's compiled (Cython)
         # operations, whose frames py-spy does not see: it runs inside the runner
-        in_runner = not frames or not frames[0].startswith(PROGRAM_ROOT)
-        if not in_runner:
+        if frames[0].startswith(PROGRAM_ROOT):
             started = any("pipeline/run.py" in f and "run (" in f for f in frames)
             if any("importlib" in f for f in frames):
                 return "outside", "start: imports"
@@ -102,7 +101,7 @@ def classify(frames: list[str]) -> tuple[str, str]:
             step = step or "pipeline glue (run.py callbacks)"
             continue
         if name in PLUMBING:
-            if name == "timing" and f is below[-1] or step is None and name == "timing":
+            if name == "timing":  # the clock's own work (a step it times is named by a frame further in)
                 step = "clock (StageClock)"
             elif step is None:
                 step = f"plumbing: {name}"
@@ -130,7 +129,8 @@ def _short(frame: str) -> str:
     return f"{m.group('fn')} ({m.group('file').rsplit('/', 1)[-1]})" if m else frame
 
 
-LEAF_PARTS = {  # Beam's compiled operations run under these Python frames (py-spy sees no Cython frame)
+LEAF_PARTS = {  # Beam's compiled operations run under these Python frames (py-spy sees no Cython frame);
+    # Beam 2.77's line numbers: on another version these samples fall under "compiled Beam (Cython) under ..."
     "DataInputOperation.process_encoded (apache_beam/runners/worker/bundle_processor.py:255)":
         "decoding a stage's input (coders)",
     "DataInputOperation.process_encoded (apache_beam/runners/worker/bundle_processor.py:263)":
