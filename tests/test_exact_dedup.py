@@ -30,9 +30,14 @@ def test_a_single_copy_has_no_duplicates():
     assert list(duplicates_of_group([keep_key(_doc(0, None))])) == []
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
-def test_normalize_text_fast_ascii_path_equals_the_regex(text):
+_WORDS_AND_MARKS = st.lists(st.sampled_from(["word", "Été", "ПРИВЕТ", "日本", "x_y", "\u2019", "\u00a0", "\u2014", "\u0300",
+                                              "ﬁ", "İ", "ǅ", "\x1c", "\t", " ", ".", "--", "\ud800", "😀"])).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text() | _WORDS_AND_MARKS
+       | st.text(alphabet=st.characters(blacklist_categories=())))
+def test_normalize_text_equals_the_regex(text):
     import re
     import unicodedata
 

@@ -372,9 +372,10 @@ def test_verify_finds_kept_copies_of_a_release_and_the_report_and_summary_show_w
 
 def test_index_rows_from_the_dedup_columns_equal_the_rows_computed_from_the_texts():
     """The run's index writer joins the de-duplication step's columns with the kept and near ids."""
-    from provsieve.transforms.dedup_index import shard_rows
+    from provsieve.transforms.dedup_index import shard_rows, surviving_near_rows
     from provsieve.transforms.document import normalize_text, normalized_text_key
-    from provsieve.transforms.near_dedup import IndexColumns
+    from provsieve.transforms.near_dedup import KEY_SHARDS, IndexColumns
+    from provsieve.transforms.write import shard_of
 
     rng = random.Random(3)
     texts = {f"{i:08x}" + "0" * 32: _text(rng) for i in range(6)}
@@ -388,5 +389,11 @@ def test_index_rows_from_the_dedup_columns_equal_the_rows_computed_from_the_text
     near = [piece for tag, piece in parts if tag == "near"]
     assert len(kept) == 1 and kept[0].equals(index_rows(ids[:3], [texts[d] for d in ids[:3]],
                                                         ["2020-01-01T00:00:00Z"] * 3, PARAMS))
-    assert len(near) == 1 and near[0][1].column("doc_id").to_pylist() == [ids[4]]
-    assert near[0][1].column("kept_doc_id").to_pylist() == [ids[0]]  # ids[3], ids[5]: neither kept nor near
+    assert len(near) == 1 and [row[0] for row in near[0][1]] == [ids[4]]
+    assert [row[4] for row in near[0][1]] == [ids[0]]  # ids[3], ids[5]: neither kept nor near
+    assert near[0][0] == shard_of(ids[0], KEY_SHARDS)  # keyed by the shard of the copy kept in its place
+    # the join: a near duplicate's row survives only where its kept copy is kept in the end
+    survived = list(surviving_near_rows((near[0][0], {"kept": [[ids[0]]], "near": [near[0][1]]}), PARAMS))
+    assert len(survived) == 1 and survived[0].equals(
+        index_rows([ids[4]], [texts[ids[4]]], ["2020-01-01T00:00:00Z"], PARAMS, [ids[0]]))
+    assert list(surviving_near_rows((near[0][0], {"kept": [[ids[1]]], "near": [near[0][1]]}), PARAMS)) == []

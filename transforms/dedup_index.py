@@ -28,7 +28,6 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
@@ -40,7 +39,7 @@ from provsieve.transforms.keep_rule import evidence_date
 from provsieve.transforms.near_dedup import KEY_SHARDS, band_hashes, text_key_shard
 from provsieve.transforms.released import released_member, released_node
 from provsieve.transforms.timing import StageClock
-from provsieve.transforms.write import WriteTableShards, shard_of, split_by_shard
+from provsieve.transforms.write import WriteTableShards, shard_of
 
 INDEX_KIND = "index"
 """The ``kind`` of index files among the shards (``OUT/index/part-*.parquet``)."""
@@ -109,11 +108,16 @@ def index_table(docs: Sequence[Document], params: dict[str, Any]) -> pa.Table:
                       [d.duplicate_of if d.reject_reason else None for d in docs])
 
 
+NearRow = tuple[str, str, bytes, Optional[str], str]
+"""A near duplicate's index row on its way to the join with the kept ids: doc_id, text key, signature,
+evidence date, kept_doc_id (plain values: the runner encodes them without pickling, unlike a table)."""
+
+
 def shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """The index rows of one doc_id shard, from the de-duplication step's columns (nothing computed again).
 
     ``item``: ``(shard, {"rows": IndexColumns parts, "kept": doc_id lists, "near": (doc_id, kept_doc_id) lists})``.
-    Yields ``("kept", table)`` for the kept documents and ``("near", (kept shard, table))`` for the near
+    Yields ``("kept", table)`` for the kept documents and ``("near", (kept shard, [NearRow, ...]))`` for the near
     duplicates, keyed by the shard of the document kept in their place (:func:`surviving_near_rows` joins them).
     """
     _, grouped = item
@@ -122,28 +126,32 @@ def shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) ->
     if not kept and not near:
         return
     with _INDEX_CLOCK:
-        columns: tuple[list, ...] = ([], [], [], [], [])
+        columns: tuple[list, ...] = ([], [], [], [])
+        near_by_shard: dict[int, list[NearRow]] = {}
         for part in grouped["rows"]:
             for row in zip(part.doc_ids, part.text_keys, part.signatures, part.evidence_dates):
                 if row[0] in kept or row[0] in near:
-                    for column, value in zip(columns, row + (near.get(row[0]),)):
-                        column.append(value)
-        table = columns_table(*columns[:4], params, columns[4])
-        is_near = pc.is_valid(table.column("kept_doc_id"))
-        kept_rows, near_rows = table.filter(pc.invert(is_near)), table.filter(is_near)
-    if kept_rows.num_rows:
+                    kept_id = near.get(row[0])
+                    if kept_id is None:
+                        for column, value in zip(columns, row):
+                            column.append(value)
+                    else:
+                        near_by_shard.setdefault(shard_of(kept_id, KEY_SHARDS), []).append(row + (kept_id,))
+        kept_rows = columns_table(*columns, params) if columns[0] else None
+    if kept_rows is not None:
         yield "kept", kept_rows
-    if near_rows.num_rows:
-        for piece in split_by_shard(near_rows, KEY_SHARDS, "kept_doc_id"):
-            yield "near", piece
+    for shard in sorted(near_by_shard):
+        yield "near", (shard, near_by_shard[shard])
 
 
-def surviving_near_rows(item: tuple[int, dict[str, Iterable]]) -> Iterator[pa.Table]:
+def surviving_near_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) -> Iterator[pa.Table]:
     """The near duplicates' rows of one join shard whose kept copy is kept in the end (not rejected later)."""
     _, grouped = item
-    kept = pa.array(sorted({doc_id for ids in grouped["kept"] for doc_id in ids}), pa.string())
-    for table in grouped["near"]:
-        yield table.filter(pc.is_in(table.column("kept_doc_id"), value_set=kept))
+    kept = {doc_id for ids in grouped["kept"] for doc_id in ids}
+    rows = [row for part in grouped["near"] for row in part if row[4] in kept]
+    if rows:
+        doc_ids, text_keys, signatures, evidence, kept_ids = (list(column) for column in zip(*rows))
+        yield columns_table(doc_ids, text_keys, signatures, evidence, params, kept_ids)
 
 
 def _tagged_shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) -> Iterator:
@@ -206,7 +214,7 @@ class WriteIndex(beam.PTransform):
             | "Rows" >> beam.FlatMap(_tagged_shard_rows, self._params).with_outputs("near", main="kept"))
         surviving = ({"kept": kept_ids, "near": near_rows}
                      | "Join kept copies" >> beam.CoGroupByKey()
-                     | "Kept copies only" >> beam.FlatMap(surviving_near_rows))
+                     | "Kept copies only" >> beam.FlatMap(surviving_near_rows, self._params))
         rows = (kept_rows, surviving) | "All rows" >> beam.Flatten()
         return rows | "Files" >> WriteTableShards(self._staging_dir, INDEX_KIND, INDEX_ROWS_PER_SHARD)
 
