@@ -38,13 +38,38 @@ _WORDS_AND_MARKS = st.lists(st.sampled_from(["word", "Été", "ПРИВЕТ", "�
 @given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text() | _WORDS_AND_MARKS
        | st.text(alphabet=st.characters(blacklist_categories=())))
 def test_normalize_text_equals_the_regex(text):
+    from provsieve.transforms.document import normalize_text
+
+    assert normalize_text(text) == _regex_normalized(text)
+
+
+def _regex_normalized(text):
     import re
     import unicodedata
 
+    return re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+_SYMBOLS = [chr(c) for c in range(0x2010, 0x2BFF) if not chr(c).isalnum()]
+
+
+def test_a_text_of_many_distinct_symbols_equals_the_regex():
+    from provsieve.transforms.document import _MAX_SYMBOLS_REPLACED, normalize_text
+
+    symbols = _SYMBOLS[:_MAX_SYMBOLS_REPLACED * 40]
+    text = "".join(f"{symbol}Mot{i % 7}\u00a0{symbol}x_Y " for i, symbol in enumerate(symbols))
+    assert normalize_text(text) == _regex_normalized(text)
+    for n in (_MAX_SYMBOLS_REPLACED, _MAX_SYMBOLS_REPLACED + 1):  # either side of the switch to the regex
+        few = " Été—".join(symbols[:n]) + "\u2019s"
+        assert normalize_text(few) == _regex_normalized(few)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(_SYMBOLS) | st.sampled_from(["Été", "ΣΑΣ", "a_b", " ", "ﬁ"]), max_size=200).map("".join))
+def test_normalize_text_of_many_symbols_equals_the_regex(text):
     from provsieve.transforms.document import normalize_text
 
-    reference = re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
-    assert normalize_text(text) == reference
+    assert normalize_text(text) == _regex_normalized(text)
 
 
 def test_copies_are_found_across_the_parts_of_several_workers():

@@ -15,6 +15,7 @@ writer.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from typing import NamedTuple, Optional
 
@@ -136,6 +137,9 @@ def text_sha1(text: str) -> str:
 
 _ASCII_PUNCT_TO_SPACE = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
 _ASCII_BYTES = bytes(range(128))
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_MAX_SYMBOLS_REPLACED = 16
+"""Above this many distinct non-ASCII symbols, one ``bytes.replace`` each costs more than the regex."""
 
 
 def normalize_text(text: str) -> str:
@@ -146,13 +150,20 @@ def normalize_text(text: str) -> str:
     bytes, the same result as the regular expression at a third of its cost
     on non-ASCII text: ASCII bytes through a table; the few distinct
     non-ASCII characters that are not alphanumeric (curly quotes, dashes,
-    no-break spaces) replaced before it (UTF-8 never matches inside another character).
+    no-break spaces) replaced before it (UTF-8 never matches inside another
+    character). Each replacement scans the whole text, so a text with more
+    than ``_MAX_SYMBOLS_REPLACED`` distinct such characters goes through the
+    regular expression instead (same output).
     """
-    raw = unicodedata.normalize("NFKC", text).lower().encode("utf-8", "surrogatepass")
+    folded = unicodedata.normalize("NFKC", text).lower()
+    raw = folded.encode("utf-8", "surrogatepass")
     if not raw.isascii():
-        for char in set(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")):
-            if not char.isalnum():
-                raw = raw.replace(char.encode("utf-8", "surrogatepass"), b" ")
+        symbols = [char for char in set(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+                   if not char.isalnum()]
+        if len(symbols) > _MAX_SYMBOLS_REPLACED:
+            return _NON_WORD.sub(" ", folded).strip()
+        for char in symbols:
+            raw = raw.replace(char.encode("utf-8", "surrogatepass"), b" ")
     return b" ".join(raw.translate(_ASCII_PUNCT_TO_SPACE).split()).decode("utf-8", "surrogatepass")
 
 
