@@ -240,6 +240,38 @@ def test_a_combiner_fitted_on_another_runtime_is_named():
     assert "llama-cpp-bf16" in runtime_mismatch({"version": "v", "lm": {}})
 
 
+def _unigram_combiner_file(tmp_path, table_size: int):
+    """A combiner on one uni_* feature and, beside it, a unigram table of ``table_size`` entries."""
+    import json
+
+    from provsieve.transforms.lm_unigram import save_table, unigram_logprobs
+
+    sha = save_table(unigram_logprobs(np.ones(table_size)), tmp_path / "uni.npy")
+    meta = {"version": "ai_cascade-uni-test", "features": ["uni_gain_mean"], "mean": [0.0], "scale": [1.0],
+            "coef": [1.0], "intercept": 0.0, "threshold": 0.9, "unigram": {"file": "uni.npy", "sha256": sha}}
+    path = tmp_path / "cascade.json"
+    path.write_text(json.dumps(meta))
+    return str(path)
+
+
+def test_a_unigram_table_not_over_the_tokenizers_vocabulary_fails_at_model_load(tmp_path, monkeypatch):
+    from provsieve.transforms import lm_handler
+
+    class Tokenizer:
+        def get_vocab_size(self):
+            return 64
+
+    class Scorer:  # the LM is not needed to check the table against the tokenizer
+        def __init__(self, *args):
+            self.tokenizer = Tokenizer()
+
+    monkeypatch.setattr(lm_handler, "SmolLMScorer", Scorer)
+    model = lm_handler.CascadeModelHandler(_unigram_combiner_file(tmp_path, 64)).load_model()
+    assert model.combiner.unigram_table().shape == (64,)
+    with pytest.raises(ValueError, match=r"uni\.npy: 63 entries, but the tokenizer has 64 token ids"):
+        lm_handler.CascadeModelHandler(_unigram_combiner_file(tmp_path, 63)).load_model()
+
+
 @needs_lm
 def test_run_inference_step_scores_routed_documents(scorer):
     from provsieve.transforms.ai_stage2 import ScoreStage2

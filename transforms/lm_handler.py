@@ -27,6 +27,7 @@ from provsieve.transforms.ai_detector import count_words, preprocess
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import TokenArrays, token_arrays
 from provsieve.transforms.lm_model import RUNTIME, LMUnavailable, converted_model, first_tokens, load_tokenizer
+from provsieve.transforms.lm_unigram import check_table_vocab
 from provsieve.transforms.timing import StageClock
 
 LOG = logging.getLogger("provsieve")
@@ -145,7 +146,11 @@ class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
         if mismatch:
             LOG.warning("stage 2: %s", mismatch)
         threads = self._threads or (os.cpu_count() or 1)
-        return CascadeModel(SmolLMScorer(self._model_path, combiner.max_tokens, threads, self._device), combiner)
+        scorer = SmolLMScorer(self._model_path, combiner.max_tokens, threads, self._device)
+        if combiner.uses_unigram:
+            check_table_vocab(combiner.unigram_table(), scorer.tokenizer.get_vocab_size(),
+                              str(combiner.unigram_meta["file"]))
+        return CascadeModel(scorer, combiner)
 
     def run_inference(self, batch: Sequence[Document], model: CascadeModel,
                       inference_args: Optional[dict[str, Any]] = None) -> Iterable[Document]:

@@ -92,6 +92,17 @@ def load_table(path: Optional[str] = None, resource: str = UNIGRAM_RESOURCE,
     return table_from_bytes(data)
 
 
+def check_table_vocab(table: np.ndarray, vocab_size: int, name: str) -> None:
+    """A table not counted over the tokenizer's vocabulary (``vocab_size`` ids) is an error naming it and both sizes.
+
+    Checked once when the model is loaded: otherwise every batch would fail on
+    a token id past the table's end (or silently read the wrong token's entry).
+    """
+    if len(table) != vocab_size:
+        raise ValueError(f"unigram table {name}: {len(table)} entries, but the tokenizer has {vocab_size} token ids "
+                         f"(count the table with this tokenizer: provsieve build-unigram)")
+
+
 def per_token_unigram(table: np.ndarray, tokens: Sequence[int]) -> np.ndarray:
     """``log p_uni`` of each token (float64), aligned with the document's per-position LM arrays."""
     return np.asarray(table)[np.asarray(tokens, dtype=np.int64)].astype(np.float64)  # index first: 96 values, not 49k
