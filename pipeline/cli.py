@@ -19,8 +19,10 @@ from provsieve.pipeline.summary import format_summary  # noqa: E402
 
 # At exit the interpreter's last garbage collection walks every object still alive (modules, models,
 # caches): about 0.9 s of CPU after a 10k-document run (``bench/sampling_profile.py`` and os.times() at
-# atexit). Frozen objects are skipped by it and still freed; registered at import, it runs after
-# every other exit handler registered later.
+# atexit). Frozen objects are skipped by it: those freed by reference counting during shutdown still
+# are, but reference cycles among them are never collected, so their finalizers (``__del__``, weakref
+# callbacks) never run (Python does not promise they do at exit) and the OS reclaims their memory.
+# Registered at import, it runs after every other exit handler registered later.
 atexit.register(gc.freeze)
 
 
