@@ -36,12 +36,13 @@ from ai_detector_tree_combiner import (  # noqa: E402 - bench/ is the script's f
 )
 
 from provsieve.pipeline.cascade_cli import FEATURE_SETS
+from provsieve.pipeline.cascade_sample import scored_token_ids
 from provsieve.pipeline.unigram_cli import count_groups, human_counts
 from provsieve.transforms.ai_cascade import candidate_features
 from provsieve.transforms.ai_detector import AIDetector
 from provsieve.transforms.ai_detector_training import load_records, select_split
-from provsieve.transforms.lm_model import first_tokens, load_tokenizer
-from provsieve.transforms.lm_unigram import per_token_unigram, unigram_logprobs
+from provsieve.transforms.lm_model import load_tokenizer
+from provsieve.transforms.lm_unigram import DEFAULT_ADD_K, per_token_unigram, unigram_logprobs
 
 FOLDS = 5
 
@@ -50,11 +51,7 @@ def _load_with_ids(paths: Sequence[str], detector: AIDetector, per_group: int, c
                   stage1: Optional[dict[str, float]], tokenizer: Any) -> dict[str, Any]:
     """The tree bench's records (stage-1 score, words, LM arrays) with the token ids each array position scores."""
     data = load_sample(paths, detector, per_group, cache, tokens, stage1)
-    data["ids"] = [None if a is None else first_tokens(tokenizer, r["text"], len(a))
-                   for r, a in zip(data["records"], data["arrays"])]
-    for r, a, t in zip(data["records"], data["arrays"], data["ids"]):  # position k scores token k
-        if a is not None and len(t) != len(a):
-            raise SystemExit(f"{r['id']}: {len(t)} tokens, the cache has {len(a)} positions")
+    data["ids"] = scored_token_ids(data["records"], data["arrays"], tokenizer)
     return data
 
 
@@ -91,7 +88,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sample_arguments(ap)
     ap.add_argument("--l2", type=float, nargs="+", default=[10.0])
-    ap.add_argument("--add-k", type=float, default=0.5)
+    ap.add_argument("--add-k", type=float, default=DEFAULT_ADD_K)
     ap.add_argument("--features", nargs="+", default=["stage1+all+length-gated", "stage1+all+unigram+length-gated"],
                     choices=sorted(FEATURE_SETS))
     ap.add_argument("--json", default=None)

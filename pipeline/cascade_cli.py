@@ -60,7 +60,7 @@ from provsieve.pipeline.cascade_eval import evaluate_held_out, evaluation_rows
 from provsieve.pipeline.cascade_sample import cascade_scores, prepare, routed_cascade_scores, stage2_probabilities
 from provsieve.pipeline.detector_cli import DEFAULT_BANDS
 from provsieve.transforms.lm_model import RUNTIME, RUNTIME_DESCRIPTION
-from provsieve.transforms.lm_unigram import file_sha256, load_table
+from provsieve.transforms.lm_unigram import UNIGRAM_FEATURE_NAMES, file_sha256, load_table, needs_unigram
 from provsieve.transforms.lm_token_cache import DEFAULT_CACHE
 
 _LM = ["mean_logprob", "mean_entropy", "mean_logrank", "fast_detectgpt", "binoculars"]
@@ -73,8 +73,7 @@ _SURPRISE = ["surprise_mean", "surprise_std", "surprise_q10", "surprise_q50", "s
 _HALVES = ["logprob_half_change", "entropy_half_change", "surprise_half_change"]
 _CONSISTENT_NEW = ["surprise_std", "surprising_share", "surprise_half_change"]
 """Of the new features, those pointing the same way on four or five train sources (lower: machine text), within the band."""
-_UNIGRAM = ["uni_logprob_mean", "uni_gain_mean", "uni_gain_std", "uni_gain_q10", "uni_gain_q50", "uni_gain_q90",
-            "uni_gain_negative_share", "uni_ratio_mean"]
+_UNIGRAM = list(UNIGRAM_FEATURE_NAMES)
 """The unigram-normalised features (:mod:`provsieve.transforms.lm_unigram`): need a unigram table."""
 _UNIGRAM_CONSISTENT = ["uni_gain_mean", "uni_gain_negative_share", "uni_ratio_mean"]
 """The unigram features whose direction is the same on the four train sources with humans (AUROC 0.67-0.87, or
@@ -304,10 +303,10 @@ def train_command(args: argparse.Namespace) -> int:
     extract = not args.cached_only
     max_tokens = max(args.tokens)
     table = None if args.unigram is None else load_table(args.unigram)
-    if table is None and any("uni_" in f for s in (args.features or FEATURE_SETS) for f in FEATURE_SETS[s]):
+    if table is None and any(needs_unigram(FEATURE_SETS[s]) for s in (args.features or FEATURE_SETS)):
         if args.features:
             raise SystemExit("train-cascade: the uni_* feature sets need --unigram TABLE.npy (provsieve build-unigram)")
-        args.features = [s for s in FEATURE_SETS if not any("uni_" in f for f in FEATURE_SETS[s])]
+        args.features = [s for s in FEATURE_SETS if not needs_unigram(FEATURE_SETS[s])]
         print("train-cascade: no --unigram table, so the feature sets with uni_* features are left out",
               file=sys.stderr)
     prep = prepare(fit, detector, args.per_group, cache, max_tokens, args.workers, extract, fit_stage1, unigram=table)
@@ -384,7 +383,7 @@ def train_command(args: argparse.Namespace) -> int:
                "licence": "Apache-2.0", "runtime": RUNTIME_DESCRIPTION, "runtime_id": RUNTIME,
                "max_tokens": n_tokens},
     }
-    if any("uni_" in f for f in names):
+    if needs_unigram(names):
         meta["unigram"] = unigram_entry(args.unigram)
     combiner = CascadeCombiner({**meta, "version": "tmp", "threshold": 1.0})
     web_scores = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -48,18 +48,19 @@ class Prepared:
                 for s, a, w, u in zip(self.stage1, self.arrays, self.words, uni)]
 
 
-def unigram_by_position(records: Sequence[Record], arrays: Sequence[Optional[TokenArrays]],
-                        table: np.ndarray) -> list[Optional[np.ndarray]]:
-    """Per record with LM arrays, the unigram log-probability of the token each position scores.
+def scored_token_ids(records: Sequence[Record], arrays: Sequence[Optional[TokenArrays]],
+                     tokenizer: Any = None) -> list[Optional[list[int]]]:
+    """Per record with LM arrays, the ids of the tokens its positions score (None without arrays or a token).
 
-    The texts are tokenised again with the stage-2 tokenizer (the cache holds
-    no token ids); a count that differs from the cached positions means the
-    cache was made with another tokenizer, an error.
+    The texts are tokenised again with the stage-2 tokenizer (``tokenizer``,
+    loaded if not given; the cache holds no token ids); a count that differs
+    from the cached positions means the cache was made with another
+    tokenizer, an error.
     """
     from provsieve.transforms.lm_model import first_tokens, load_tokenizer
 
-    tokenizer = load_tokenizer()
-    out: list[Optional[np.ndarray]] = []
+    tokenizer = tokenizer or load_tokenizer()
+    out: list[Optional[list[int]]] = []
     for r, a in zip(records, arrays):
         if a is None or len(a) == 0:
             out.append(None)
@@ -67,8 +68,14 @@ def unigram_by_position(records: Sequence[Record], arrays: Sequence[Optional[Tok
         ids = first_tokens(tokenizer, r["text"], len(a))
         if len(ids) != len(a):
             raise ValueError(f"record {r['id']}: {len(ids)} tokens, but the LM cache scored {len(a)} positions")
-        out.append(per_token_unigram(table, ids))
+        out.append(ids)
     return out
+
+
+def unigram_by_position(records: Sequence[Record], arrays: Sequence[Optional[TokenArrays]],
+                        table: np.ndarray) -> list[Optional[np.ndarray]]:
+    """Per record with LM arrays, the unigram log-probability of each scored token (:func:`scored_token_ids`)."""
+    return [None if ids is None else per_token_unigram(table, ids) for ids in scored_token_ids(records, arrays)]
 
 
 def prepare(records: list[Record], detector: AIDetector, per_group: int, cache: Path, max_tokens: int,

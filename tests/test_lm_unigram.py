@@ -46,6 +46,12 @@ def test_counts_and_smoothed_table_match_plain_python():
         lu.unigram_logprobs(counts, add_k=0)
 
 
+def test_a_feature_list_needs_the_table_when_a_name_or_a_product_is_a_unigram_feature():
+    assert lu.needs_unigram(["stage1_logit", "log_words*uni_gain_mean"])
+    assert lu.needs_unigram(lu.UNIGRAM_FEATURE_NAMES)
+    assert not lu.needs_unigram(["stage1_logit", "fast_detectgpt*log_words", ""])
+
+
 @pytest.mark.parametrize("n", [1, 2, 7, 96])
 def test_features_match_the_plain_python_reference(n):
     rng = np.random.default_rng(n)

@@ -21,7 +21,7 @@ import numpy as np
 from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import TokenArrays, token_features
-from provsieve.transforms.lm_unigram import load_table, per_token_unigram, unigram_features
+from provsieve.transforms.lm_unigram import load_table, needs_unigram, per_token_unigram, unigram_features
 from provsieve.transforms.date_tiers import is_trusted_human
 
 CASCADE_PACKAGE = "provsieve.transforms"
@@ -155,7 +155,7 @@ class CascadeCombiner:
     @property
     def uses_unigram(self) -> bool:
         """Whether a feature (or a gate) needs the unigram table."""
-        return any("uni_" in name for name in [*self.features, self.gate_feature or ""])
+        return needs_unigram([*self.features, self.gate_feature or ""])
 
     def unigram_table(self) -> np.ndarray:
         """The table named by the metadata: beside the combiner's file if there, else the package's; sha256 checked."""

@@ -35,6 +35,11 @@ UNIGRAM_FEATURE_NAMES = ("uni_logprob_mean", "uni_gain_mean", "uni_gain_std", "u
 _GAIN_QUANTILES = (0.1, 0.5, 0.9)
 
 
+def needs_unigram(names: Iterable[str]) -> bool:
+    """Whether any of these feature names (``a*b`` products included) is a ``uni_*`` feature, needing the table."""
+    return any("uni_" in name for name in names)
+
+
 def token_counts(token_lists: Iterable[Sequence[int]], vocab_size: int) -> np.ndarray:
     """How often each token id occurs over all the lists (int64, ``vocab_size`` long); an id out of range is an error."""
     counts = np.zeros(vocab_size, dtype=np.int64)
