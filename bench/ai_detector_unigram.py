@@ -37,12 +37,12 @@ from ai_detector_tree_combiner import (  # noqa: E402 - bench/ is the script's f
 
 from provsieve.pipeline.cascade_cli import FEATURE_SETS
 from provsieve.pipeline.cascade_sample import scored_token_ids
-from provsieve.pipeline.unigram_cli import count_groups, human_counts
+from provsieve.pipeline.unigram_cli import human_token_ids
 from provsieve.transforms.ai_cascade import candidate_features
 from provsieve.transforms.ai_detector import AIDetector
 from provsieve.transforms.ai_detector_training import load_records, select_split
 from provsieve.transforms.lm_model import load_tokenizer
-from provsieve.transforms.lm_unigram import DEFAULT_ADD_K, per_token_unigram, unigram_logprobs
+from provsieve.transforms.lm_unigram import DEFAULT_ADD_K, count_groups, per_token_unigram, unigram_logprobs
 
 FOLDS = 5
 
@@ -101,7 +101,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     train_paths = sorted(glob.glob(str(ai_text / "*-train.jsonl")))
     web = [r for p in sorted(glob.glob(str(Path(args.data_dir) / "crawl" / "CC-MAIN-*.jsonl.gz")))
            for r in load_records(p, "human")]
-    counted = human_counts([r for p in train_paths for r in load_records(p)] + select_split(web, "train"), tokenizer)
+    counted = human_token_ids([r for p in train_paths for r in load_records(p)] + select_split(web, "train"),
+                              tokenizer)
     tables = fold_tables(count_groups(counted, FOLDS, tokenizer.get_vocab_size()), args.add_k)
     train = _load_with_ids(train_paths, detector, args.per_group, cache, args.tokens, stage1, tokenizer)
     dev = _load_with_ids(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None, tokenizer)

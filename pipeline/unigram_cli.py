@@ -18,7 +18,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from provsieve.transforms.ai_detector_crossfit import crossfit_fold
 from provsieve.transforms.ai_detector_training import Record, load_records, select_split
 from provsieve.transforms.lm_unigram import DEFAULT_ADD_K, save_table, token_counts, unigram_logprobs
 
@@ -39,7 +38,7 @@ def distinct_humans(records: Sequence[Record]) -> list[Record]:
     return out
 
 
-def human_counts(records: Sequence[Record], tokenizer: Any) -> list[tuple[Record, np.ndarray]]:
+def human_token_ids(records: Sequence[Record], tokenizer: Any) -> list[tuple[Record, np.ndarray]]:
     """Each distinct human text (:func:`distinct_humans`) with its token ids (whole text, no special tokens)."""
     humans = distinct_humans(records)
     out = []
@@ -48,16 +47,6 @@ def human_counts(records: Sequence[Record], tokenizer: Any) -> list[tuple[Record
         for r, enc in zip(batch, tokenizer.encode_batch([r["text"] for r in batch], add_special_tokens=False)):
             out.append((r, np.asarray(enc.ids, dtype=np.int64)))
     return out
-
-
-def count_groups(counted: Sequence[tuple[Record, np.ndarray]], folds: int,
-                 vocab_size: int = 0) -> dict[tuple[str, int], np.ndarray]:
-    """Token counts by (source, cross-fitting fold) of the texts, so a table can leave out a source's or a fold's."""
-    size = vocab_size or 1 + max((int(ids.max()) for _, ids in counted if ids.size), default=0)
-    groups: dict[tuple[str, int], list[np.ndarray]] = {}
-    for r, ids in counted:
-        groups.setdefault((str(r.get("source")), crossfit_fold(r["id"], folds)), []).append(ids)
-    return {key: token_counts(lists, size) for key, lists in sorted(groups.items())}
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -82,7 +71,7 @@ def build_command(args: argparse.Namespace) -> int:
     tokenizer = load_tokenizer()
     records = [r for p in args.train for r in load_records(p)]
     web = select_split([r for p in args.web for r in load_records(p, "human")], "train")
-    counted = human_counts(records + web, tokenizer)
+    counted = human_token_ids(records + web, tokenizer)
     counts = token_counts((ids for _, ids in counted), tokenizer.get_vocab_size())
     sha = save_table(unigram_logprobs(counts, args.add_k), Path(args.output))
     meta = {"file": Path(args.output).name, "sha256": sha, "add_k": args.add_k, "dtype": "float16",

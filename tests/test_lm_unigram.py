@@ -124,7 +124,7 @@ class _CharTokenizer:
 
 
 def test_counting_takes_each_distinct_human_text_once_by_source_and_fold():
-    from provsieve.pipeline.unigram_cli import count_groups, distinct_humans, human_counts
+    from provsieve.pipeline.unigram_cli import distinct_humans, human_token_ids
 
     records = [{"id": "outfox-train-human-1", "text": "ab", "label": "human", "source": "outfox"},
                {"id": "outfox-train-human-2", "text": "ab", "label": "human", "source": "outfox"},  # same text
@@ -132,8 +132,8 @@ def test_counting_takes_each_distinct_human_text_once_by_source_and_fold():
                {"id": "detectrl-train-x_test-4", "text": "zzz", "label": "ai", "source": "detectrl"},
                {"id": "detectrl-train-x_test-5", "text": "  ", "label": "human", "source": "detectrl"}]
     assert [r["id"] for r in distinct_humans(records)] == ["outfox-train-human-1", "detectrl-train-x_test-3"]
-    counted = human_counts(records, _CharTokenizer())
-    groups = count_groups(counted, 5, vocab_size=50)
+    counted = human_token_ids(records, _CharTokenizer())
+    groups = lu.count_groups(counted, 5, vocab_size=50)
     assert sorted(s for s, _ in groups) == ["detectrl", "outfox"]
     total = sum(groups.values())
     assert total[ord("a") % 50] == 1 and total[ord("b") % 50] == 2 and total[ord("z") % 50] == 0

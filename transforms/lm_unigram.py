@@ -27,6 +27,9 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from provsieve.transforms.ai_detector_crossfit import crossfit_fold
+from provsieve.transforms.ai_detector_training import Record
+
 UNIGRAM_PACKAGE = "provsieve.transforms"
 UNIGRAM_RESOURCE = "models/lm_unigram.npy"
 DEFAULT_ADD_K = 0.5
@@ -50,6 +53,18 @@ def token_counts(token_lists: Iterable[Sequence[int]], vocab_size: int) -> np.nd
                 raise ValueError(f"token id out of range [0, {vocab_size})")
             counts += np.bincount(arr, minlength=vocab_size)
     return counts
+
+
+def count_groups(counted: Sequence[tuple[Record, np.ndarray]], folds: int,
+                 vocab_size: int) -> dict[tuple[str, int], np.ndarray]:
+    """Token counts by (source, cross-fitting fold) of the texts, so a table can leave out a source's or a fold's.
+
+    ``counted``: each text's record and token ids (``build-unigram``'s ``human_token_ids``).
+    """
+    groups: dict[tuple[str, int], list[np.ndarray]] = {}
+    for r, ids in counted:
+        groups.setdefault((str(r.get("source")), crossfit_fold(r["id"], folds)), []).append(ids)
+    return {key: token_counts(lists, vocab_size) for key, lists in sorted(groups.items())}
 
 
 def unigram_logprobs(counts: np.ndarray, add_k: float = DEFAULT_ADD_K) -> np.ndarray:
