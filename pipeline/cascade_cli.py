@@ -55,7 +55,6 @@ from provsieve.transforms.ai_detector_training import (
     rows_to_json,
     select_split,
 )
-from provsieve.pipeline import unigram_cli
 from provsieve.pipeline.cascade_eval import evaluate_held_out, evaluation_rows
 from provsieve.pipeline.cascade_sample import cascade_scores, prepare, routed_cascade_scores, stage2_probabilities
 from provsieve.pipeline.detector_cli import DEFAULT_BANDS
@@ -198,7 +197,6 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     tr.add_argument("--workers", type=int, default=1, help="processes for the LM")
     tr.add_argument("--cached-only", action="store_true", help="use only the records already in --cache")
     tr.set_defaults(func=train_command)
-    unigram_cli.register(subparsers)
 
 
 def unigram_entry(path: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 # local runs and would be the first line every user sees.
 logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
 
-from provsieve.pipeline import cascade_cli, detector_cli, index_cli, report, verify  # noqa: E402
+from provsieve.pipeline import cascade_cli, detector_cli, index_cli, report, unigram_cli, verify  # noqa: E402
 from provsieve.pipeline.options import add_run_arguments, config_from_args, unknown_option_error  # noqa: E402
 from provsieve.pipeline.summary import format_summary  # noqa: E402
 
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run, run_parser=run)
     detector_cli.register(sub)
     cascade_cli.register(sub)
+    unigram_cli.register(sub)
     verify.register(sub)
     report.register(sub)
     index_cli.register(sub)

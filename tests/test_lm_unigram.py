@@ -137,3 +137,13 @@ def test_counting_takes_each_distinct_human_text_once_by_source_and_fold():
     assert sorted(s for s, _ in groups) == ["detectrl", "outfox"]
     total = sum(groups.values())
     assert total[ord("a") % 50] == 1 and total[ord("b") % 50] == 2 and total[ord("z") % 50] == 0
+
+
+def test_build_unigram_is_a_provsieve_subcommand_that_refuses_dev_files(tmp_path):
+    from provsieve.pipeline.cli import build_parser, main
+    from provsieve.pipeline.unigram_cli import build_command
+
+    args = build_parser().parse_args(["build-unigram", "--train", "a-train.jsonl", "--output", "t.npy"])
+    assert args.func is build_command and args.add_k == lu.DEFAULT_ADD_K
+    with pytest.raises(SystemExit, match="train files only"):
+        main(["build-unigram", "--train", "a-dev.jsonl", "--output", str(tmp_path / "t.npy")])
