@@ -254,6 +254,15 @@ def _unigram_combiner_file(tmp_path, table_size: int):
     return str(path)
 
 
+def test_combiner_metadata_with_unigram_features_needs_its_table_entry():
+    meta = {"version": "v", "mean": [0.0, 0.0], "scale": [1.0, 1.0], "coef": [1.0, 1.0], "intercept": 0.0,
+            "threshold": 0.9}
+    for features in (["stage1_logit", "uni_gain_mean"], ["stage1_logit", "log_words*uni_ratio_mean"]):
+        with pytest.raises(ValueError, match="uni_\\* features need a 'unigram' table entry"):
+            casc.CascadeCombiner({**meta, "features": features})
+    assert not casc.CascadeCombiner({**meta, "features": ["stage1_logit", "log_words"]}).uses_unigram
+
+
 def test_a_unigram_table_not_over_the_tokenizers_vocabulary_fails_at_model_load(tmp_path, monkeypatch):
     from provsieve.transforms import lm_handler
 

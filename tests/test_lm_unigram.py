@@ -125,18 +125,26 @@ class _CharTokenizer:
 
 def test_counting_takes_each_distinct_human_text_once_by_source_and_fold():
     from provsieve.pipeline.unigram_cli import distinct_humans, human_token_ids
+    from provsieve.transforms.ai_detector_crossfit import crossfit_fold
 
     records = [{"id": "outfox-train-human-1", "text": "ab", "label": "human", "source": "outfox"},
                {"id": "outfox-train-human-2", "text": "ab", "label": "human", "source": "outfox"},  # same text
                {"id": "detectrl-train-x_test-3", "text": "b", "label": "human", "source": "detectrl"},
                {"id": "detectrl-train-x_test-4", "text": "zzz", "label": "ai", "source": "detectrl"},
-               {"id": "detectrl-train-x_test-5", "text": "  ", "label": "human", "source": "detectrl"}]
-    assert [r["id"] for r in distinct_humans(records)] == ["outfox-train-human-1", "detectrl-train-x_test-3"]
+               {"id": "detectrl-train-x_test-5", "text": "  ", "label": "human", "source": "detectrl"},
+               {"id": "outfox-train-human-12", "text": "aa", "label": "human", "source": "outfox"}]
+    assert [r["id"] for r in distinct_humans(records)] == ["outfox-train-human-1", "detectrl-train-x_test-3",
+                                                           "outfox-train-human-12"]
     counted = human_token_ids(records, _CharTokenizer())
     groups = lu.count_groups(counted, 5, vocab_size=50)
-    assert sorted(s for s, _ in groups) == ["detectrl", "outfox"]
+    # keys: (source, crossfit_fold(id, 5)); outfox items 1 and 12 share fold 2, item 2 (fold 1) was a repeated text
+    assert [crossfit_fold(i, 5) for i in ("outfox-train-human-1", "outfox-train-human-12", "outfox-train-human-2",
+                                          "detectrl-train-x_test-3")] == [2, 2, 1, 0]
+    assert list(groups) == [("detectrl", 0), ("outfox", 2)]
+    a, b = ord("a") % 50, ord("b") % 50
+    assert (groups[("outfox", 2)][a], groups[("outfox", 2)][b], groups[("detectrl", 0)][b]) == (3, 1, 1)
     total = sum(groups.values())
-    assert total[ord("a") % 50] == 1 and total[ord("b") % 50] == 2 and total[ord("z") % 50] == 0
+    assert total[a] == 3 and total[b] == 2 and total[ord("z") % 50] == 0 and total.sum() == 5
 
 
 def test_build_unigram_is_a_provsieve_subcommand_that_refuses_dev_files(tmp_path):
