@@ -140,14 +140,12 @@ class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
 
     def load_model(self) -> CascadeModel:
         combiner = CascadeCombiner.load(self._combiner_path)
-        if combiner.uses_unigram:
-            combiner.unigram_table()  # read and checked once per worker, before the first batch
         mismatch = runtime_mismatch(combiner.meta)
         if mismatch:
             LOG.warning("stage 2: %s", mismatch)
         threads = self._threads or (os.cpu_count() or 1)
         scorer = SmolLMScorer(self._model_path, combiner.max_tokens, threads, self._device)
-        if combiner.uses_unigram:
+        if combiner.uses_unigram:  # read (sha256 checked) and matched to the tokenizer once per worker, not per batch
             check_table_vocab(combiner.unigram_table(), scorer.tokenizer.get_vocab_size(),
                               str(combiner.unigram_meta["file"]))
         return CascadeModel(scorer, combiner)
