@@ -435,7 +435,7 @@ def train_command(args: argparse.Namespace) -> int:
                                                          for g, v in rows_to_json(loso_decided).items()},
     }
     if args.evaluate:
-        meta["held_out_evaluation"] = evaluate_held_out(args.evaluate, detector, meta, stage2, refit, args)
+        meta["held_out_evaluation"] = evaluate_held_out(args.evaluate, detector, meta, stage2, refit, args, table)
     if "holdout" in web_scores:
         meta["web_holdout_fpr"] = round(float(np.mean([sc >= stage2.threshold_for(w)
                                                         for w, sc in web_scores["holdout"]])), 4)

@@ -20,7 +20,6 @@ from provsieve.transforms.ai_cascade import CascadeCombiner
 from provsieve.transforms.ai_cascade_training import format_flag_table, pipeline_flags
 from provsieve.transforms.ai_detector import AIDetector, ThresholdPolicy
 from provsieve.transforms.ai_detector_training import Record, format_table, load_records, metrics_rows, rows_to_json
-from provsieve.transforms.lm_unigram import load_table
 
 
 def evaluation_rows(records: list[Record], stage1: Sequence[Optional[float]], policy: ThresholdPolicy,
@@ -35,14 +34,14 @@ def evaluation_rows(records: list[Record], stage1: Sequence[Optional[float]], po
 
 def evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[str, Any], stage2: ThresholdPolicy,
                        refit: Callable[[Optional[str]], tuple[dict[str, Any], float]],
-                       args: argparse.Namespace) -> dict[str, Any]:
+                       args: argparse.Namespace, unigram: Optional[np.ndarray] = None) -> dict[str, Any]:
     """``--evaluate``: the fitted combiner on records it never saw, and per source with that source left out of the fit.
 
     The left-out figures refit the chosen recipe (band included) without the
     source's --fit records and score that source's --evaluate records: the
     stand-in for the unseen domains of the held-out check. Stage 1 is the
     shipped model on these records; the stage-2 thresholds are the fitted
-    combiner's (chosen on --fit only).
+    combiner's (chosen on --fit only). ``unigram``: the table ``--unigram`` loaded, for the ``uni_*`` features.
     """
     records = [r for p in paths for r in load_records(p)]
     # the refits first: the LM then scores only the records that some fit's band routes
@@ -50,7 +49,7 @@ def evaluate_held_out(paths: Sequence[str], detector: AIDetector, meta: dict[str
     lm_from = min([meta["band"][0], *(low for _, low in refits.values())])
     prep = prepare(records, detector, args.evaluate_per_group, Path(args.cache), meta["lm"]["max_tokens"], args.workers,
                    not args.cached_only, lm_from=lm_from,
-                   unigram=None if args.unigram is None else load_table(args.unigram))
+                   unigram=unigram)
     idx = [i for i in np.flatnonzero(prep.sampled) if prep.stage1[i] is not None]
     sample = [records[i] for i in idx]
     stage1 = [prep.stage1[i] for i in idx]
