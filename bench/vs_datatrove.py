@@ -7,7 +7,7 @@ venv bench/_work/dt-venv && bench/_work/dt-venv/bin/pip install
 'datatrove[processing,io]' tokenizers spacy lxml_html_clean``; lxml 6 moved
 ``lxml.html.clean`` out, and without it datatrove's Trafilatura step times out
 on every record), never as a provsieve dependency; ``bench/datatrove_job.py`` is its side. Both run one worker. Printed: wall
-time, documents/s per core, peak RSS, the ratio, and the pairwise precision /
+time, CPU time (the process tree's), documents/s per core, peak RSS, the ratio, and the pairwise precision /
 recall of each system's duplicate clusters against the corpus truth (recall
 on pairs whose true word-5-gram Jaccard is >= 0.8).
 
@@ -102,7 +102,7 @@ def main() -> None:
                          ("provsieve (same work)", ["--no-ai", "--html-dates", "structured"])):
         result = run_once(args.docs, 1, args.format, flags)
         out = WORK / f"out_{args.docs}_{args.format}_w1"
-        rows.append((label, result["wall_s"], result["docs"], result["peak_rss_mb"],
+        rows.append((label, result["wall_s"], result["cpu_s"], result["docs"], result["peak_rss_mb"],
                      quality(provsieve_clusters(out), urls, truth, hi_pairs)))
 
     work = WORK / f"datatrove_{args.docs}_{args.format}"
@@ -113,16 +113,16 @@ def main() -> None:
     if measured.returncode != 0:
         raise SystemExit(f"datatrove failed:\n{measured.output[-3000:]}")
     stages = [line for line in measured.output.splitlines() if line.startswith("DATATROVE_STAGES")]
-    rows.append(("datatrove", measured.wall_seconds, args.docs, measured.peak_rss_mb,
+    rows.append(("datatrove", measured.wall_seconds, measured.cpu_seconds, args.docs, measured.peak_rss_mb,
                  quality(datatrove_clusters(work), urls, truth, hi_pairs)))
 
     datatrove_rate = args.docs / measured.wall_seconds
     print(f"\n{args.docs} documents, {args.format} input, 1 worker each; {len(hi_pairs)} true pairs with J >= 0.8")
-    print(f"{'system':<24} {'wall s':>8} {'docs/s/core':>11} {'vs datatrove':>12} {'peak RSS MB':>11} "
+    print(f"{'system':<24} {'wall s':>8} {'cpu s':>7} {'docs/s/core':>11} {'vs datatrove':>12} {'peak RSS MB':>11} "
           f"{'precision':>9} {'recall':>7} {'recall J>=.8':>12}")
-    for label, wall, docs, rss, q in rows:
+    for label, wall, cpu, docs, rss, q in rows:
         rate = docs / wall
-        print(f"{label:<24} {wall:>8.1f} {rate:>11.0f} {rate / datatrove_rate:>11.2f}x {rss:>11.0f} "
+        print(f"{label:<24} {wall:>8.1f} {cpu:>7.1f} {rate:>11.0f} {rate / datatrove_rate:>11.2f}x {rss:>11.0f} "
               f"{q['precision']:>9.4f} {q['recall']:>7.4f} {q['recall_j80']:>12.4f}")
     if stages:
         print("datatrove stage seconds: " + stages[0].split(" ", 1)[1])
