@@ -39,7 +39,7 @@ from provsieve.transforms.date_evidence_htmldate import warm_up  # noqa: E402
 from provsieve.transforms.date_evidence_http import http_date_evidence  # noqa: E402
 from provsieve.transforms.date_evidence_url import _URL_DATE, url_date_evidence  # noqa: E402
 from provsieve.transforms.date_tiers import assign_created, normalize_cutoff  # noqa: E402
-from provsieve.transforms.dates import _day, capture_date, parse_date  # noqa: E402
+from provsieve.transforms.dates import capture_date, parse_date, written_day  # noqa: E402
 from provsieve.transforms.document import new_document  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,8 @@ def blind(html: str, url: str, crawl: Optional[str]) -> Optional[tuple[str, str,
     """``(truth_source, truth_day, html, url)`` with the page's own day hidden, or None if it states none.
 
     ``url``: the URL path's day; the site's root URL is given instead and the date path blanked in the HTML.
-    ``markup``: the machine-readable published day; every copy of its raw values blanked.
+    ``markup``: the machine-readable published day as written (:func:`written_day`); every copy of its raw
+    values blanked.
     """
     truth = url_date_evidence(url, capture=crawl) if url else None
     if truth is not None:
@@ -60,7 +61,7 @@ def blind(html: str, url: str, crawl: Optional[str]) -> Optional[tuple[str, str,
         root = _ROOT_URL.match(url)
         return "url", truth, html.replace(m.group(0), "x") if m else html, (root[1] + "/" if root else "")
     raws = structured_html_dates(html)["published"]
-    days = [_day(parse_date(raw, now=crawl)) for raw in raws]
+    days = [written_day(raw, parse_date(raw, now=crawl)) for raw in raws]
     days = [d for d in days if d is not None]
     if not days:
         return None

@@ -14,8 +14,8 @@ test fixtures; they are read here, never copied into the repo):
   ``tests/data/metadata/NAME.json`` (``url``, ``publish_date``) where it exists. Its members' mtimes are a
   fixed 2020-02-02 (a reproducible build), so their capture is the day after the latest stated day instead.
 - npm ``@postlight/mercury-parser@1.1.1`` (MIT), fetched with ``npm pack``: ``fixtures/SITE/MS.html``, saved
-  at ``MS`` (epoch milliseconds: the capture); URL and a *stated* ``date_published`` (a UTC instant: its UTC
-  day is the truth) from ``src/extractors/custom/SITE/index.test.js``. The last sdist with fixtures.
+  at ``MS`` (epoch milliseconds: the capture); URL and a *stated* ``date_published`` (a UTC instant: the truth
+  is its day as the page writes that instant with its zone, ``page_day_of``, else its UTC day) from ``src/extractors/custom/SITE/index.test.js``. The last sdist with fixtures.
 
 htmldate's own test and evaluation pages are not used (they may be the held-out check itself).
 
@@ -59,7 +59,7 @@ from provsieve.transforms.date_evidence import HTML_DATE_MODES, html_date_eviden
 from provsieve.transforms.date_evidence_htmldate import warm_up  # noqa: E402
 from provsieve.transforms.date_evidence_url import url_date_evidence  # noqa: E402
 from provsieve.transforms.date_tiers import assign_created  # noqa: E402
-from provsieve.transforms.dates import _day, parse_date  # noqa: E402
+from provsieve.transforms.dates import _day, parse_date, written_day  # noqa: E402
 from provsieve.transforms.document import new_document  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +154,8 @@ def _newspaper_pages(tar: tarfile.TarFile) -> Iterator[Page]:
         stem = path.rsplit("/", 1)[1][:-5]
         meta = members.get(f"tests/data/metadata/{stem}.json")
         info = json.loads(_read(tar, meta)) if meta is not None else {}
-        day = _day(parse_date(info.get("publish_date"))) if info.get("publish_date") else None
+        raw = info.get("publish_date")
+        day = written_day(raw, parse_date(raw)) if raw else None
         yield Page("newspaper4k", stem, info.get("url") or None, _read(tar, member), _iso(member.mtime),
                    day[:10] if day else None)
 
@@ -169,6 +170,19 @@ def newspaper_pages(tar: tarfile.TarFile) -> Iterator[Page]:
 _MERCURY_URL = re.compile(r"\burl\s*=\s*['`\"]([^'`\"]+)")
 _MERCURY_FIXTURE = re.compile(r"fixtures/([^'`\"]+\.html)")
 _MERCURY_DATE = re.compile(r"assert\.equal\(\s*date_published,\s*['`\"]([^'`\"]+)")
+
+
+_ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)")
+
+
+def page_day_of(instant: str, html: str) -> Optional[str]:
+    """The day of a UTC ``instant`` as the page writes it: the first ISO time in the page at that instant,
+    read by :func:`written_day`; the UTC day if the page spells it in no ISO form with a zone."""
+    iso = parse_date(instant)
+    for m in _ISO_INSTANT.finditer(html) if iso else ():
+        if parse_date(m[0]) == iso:
+            return written_day(m[0], iso)
+    return _day(iso)
 
 
 def mercury_pages(tar: tarfile.TarFile) -> Iterator[Page]:
@@ -189,8 +203,9 @@ def mercury_pages(tar: tarfile.TarFile) -> Iterator[Page]:
         url, date = tests[path[9:]]
         stem = path.rsplit("/", 1)[1][:-5]
         capture = _iso(int(stem) / 1000) if stem.isdigit() else _iso(member.mtime)
-        day = _day(parse_date(date)) if date else None
-        yield Page("mercury", path[9:], url, _read(tar, member), capture, day[:10] if day else None)
+        html = _read(tar, member)
+        day = page_day_of(date, html) if date else None
+        yield Page("mercury", path[9:], url, html, capture, day[:10] if day else None)
 
 
 def known_pages() -> Iterator[tuple[Page, str, str, tuple[str, str, str]]]:

@@ -765,3 +765,58 @@ def test_auto_mode_drops_htmldates_bare_year_guess_but_keeps_a_first_of_the_mont
     assert html_date_evidence(spelled, "https://x.example/post", capture)["published_date"] \
         == html_date_evidence(spelled, "https://x.example/post", capture, mode="htmldate")["published_date"] \
         == "2019-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2019-03-04T21:30:00-05:00", "2019-03-04T00:00:00Z"),   # the 5th in UTC
+    ("2018-06-19T05:50:00+09:00", "2018-06-19T00:00:00Z"),   # the 18th in UTC
+    ("20180619T055000+0900", "2018-06-19T00:00:00Z"),        # ISO basic form
+    ("2020-1-9T23:00:00-08:00", "2020-01-09T00:00:00Z"),     # the loose form parse_date accepts
+    ("2019-03-04", "2019-03-04T00:00:00Z"),
+    ("Mon, 04 Mar 2019 21:30:00 -0500", "2019-03-05T00:00:00Z"),  # no written ISO day: the UTC day
+])
+def test_written_day_is_the_day_as_the_page_writes_it(raw, expected):
+    from provsieve.transforms.dates import written_day
+
+    assert written_day(raw, parse_date(raw, now=CAPTURE_2024)) == expected
+    assert written_day(raw, None) is None  # a refused value stays refused
+
+
+def _meta_page(published: str, modified: str = "") -> str:
+    mod = f'<meta property="article:modified_time" content="{modified}">' if modified else ""
+    return (f'<html><head><meta property="article:published_time" content="{published}">{mod}</head>'
+            '<body><p>Body text.</p></body></html>')
+
+
+def test_structured_published_day_is_the_publishers_local_day():
+    # htmldate and a news archive give the day the publisher wrote; the UTC day is a day off on evening
+    # posts west of UTC and morning posts east of it
+    assert html_date_evidence(_meta_page("2019-03-04T21:30:00-05:00"), "https://x.com/a",
+                              CAPTURE_2024)["published_date"] == "2019-03-04T00:00:00Z"
+    jsonld = ('<html><head><script type="application/ld+json">{"datePublished": "2018-06-19T05:50:00+09:00"}'
+              '</script></head><body><p>x</p></body></html>')
+    assert html_date_evidence(jsonld, None, CAPTURE_2024)["published_date"] == "2018-06-19T00:00:00Z"
+    late = ('<html><body><article><time datetime="2017-09-10T23:40:00-07:00" pubdate>Sept 10</time>'
+            '<p>Post.</p></article></body></html>')
+    assert html_date_evidence(late, None, CAPTURE_2024, mode="structured")["published_date"] == "2017-09-10T00:00:00Z"
+
+
+def test_modified_dates_stay_instants_for_the_claim_rule():
+    # a page modified at 23:00 New York time on the day before the cutoff was modified on the cutoff (UTC)
+    ev = html_date_evidence(_meta_page("2019-03-04T10:00:00-05:00", "2022-11-29T23:00:00-05:00"),
+                            "https://x.com/a", CAPTURE_2024)
+    assert ev == {"published_date": "2019-03-04T00:00:00Z", "modified_date": "2022-11-30T00:00:00Z"}
+
+
+def test_created_follows_the_local_day_and_never_passes_the_capture():
+    capture = "2019-03-04T20:00:00Z"
+    page = _meta_page("2019-03-05T01:00:00+09:00")  # 2019-03-04T16:00Z: before the capture, dated the 5th
+    ev = html_date_evidence(page, "https://x.com/a", capture)
+    assert ev["published_date"] == "2019-03-05T00:00:00Z"
+    doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
+                                      url="https://x.com/a", crawl_date=capture, **ev))
+    assert (doc.created, doc.created_source) == (capture, "published")
+    ev = html_date_evidence(_meta_page("2019-03-02T21:30:00-05:00"), "https://x.com/a", capture)
+    doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
+                                      url="https://x.com/a", crawl_date=capture, **ev))
+    assert doc.created == "2019-03-02T00:00:00Z"
