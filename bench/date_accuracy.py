@@ -8,7 +8,8 @@ Known dates come from the pages themselves, and the source is hidden from the ex
 - ``url``: the URL path states the day (``/2019/07/16/``). The extractor gets the site's root URL instead,
   and every copy of that date path in the HTML (canonical link, ``og:url``, share links) is blanked.
 - ``markup``: no URL date, but the machine-readable markup states the published day (``article:published_time``,
-  JSON-LD ``datePublished``, ``<time pubdate>``). Every copy of those raw values in the HTML is blanked.
+  JSON-LD ``datePublished``, ``<time pubdate>``), all its published values the same day. Every copy of those
+  raw values in the HTML is blanked.
 
 For each mode: the share of pages where the published date is the known day, a wrong day, or none;
 the time per page; and false pre-cutoff claims (pages dated on or after the cutoff that
@@ -52,8 +53,8 @@ def blind(html: str, url: str, crawl: Optional[str]) -> Optional[tuple[str, str,
     """``(truth_source, truth_day, html, url)`` with the page's own day hidden, or None if it states none.
 
     ``url``: the URL path's day; the site's root URL is given instead and the date path blanked in the HTML.
-    ``markup``: the machine-readable published day as written (:func:`written_day`); every copy of its raw
-    values blanked.
+    ``markup``: the machine-readable published day as written (:func:`written_day`), if every published value
+    in the markup gives that one day; every copy of those raw values blanked.
     """
     truth = url_date_evidence(url, capture=crawl) if url else None
     if truth is not None:
@@ -61,13 +62,12 @@ def blind(html: str, url: str, crawl: Optional[str]) -> Optional[tuple[str, str,
         root = _ROOT_URL.match(url)
         return "url", truth, html.replace(m.group(0), "x") if m else html, (root[1] + "/" if root else "")
     raws = structured_html_dates(html)["published"]
-    days = [written_day(raw, parse_date(raw, now=crawl)) for raw in raws]
-    days = [d for d in days if d is not None]
-    if not days:
-        return None
+    days = {written_day(raw, parse_date(raw, now=crawl)) for raw in raws} - {None}
+    if len(days) != 1:
+        return None  # none, or the markup disagrees with itself: not a known day
     for raw in raws:
         html = html.replace(raw, "")
-    return "markup", days[0], html, url
+    return "markup", days.pop(), html, url
 
 
 def blinded_pages(files: list[str]):
