@@ -820,3 +820,42 @@ def test_created_follows_the_local_day_and_never_passes_the_capture():
     doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
                                       url="https://x.com/a", crawl_date=capture, **ev))
     assert doc.created == "2019-03-02T00:00:00Z"
+
+
+def test_structured_path_reads_the_meta_htmldate_reads_first():
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+
+    # htmldate (original_date) stops at the first meta of its DATE_ATTRIBUTES in document order
+    page = ('<html><head><meta name="analyticsAttributes.articleDate" content="2020-01-20T09:49:32Z">'
+            '<meta property="og:article:published_time" content="2020-01-19T12:25:36Z">'
+            '<meta name="pubdate" content="2020-01-18">'
+            '<meta itemprop="dateCreated" content="2020-01-17">'
+            '<meta name="citation_title" property="article:published_time" content="2020-01-16">'
+            '</head><body><p>x</p></body></html>')
+    found = structured_html_dates(page)
+    # the last meta has a name htmldate does not read, so htmldate ignores its property too
+    assert found["published"] == ["2020-01-20T09:49:32Z", "2020-01-19T12:25:36Z", "2020-01-18", "2020-01-17"]
+    from htmldate import find_date
+    ev = html_date_evidence(page, "https://x.com/a", CAPTURE_2024)
+    assert ev["published_date"][:10] == find_date(page, original_date=True) == "2020-01-20"
+
+
+def test_structured_path_selects_every_meta_name_htmldate_reads():
+    from htmldate.core import DATE_ATTRIBUTES
+
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+
+    for key in sorted(DATE_ATTRIBUTES - {"meta"}):
+        for attr in ("name", "property"):
+            page = f'<html><head><meta {attr}="{key.upper()}" content="2019-03-04"></head><body></body></html>'
+            assert structured_html_dates(page)["published"] == ["2019-03-04"], (attr, key)
+
+
+def test_jsonld_date_published_comes_before_created_and_upload_dates():
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+
+    page = ('<html><head><script type="application/ld+json">[{"@type": "VideoObject", "uploadDate": "2015-05-05"},'
+            '{"@type": "NewsArticle", "dateCreated": "2019-03-03", "datePublished": "2019-03-04"}]</script>'
+            '</head><body><p>x</p></body></html>')
+    assert structured_html_dates(page)["published"] == ["2019-03-04", "2015-05-05", "2019-03-03"]
+    assert html_date_evidence(page, None, CAPTURE_2024)["published_date"] == "2019-03-04T00:00:00Z"

@@ -90,11 +90,14 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
 
 # One query for every element that can carry a machine-readable date: a meta whose property/name/itemprop
 # names a date (the keys of _STRUCTURED_META and htmldate's DATE_ATTRIBUTES all contain one of these words,
-# but its catch-all ``meta``), <time datetime>, JSON-LD. Narrow on purpose: making a Python object of each
+# but its catch-all ``meta``; tested), <time datetime>, JSON-LD. Narrow on purpose: making a Python object of each
 # of a page's elements costs more than the regex scan did.
-_DATE_WORDS = ("date", "time", "modified", "creat", "publi", "issued")
+_DATE_WORDS = ("date", "time", "modified")
+_PUBLISHED_WORDS = ("creat", "publi", "issued")  # htmldate's names without the words above (itemprops have them)
 _DATE_ELEMENTS = ", ".join([f'meta[{attr}*="{word}" i]' for attr in ("property", "name", "itemprop")
-                            for word in _DATE_WORDS] + ["time[datetime]", 'script[type="application/ld+json" i]'])
+                            for word in _DATE_WORDS]
+                           + [f'meta[{attr}*="{word}" i]' for attr in ("property", "name") for word in _PUBLISHED_WORDS]
+                           + ["time[datetime]", 'script[type="application/ld+json" i]'])
 _JSON_LD_SCAN = 200_000
 
 
@@ -130,15 +133,15 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
         value = elem.getattr("content") or elem.getattr("datetime")
         if not value:
             continue
-        if _STRUCTURED_META.get((elem.getattr("property") or elem.getattr("name") or elem.getattr("itemprop")
-                                 or "").lower()) == "modified":
+        name, prop = elem.getattr("name"), elem.getattr("property")
+        itemprop = elem.getattr("itemprop") if name is None and prop is None else None
+        if _STRUCTURED_META.get((prop or name or itemprop or "").lower()) == "modified":
             out["modified"].append(value)
         # htmldate's own test (examine_header): the name if there is one, else the property, else the itemprop
-        name, prop = elem.getattr("name"), elem.getattr("property")
-        if name is not None or prop is not None:
-            if (name if name is not None else prop).lower() in published_names:
+        if itemprop is not None:
+            if itemprop.lower() in _PUBLISHED_ITEMPROPS:
                 out["published"].append(value)
-        elif (elem.getattr("itemprop") or "").lower() in _PUBLISHED_ITEMPROPS:
+        elif (name if name is not None else prop or "").lower() in published_names:
             out["published"].append(value)
     later = []  # JSON-LD dateCreated / uploadDate: after every datePublished, which htmldate alone reads
     for elem in scripts:
