@@ -247,7 +247,7 @@ def main() -> None:
     ap.add_argument("--cutoff", default="2022-11-30")
     ap.add_argument("--show", action="store_true", help="one line per page and method that misses the day")
     ap.add_argument("--losses", action="store_true",
-                    help="list the pages where htmldate alone (original) finds the day and auto does not")
+                    help="list the pages where htmldate alone (either way) finds the day and auto does not")
     args = ap.parse_args()
     warm_up()
     pages = list(known_pages())
@@ -295,10 +295,11 @@ def main() -> None:
                   f" {o['false0']:24} {o['false1']:14}")
         if args.losses:
             for page, origin, truth, _ in pages:
-                ref, got = answers["htmldate alone original"][page.name], answers["auto"][page.name]
-                if day_verdict(ref, truth) == "exact" and day_verdict(got, truth) != "exact":
-                    print(f"  loss ({view}): {page.source}/{page.name} truth {truth[:10]} ({origin}) "
-                          f"auto {str(got)[:10]} url {page.url}")
+                got = answers["auto"][page.name]
+                for ref in ("htmldate alone", "htmldate alone original"):
+                    if day_verdict(answers[ref][page.name], truth) == "exact" and day_verdict(got, truth) != "exact":
+                        print(f"  loss to {ref} ({view}): {page.source}/{page.name} truth {truth[:10]} ({origin}) "
+                              f"auto {str(got)[:10]} url {page.url}")
 
 
 if __name__ == "__main__":
