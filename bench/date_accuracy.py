@@ -8,7 +8,8 @@ Known dates come from the pages themselves, and the source is hidden from the ex
 - ``url``: the URL path states the day (``/2019/07/16/``). The extractor gets the site's root URL instead,
   and every copy of that date path in the HTML (canonical link, ``og:url``, share links) is blanked.
 - ``markup``: no URL date, but the machine-readable markup states the published day (``article:published_time``,
-  JSON-LD ``datePublished``, ``<time pubdate>``). Every copy of those raw values in the HTML is blanked.
+  JSON-LD ``datePublished``, ``<time pubdate>``), all its published values the same day. Every copy of those
+  raw values in the HTML is blanked.
 
 For each mode: the share of pages where the published date is the known day, a wrong day, or none;
 the time per page; and false pre-cutoff claims (pages dated on or after the cutoff that
@@ -25,6 +26,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -37,8 +39,8 @@ from provsieve.transforms.date_evidence_htmldate import htmldate_evidence  # noq
 from provsieve.transforms.date_evidence_htmldate import warm_up  # noqa: E402
 from provsieve.transforms.date_evidence_http import http_date_evidence  # noqa: E402
 from provsieve.transforms.date_evidence_url import _URL_DATE, url_date_evidence  # noqa: E402
-from provsieve.transforms.date_tiers import assign_created  # noqa: E402
-from provsieve.transforms.dates import _day, capture_date, parse_date  # noqa: E402
+from provsieve.transforms.date_tiers import assign_created, normalize_cutoff  # noqa: E402
+from provsieve.transforms.dates import capture_date, parse_date, written_day  # noqa: E402
 from provsieve.transforms.document import new_document  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,23 +49,46 @@ DEFAULT_FILES = sorted(glob.glob(str(ROOT / "../shared/data/crawl/*.warc.gz"))) 
 _ROOT_URL = re.compile(r"^([a-z][a-z0-9+.-]*://[^/?#]*)", re.I)
 
 
+def blind(html: str, url: str, crawl: Optional[str]) -> Optional[tuple[str, str, str, str]]:
+    """``(truth_source, truth_day, html, url)`` with the page's own day hidden, or None if it states none.
+
+    ``url``: the URL path's day; the site's root URL is given instead and the date path blanked in the HTML.
+    ``markup``: the machine-readable published day as written (:func:`written_day`), if every published value
+    in the markup gives that one day; every copy of those raw values blanked.
+    """
+    truth = url_date_evidence(url, capture=crawl) if url else None
+    if truth is not None:
+        m = _URL_DATE.search(url.split("://", 1)[-1].split("/", 1)[-1])
+        root = _ROOT_URL.match(url)
+        return "url", truth, html.replace(m.group(0), "x") if m else html, (root[1] + "/" if root else "")
+    raws = structured_html_dates(html)["published"]
+    days = {written_day(raw, parse_date(raw, now=crawl)) for raw in raws} - {None}
+    if len(days) != 1:
+        return None  # none, or the markup disagrees with itself: not a known day
+    for raw in raws:
+        html = html.replace(raw, "")
+    return "markup", days.pop(), html, url
+
+
 def blinded_pages(files: list[str]):
     """``(truth_source, truth_day, html, url, record)`` for every page with a known day, its source hidden."""
     for _, _, rec, html, url in html_pages(files):
-        crawl = capture_date(rec.headers.get("WARC-Date"))
-        truth = url_date_evidence(url, capture=crawl)
-        if truth is not None:
-            m = _URL_DATE.search(url.split("://", 1)[-1].split("/", 1)[-1])
-            root = _ROOT_URL.match(url)
-            yield "url", truth, html.replace(m.group(0), "x") if m else html, (root[1] + "/" if root else ""), rec
-            continue
-        raws = structured_html_dates(html)["published"]
-        days = [_day(parse_date(raw, now=crawl)) for raw in raws]
-        days = [d for d in days if d is not None]
-        if days:
-            for raw in raws:
-                html = html.replace(raw, "")
-            yield "markup", days[0], html, url, rec
+        blinded = blind(html, url, capture_date(rec.headers.get("WARC-Date")))
+        if blinded is not None:
+            yield (*blinded, rec)
+
+
+def day_verdict(got: Optional[str], truth: str) -> str:
+    """``exact`` (same day), ``wrong`` or ``none``."""
+    return "none" if got is None else ("exact" if got[:10] == truth[:10] else "wrong")
+
+
+def falsely_claimed(evidence: dict, url: Optional[str], crawl: Optional[str], http: dict, truth: str,
+                    cutoff: str) -> bool:
+    """A page dated on or after ``cutoff`` that :func:`assign_created` puts in the ``claimed`` tier."""
+    doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="",
+                                      url=url, crawl_date=crawl, **http, **evidence), cutoff)
+    return truth >= normalize_cutoff(cutoff) and doc.pre_cutoff_evidence == "claimed"
 
 
 def main() -> None:
@@ -75,7 +100,7 @@ def main() -> None:
                     help="also check may_hold_day_date on every HTML page: what htmldate finds on the pages it skips")
     args = ap.parse_args()
     warm_up()
-    cutoff = args.cutoff + "T00:00:00Z"
+    cutoff = normalize_cutoff(args.cutoff)
     modes = ("htmldate",) + tuple(m for m in HTML_DATE_MODES if m != "htmldate")
     outcome = {m: collections.Counter() for m in modes}
     times = {m: [] for m in modes}
@@ -90,13 +115,10 @@ def main() -> None:
             ev = html_date_evidence(html, url, crawl, mode=mode)
             times[mode].append(time.perf_counter() - t0)
             got = ev["published_date"]
-            verdict = "none" if got is None else ("exact" if got[:10] == truth[:10] else "wrong")
+            verdict = day_verdict(got, truth)
             outcome[mode][(source, verdict)] += 1
             outcome[mode][("all", verdict)] += 1
-            doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="",
-                                              url=url, crawl_date=crawl, **http, **ev), args.cutoff)
-            if truth >= cutoff and doc.pre_cutoff_evidence == "claimed":
-                false_claims[mode] += 1
+            false_claims[mode] += falsely_claimed(ev, url, crawl, http, truth, args.cutoff)
             if args.show and verdict != "exact":
                 print(f"  {mode:10} {source:6} truth {truth[:10]} got {str(got)[:10]:10} {url[:80]}")
     n = {s: sum(v for (src, _), v in outcome[modes[0]].items() if src == s) for s in ("url", "markup", "all")}

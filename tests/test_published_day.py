@@ -1,0 +1,106 @@
+"""The published day on the structured path: the day as the page writes it, and htmldate's own meta precedence."""
+
+from __future__ import annotations
+
+import pytest
+
+from provsieve.transforms.date_evidence import html_date_evidence
+from provsieve.transforms.date_tiers import assign_created
+from provsieve.transforms.dates import parse_date
+from provsieve.transforms.document import new_document
+
+CAPTURE_2024 = "2024-04-25T16:24:44Z"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2019-03-04T21:30:00-05:00", "2019-03-04T00:00:00Z"),   # the 5th in UTC
+    ("2018-06-19T05:50:00+09:00", "2018-06-19T00:00:00Z"),   # the 18th in UTC
+    ("20180619T055000+0900", "2018-06-19T00:00:00Z"),        # ISO basic form
+    ("2020-1-9T23:00:00-08:00", "2020-01-09T00:00:00Z"),     # the loose form parse_date accepts
+    ("2019-03-04", "2019-03-04T00:00:00Z"),
+    ("Mon, 04 Mar 2019 21:30:00 -0500", "2019-03-05T00:00:00Z"),  # no written ISO day: the UTC day
+])
+def test_written_day_is_the_day_as_the_page_writes_it(raw, expected):
+    from provsieve.transforms.dates import written_day
+
+    assert written_day(raw, parse_date(raw, now=CAPTURE_2024)) == expected
+    assert written_day(raw, None) is None  # a refused value stays refused
+
+
+def _meta_page(published: str, modified: str = "") -> str:
+    mod = f'<meta property="article:modified_time" content="{modified}">' if modified else ""
+    return (f'<html><head><meta property="article:published_time" content="{published}">{mod}</head>'
+            '<body><p>Body text.</p></body></html>')
+
+
+def test_structured_published_day_is_the_publishers_local_day():
+    # htmldate and a news archive give the day the publisher wrote; the UTC day is a day off on evening
+    # posts west of UTC and morning posts east of it
+    assert html_date_evidence(_meta_page("2019-03-04T21:30:00-05:00"), "https://x.com/a",
+                              CAPTURE_2024)["published_date"] == "2019-03-04T00:00:00Z"
+    jsonld = ('<html><head><script type="application/ld+json">{"datePublished": "2018-06-19T05:50:00+09:00"}'
+              '</script></head><body><p>x</p></body></html>')
+    assert html_date_evidence(jsonld, None, CAPTURE_2024)["published_date"] == "2018-06-19T00:00:00Z"
+    late = ('<html><body><article><time datetime="2017-09-10T23:40:00-07:00" pubdate>Sept 10</time>'
+            '<p>Post.</p></article></body></html>')
+    assert html_date_evidence(late, None, CAPTURE_2024, mode="structured")["published_date"] == "2017-09-10T00:00:00Z"
+
+
+def test_modified_dates_stay_instants_for_the_claim_rule():
+    # a page modified at 23:00 New York time on the day before the cutoff was modified on the cutoff (UTC)
+    ev = html_date_evidence(_meta_page("2019-03-04T10:00:00-05:00", "2022-11-29T23:00:00-05:00"),
+                            "https://x.com/a", CAPTURE_2024)
+    assert ev == {"published_date": "2019-03-04T00:00:00Z", "modified_date": "2022-11-30T00:00:00Z"}
+
+
+def test_created_follows_the_local_day_and_never_passes_the_capture():
+    capture = "2019-03-04T20:00:00Z"
+    page = _meta_page("2019-03-05T01:00:00+09:00")  # 2019-03-04T16:00Z: before the capture, dated the 5th
+    ev = html_date_evidence(page, "https://x.com/a", capture)
+    assert ev["published_date"] == "2019-03-05T00:00:00Z"
+    doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
+                                      url="https://x.com/a", crawl_date=capture, **ev))
+    assert (doc.created, doc.created_source) == (capture, "published")
+    ev = html_date_evidence(_meta_page("2019-03-02T21:30:00-05:00"), "https://x.com/a", capture)
+    doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
+                                      url="https://x.com/a", crawl_date=capture, **ev))
+    assert doc.created == "2019-03-02T00:00:00Z"
+
+
+def test_structured_path_reads_the_meta_htmldate_reads_first():
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+
+    # htmldate (original_date) stops at the first meta of its DATE_ATTRIBUTES in document order
+    page = ('<html><head><meta name="analyticsAttributes.articleDate" content="2020-01-20T09:49:32Z">'
+            '<meta property="og:article:published_time" content="2020-01-19T12:25:36Z">'
+            '<meta name="pubdate" content="2020-01-18">'
+            '<meta itemprop="dateCreated" content="2020-01-17">'
+            '<meta name="citation_title" property="article:published_time" content="2020-01-16">'
+            '</head><body><p>x</p></body></html>')
+    found = structured_html_dates(page)
+    # the last meta has a name htmldate does not read, so htmldate ignores its property too
+    assert found["published"] == ["2020-01-20T09:49:32Z", "2020-01-19T12:25:36Z", "2020-01-18", "2020-01-17"]
+    from htmldate import find_date
+    ev = html_date_evidence(page, "https://x.com/a", CAPTURE_2024)
+    assert ev["published_date"][:10] == find_date(page, original_date=True) == "2020-01-20"
+
+
+def test_structured_path_selects_every_meta_name_htmldate_reads():
+    from htmldate.core import DATE_ATTRIBUTES
+
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+
+    for key in sorted(DATE_ATTRIBUTES - {"meta"}):
+        for attr in ("name", "property"):
+            page = f'<html><head><meta {attr}="{key.upper()}" content="2019-03-04"></head><body></body></html>'
+            assert structured_html_dates(page)["published"] == ["2019-03-04"], (attr, key)
+
+
+def test_jsonld_date_published_comes_before_created_and_upload_dates():
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+
+    page = ('<html><head><script type="application/ld+json">[{"@type": "VideoObject", "uploadDate": "2015-05-05"},'
+            '{"@type": "NewsArticle", "dateCreated": "2019-03-03", "datePublished": "2019-03-04"}]</script>'
+            '</head><body><p>x</p></body></html>')
+    assert structured_html_dates(page)["published"] == ["2019-03-04", "2015-05-05", "2019-03-03"]
+    assert html_date_evidence(page, None, CAPTURE_2024)["published_date"] == "2019-03-04T00:00:00Z"
