@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
+from pathlib import Path
 
 import apache_beam as beam
 import numpy as np
@@ -252,6 +254,22 @@ def _unigram_combiner_file(tmp_path, table_size: int):
     path = tmp_path / "cascade.json"
     path.write_text(json.dumps(meta))
     return str(path)
+
+
+def test_a_combiner_whose_unigram_table_is_nowhere_fails_when_the_pipeline_is_built(tmp_path):
+    """train-cascade --unigram X --output elsewhere/: the table is neither beside the combiner nor in the package;
+    loading the combiner (ScoreStage2 does, when the pipeline is built) names the file and both places."""
+    from provsieve.transforms.ai_stage2 import ScoreStage2
+
+    path = Path(_unigram_combiner_file(tmp_path, 64))
+    (tmp_path / "uni.npy").rename(tmp_path / "moved.npy")
+    message = rf"'uni\.npy', found neither at {re.escape(str(tmp_path / 'uni.npy'))} \(beside the combiner\) nor"
+    with pytest.raises(FileNotFoundError, match=message):
+        casc.CascadeCombiner.load(str(path))
+    with pytest.raises(FileNotFoundError, match=message):
+        ScoreStage2("captured", combiner_path=str(path))
+    (tmp_path / "moved.npy").rename(tmp_path / "uni.npy")
+    assert casc.CascadeCombiner.load(str(path)).unigram_path() == tmp_path / "uni.npy"
 
 
 def test_combiner_metadata_with_unigram_features_needs_its_table_entry():
