@@ -7,8 +7,11 @@ CTranslate2 int8 forward pass (``SmolLMScorer.logits`` at batch 1,
 ``SmolLMScorer.logits_batch`` on consecutive chunks of B documents otherwise)
 and :func:`token_arrays` of its logits; this is what
 :func:`~provsieve.transforms.lm_handler.score_documents` does per document
-besides the combiner (58 us). Batch sizes are interleaved round by round in
-one process, so their ratios hold on a shared machine. After the timings: the
+besides the combiner (58 us). Every batch size runs on the same chunk of
+documents one after the other, chunk by chunk: the speed-up is the median of
+these paired ratios (with its interquartile range), which holds on a shared
+machine; times are CPU seconds of this process (``time.process_time``: the
+LM runs on one thread), which do not count waiting for a core. After the timings: the
 largest |difference| of each per-position array from batch 1 (int8 noise of
 padded batches), and the tokens per document.
 
@@ -48,14 +51,18 @@ def read_texts(path: Path, n: int, step: int) -> list[str]:
     return texts[::step][:n]
 
 
-def arrays_at(scorer, texts: list[str], batch: int) -> list[TokenArrays]:
-    """Every text's per-position arrays, the LM run on chunks of ``batch`` consecutive documents."""
+def arrays_at(scorer, texts: list[str], batch: int) -> tuple[list[TokenArrays], float]:
+    """Every text's per-position arrays, the LM run on chunks of ``batch`` consecutive documents; and the seconds
+    spent in the forward passes."""
     out: list[TokenArrays] = []
+    forward = 0.0
     for start in range(0, len(texts), batch):
         tokens = [scorer.tokens(t) for t in texts[start:start + batch]]
+        t = time.process_time()
         logits = [scorer.logits(tokens[0])] if batch == 1 else scorer.logits_batch(tokens)
+        forward += time.process_time() - t
         out += [token_arrays(x, np.asarray(t)) for x, t in zip(logits, tokens)]
-    return out
+    return out, forward
 
 
 def main() -> int:
@@ -76,25 +83,34 @@ def main() -> int:
     scorer = SmolLMScorer(max_tokens=args.tokens or CascadeCombiner.load().max_tokens, threads=1)
     lengths = [len(scorer.tokens(t)) for t in texts]
     arrays_at(scorer, texts[:4], 4)  # warm-up
-    times: dict[int, list[float]] = {b: [] for b in args.batches}
-    results: dict[int, list[TokenArrays]] = {}
-    for _ in range(args.rounds):
-        for b in args.batches:
-            t = time.perf_counter()
-            results[b] = arrays_at(scorer, texts, b)
-            times[b].append((time.perf_counter() - t) / len(texts))
+    chunk = max(args.batches)
+    times: dict[int, list[float]] = {b: [] for b in args.batches}  # seconds per document, one per (round, chunk)
+    forward: dict[int, list[float]] = {b: [] for b in args.batches}
+    results: dict[int, list[TokenArrays]] = {b: [] for b in args.batches}
+    for r in range(args.rounds):
+        for start in range(0, len(texts), chunk):  # every batch size on the same chunk, seconds apart
+            part = texts[start:start + chunk]
+            for b in args.batches:
+                t = time.process_time()
+                arrays, seconds = arrays_at(scorer, part, b)
+                times[b].append((time.process_time() - t) / len(part))
+                forward[b].append(seconds / len(part))
+                if r == 0:
+                    results[b] += arrays
     print(f"{data.name}: {len(texts)} documents, tokens per document min {min(lengths)} / median "
-          f"{statistics.median(lengths):.0f} / max {max(lengths)}, one thread, {args.rounds} interleaved rounds")
+          f"{statistics.median(lengths):.0f} / max {max(lengths)}, one thread, {args.rounds} rounds, batch sizes "
+          f"interleaved on each chunk of {chunk} documents")
     base_b = min(args.batches)
-    base = statistics.median(times[base_b])
-    print(f"{'batch':>5} {'ms/doc':>7} {'vs batch ' + str(base_b):>10}  max |d| from batch {base_b}: "
+    print(f"{'batch':>5} {'cpu ms/doc':>10} {'forward':>8} {'speed-up':>8} {'(IQR)':>13}  max |d| from batch {base_b}: "
           "logprob / entropy / variance, ranks differing")
     for b in args.batches:
-        med = statistics.median(times[b])
+        ratios = [x / y for x, y in zip(times[base_b], times[b])]  # paired: the same chunk, the same moment
+        q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
         d = {f: max(float(np.abs(getattr(x, f) - getattr(y, f)).max()) for x, y in zip(results[b], results[base_b]))
              for f in ("logprob", "entropy", "variance")}
         ranks = sum(int(np.count_nonzero(x.rank != y.rank)) for x, y in zip(results[b], results[base_b]))
-        print(f"{b:>5} {1000 * med:>7.1f} {base / med:>9.2f}x  {d['logprob']:.4f} / {d['entropy']:.4f} / "
+        print(f"{b:>5} {1000 * statistics.median(times[b]):>10.1f} {1000 * statistics.median(forward[b]):>8.1f} "
+              f"{statistics.median(ratios):>7.3f}x {q1:>6.3f}-{q3:<6.3f}  {d['logprob']:.4f} / {d['entropy']:.4f} / "
               f"{d['variance']:.4f}, {ranks} of {sum(lengths)}", flush=True)
     return 0
 

@@ -76,8 +76,7 @@ class SmolLMScorer:
 
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """(len(tokens), vocab) float32: row i is the prediction of ``tokens[i]`` from the start and what precedes it."""
-        sequence = [self._start, *tokens[:-1]]
-        return np.asarray(self.generator.forward_batch([sequence]))[0]
+        return self.logits_batch([tokens])[0]
 
     def logits_batch(self, token_lists: Sequence[Sequence[int]]) -> list[np.ndarray]:
         """:meth:`logits` of several documents in one ``forward_batch`` (padded to the longest; each cut to its length)."""
@@ -132,7 +131,10 @@ class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
     """RunInference handler: a batch of routed Documents -> the same with their stage-2 score.
 
     The "model" is a :class:`CascadeModel`, loaded once per worker (per
-    machine with ``large_model``).
+    machine with ``large_model``). Within a batch the LM runs one document per
+    ``forward_batch``: on one CPU core, passes of 4 or 8 documents took the same
+    CPU time per document (bench/lm_batch.py, session 8), a 96-token document
+    already fills the matrix products.
     """
 
     def __init__(self, combiner_path: Optional[str] = None, model_path: Optional[str] = None,
