@@ -237,17 +237,19 @@ def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
 
 @needs_lm
 def test_batched_lm_arrays_equal_the_per_document_ones(scorer):
-    """logits_batch (bench/lm_batch.py's batched pass): one forward_batch over documents of different lengths
-    (padded to the longest) gives each document's per-position arrays of its own pass, to float tolerance."""
+    """bench/lm_batch.py's batched pass: one forward_batch over documents of different lengths (padded to the
+    longest) gives each document's per-position arrays of its own pass, to float tolerance."""
+    from bench.lm_batch import logits_batch
+
     tokens = [scorer.tokens(t) for t in (TEXTS[0], TEXTS[2], TEXTS[1], TEXTS[0][:40])]
     assert len({len(t) for t in tokens}) == 3  # padding happened
-    for t, logits in zip(tokens, scorer.logits_batch(tokens)):
+    for t, logits in zip(tokens, logits_batch(scorer, tokens)):
         batched, alone = token_arrays(logits, np.asarray(t)), token_arrays(scorer.logits(t), np.asarray(t))
         for field in ("logprob", "entropy", "variance"):
             np.testing.assert_allclose(getattr(batched, field), getattr(alone, field), atol=1e-4, rtol=1e-5)
         assert np.count_nonzero(batched.rank != alone.rank) <= 1  # a near tie may swap
     with pytest.raises(ValueError, match="without a token"):
-        scorer.logits_batch([tokens[0], []])
+        logits_batch(scorer, [tokens[0], []])
 
 
 def test_a_combiner_fitted_on_another_runtime_is_named():

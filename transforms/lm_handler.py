@@ -76,16 +76,8 @@ class SmolLMScorer:
 
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """(len(tokens), vocab) float32: row i is the prediction of ``tokens[i]`` from the start and what precedes it."""
-        return self.logits_batch([tokens])[0]
-
-    def logits_batch(self, token_lists: Sequence[Sequence[int]]) -> list[np.ndarray]:
-        """:meth:`logits` of several documents in one ``forward_batch`` (padded to the longest; each cut to its length)."""
-        if not token_lists:
-            return []
-        if any(not tokens for tokens in token_lists):
-            raise ValueError("a document without a token has no logits")
-        out = np.asarray(self.generator.forward_batch([[self._start, *tokens[:-1]] for tokens in token_lists]))
-        return [out[i, : len(tokens)] for i, tokens in enumerate(token_lists)]
+        sequence = [self._start, *tokens[:-1]]
+        return np.asarray(self.generator.forward_batch([sequence]))[0]
 
     def token_arrays(self, text: str) -> Optional[TokenArrays]:
         """The per-position arrays of the text's first ``max_tokens`` tokens (one pass), None without a token."""
