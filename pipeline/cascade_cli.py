@@ -18,6 +18,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -206,6 +207,19 @@ def unigram_entry(path: str) -> dict[str, Any]:
     return {**counted, "file": Path(path).name, "sha256": file_sha256(Path(path))}
 
 
+def table_beside(table: str, output: str) -> Path:
+    """Where the combiner written to ``output`` finds its unigram table first: beside it, under the table's name.
+
+    A different file of that name already there is an error (the combiner would
+    fail its sha256 check), raised before the fit.
+    """
+    source, target = Path(table), Path(output).parent / Path(table).name
+    if target.exists() and not target.samefile(source) and file_sha256(target) != file_sha256(source):
+        raise SystemExit(f"train-cascade: {target} exists and is not the --unigram table {source}; the combiner "
+                         "looks for its table there (remove it or write the combiner elsewhere)")
+    return target
+
+
 def _stage1_out_of_fold(fit: Sequence[Record], web_train: Sequence[Record], detector: AIDetector, folds: int,
                         cache: Path, workers: int) -> list[Optional[float]]:
     """Cross-fitted stage-1 scores of ``fit`` (:func:`out_of_fold_scores`), cached by model, folds and parameters."""
@@ -301,6 +315,8 @@ def train_command(args: argparse.Namespace) -> int:
     extract = not args.cached_only
     max_tokens = max(args.tokens)
     table = None if args.unigram is None else load_table(args.unigram)
+    if args.unigram is not None:
+        table_beside(args.unigram, args.output)
     if table is None and any(needs_unigram(FEATURE_SETS[s]) for s in (args.features or FEATURE_SETS)):
         if args.features:
             raise SystemExit("train-cascade: the uni_* feature sets need --unigram TABLE.npy (provsieve build-unigram)")
@@ -383,6 +399,10 @@ def train_command(args: argparse.Namespace) -> int:
     }
     if needs_unigram(names):
         meta["unigram"] = unigram_entry(args.unigram)
+        target = table_beside(args.unigram, args.output)
+        if not target.exists():  # CascadeCombiner.load looks beside the combiner, then in the package
+            shutil.copyfile(args.unigram, target)
+            print(f"train-cascade: copied the unigram table to {target}, beside the combiner", file=sys.stderr)
     combiner = CascadeCombiner({**meta, "version": "tmp", "threshold": 1.0})
     web_scores = {}
     for split, wp in web_prep.items():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
+from pathlib import Path
 
 import apache_beam as beam
 import numpy as np
@@ -16,7 +18,8 @@ from provsieve.transforms import ai_cascade_training as ctr
 from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.decide import cascade_verdict
 from provsieve.transforms.document import new_document
-from provsieve.transforms.lm_features import FEATURE_NAMES, TokenArrays, statistics_from_tokens, token_features
+from provsieve.transforms.lm_features import (FEATURE_NAMES, TokenArrays, statistics_from_tokens, token_arrays,
+                                               token_features)
 from provsieve.transforms.lm_handler import score_documents
 from tests.conftest import make_test_pipeline
 
@@ -232,6 +235,23 @@ def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
     assert prefix_statistics(scorer, "", (32,)) == [None]
 
 
+@needs_lm
+def test_batched_lm_arrays_equal_the_per_document_ones(scorer):
+    """bench/lm_batch.py's batched pass: one forward_batch over documents of different lengths (padded to the
+    longest) gives each document's per-position arrays of its own pass, to float tolerance."""
+    from bench.lm_batch import logits_batch
+
+    tokens = [scorer.tokens(t) for t in (TEXTS[0], TEXTS[2], TEXTS[1], TEXTS[0][:40])]
+    assert len({len(t) for t in tokens}) == 3  # padding happened
+    for t, logits in zip(tokens, logits_batch(scorer, tokens)):
+        batched, alone = token_arrays(logits, np.asarray(t)), token_arrays(scorer.logits(t), np.asarray(t))
+        for field in ("logprob", "entropy", "variance"):
+            np.testing.assert_allclose(getattr(batched, field), getattr(alone, field), atol=1e-4, rtol=1e-5)
+        assert np.count_nonzero(batched.rank != alone.rank) <= 1  # a near tie may swap
+    with pytest.raises(ValueError, match="without a token"):
+        logits_batch(scorer, [tokens[0], []])
+
+
 def test_a_combiner_fitted_on_another_runtime_is_named():
     from provsieve.transforms.lm_handler import runtime_mismatch
     from provsieve.transforms.lm_model import RUNTIME
@@ -252,6 +272,22 @@ def _unigram_combiner_file(tmp_path, table_size: int):
     path = tmp_path / "cascade.json"
     path.write_text(json.dumps(meta))
     return str(path)
+
+
+def test_a_combiner_whose_unigram_table_is_nowhere_fails_when_the_pipeline_is_built(tmp_path):
+    """train-cascade --unigram X --output elsewhere/: the table is neither beside the combiner nor in the package;
+    loading the combiner (ScoreStage2 does, when the pipeline is built) names the file and both places."""
+    from provsieve.transforms.ai_stage2 import ScoreStage2
+
+    path = Path(_unigram_combiner_file(tmp_path, 64))
+    (tmp_path / "uni.npy").rename(tmp_path / "moved.npy")
+    message = rf"'uni\.npy', found neither at {re.escape(str(tmp_path / 'uni.npy'))} \(beside the combiner\) nor"
+    with pytest.raises(FileNotFoundError, match=message):
+        casc.CascadeCombiner.load(str(path))
+    with pytest.raises(FileNotFoundError, match=message):
+        ScoreStage2("captured", combiner_path=str(path))
+    (tmp_path / "moved.npy").rename(tmp_path / "uni.npy")
+    assert casc.CascadeCombiner.load(str(path)).unigram_path() == tmp_path / "uni.npy"
 
 
 def test_combiner_metadata_with_unigram_features_needs_its_table_entry():
@@ -445,8 +481,8 @@ def test_train_cascade_fits_on_cross_fitted_train_scores_and_evaluates_on_record
 
 
 def test_train_cascade_with_a_unigram_table_records_it_and_the_combiner_reads_it_back(tmp_path, monkeypatch):
-    """--unigram: the uni_* feature sets are fitted, the table's file, sha256 and counts go into the metadata, and
-    the written combiner loads the table from beside its JSON (sha256 checked)."""
+    """--unigram: the uni_* feature sets are fitted, the table's file, sha256 and counts go into the metadata, the
+    table is copied beside a combiner written elsewhere, and the combiner loads it from there (sha256 checked)."""
     import json
 
     from provsieve.pipeline import cascade_sample
@@ -465,15 +501,22 @@ def test_train_cascade_with_a_unigram_table_records_it_and_the_combiner_reads_it
         return [None if a is None else np.full(len(a), -6.0 if r["id"] in ai else -4.0) for r, a in zip(recs, arrays)]
 
     monkeypatch.setattr(cascade_sample, "unigram_by_position", by_position)
-    out = tmp_path / "cascade.json"
+    (tmp_path / "elsewhere").mkdir()
+    out = tmp_path / "elsewhere" / "cascade.json"  # not beside the table: train-cascade copies it there
     assert main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file),
                  "--cached-only", "--folds", "3", "--tokens", "32", "--route-quantiles", "0.5",
                  "--features", "stage1+unigram-consistent+length-gated", "--gates", "none", "--l2", "1",
                  "--reference", "none", "--unigram", str(table_path), "--version", "ai_cascade-uni-test"]) == 0
     meta = json.loads(out.read_text())
     assert meta["unigram"] == {"texts_counted": 7, "file": "uni.npy", "sha256": file_sha256(table_path)}
+    assert (tmp_path / "elsewhere" / "uni.npy").read_bytes() == table_path.read_bytes()
     combiner = casc.CascadeCombiner.load(str(out))
     assert combiner.uses_unigram and combiner.unigram_table().shape == (64,)
+    assert combiner.unigram_path() == tmp_path / "elsewhere" / "uni.npy"
+    (tmp_path / "elsewhere" / "uni.npy").write_bytes(b"another table")
+    with pytest.raises(SystemExit, match="exists and is not the --unigram table"):  # before the fit
+        main(["train-cascade", "--fit", str(data), "--output", str(out), "--unigram", str(table_path),
+              "--cache", str(cache_file), "--cached-only", "--tokens", "32"])
     with pytest.raises(SystemExit):  # a uni_* set without its table
         main(["train-cascade", "--fit", str(data), "--output", str(out), "--cache", str(cache_file), "--cached-only",
               "--tokens", "32", "--features", "stage1+unigram-consistent+length-gated"])

@@ -21,7 +21,8 @@ import numpy as np
 from provsieve.transforms.ai_detector import ThresholdPolicy
 from provsieve.transforms.document import Document
 from provsieve.transforms.lm_features import TokenArrays, token_features
-from provsieve.transforms.lm_unigram import load_table, needs_unigram, per_token_unigram, unigram_features
+from provsieve.transforms.lm_unigram import (UNIGRAM_PACKAGE, load_table, needs_unigram, per_token_unigram,
+                                             unigram_features)
 from provsieve.transforms.date_tiers import is_trusted_human
 
 CASCADE_PACKAGE = "provsieve.transforms"
@@ -150,6 +151,8 @@ class CascadeCombiner:
             text = Path(path).read_text("utf-8")
         combiner = cls(json.loads(text))
         combiner._folder = None if path is None else Path(path).parent
+        if combiner.uses_unigram:  # a missing table is an error when the pipeline is built, not at worker setup
+            combiner.unigram_path()
         return combiner
 
     @property
@@ -157,16 +160,31 @@ class CascadeCombiner:
         """Whether a feature (or a gate) needs the unigram table."""
         return needs_unigram([*self.features, self.gate_feature or ""])
 
+    def unigram_path(self) -> Optional[Path]:
+        """Where the metadata's table is: beside the combiner's file (a path), else in the package (None).
+
+        Neither is an error naming the file and both places looked in.
+        """
+        if self.unigram_meta is None:
+            raise ValueError(f"the combiner {self.version!r} has no unigram table")
+        name = str(self.unigram_meta["file"])
+        local = None if self._folder is None else self._folder / name
+        if local is not None and local.is_file():
+            return local
+        if resources.files(UNIGRAM_PACKAGE).joinpath(f"models/{name}").is_file():
+            return None
+        beside = "" if local is None else f"{local} (beside the combiner) nor "
+        raise FileNotFoundError(f"the combiner {self.version!r} needs the unigram table {name!r}, found neither at "
+                                f"{beside}{UNIGRAM_PACKAGE}/models/{name} (in the package): put the table "
+                                f"train-cascade --unigram read beside the combiner's JSON")
+
     def unigram_table(self) -> np.ndarray:
-        """The table named by the metadata: beside the combiner's file if there, else the package's; sha256 checked."""
+        """The table named by the metadata (:meth:`unigram_path`), sha256 checked; read once."""
         if self._unigram is None:
-            if self.unigram_meta is None:
-                raise ValueError(f"the combiner {self.version!r} has no unigram table")
+            local = self.unigram_path()
             name = str(self.unigram_meta["file"])
-            local = None if self._folder is None else self._folder / name
-            table = load_table(str(local) if local is not None and local.exists() else None,
-                               resource=f"models/{name}", sha256=str(self.unigram_meta["sha256"]))
-            self._unigram = table
+            self._unigram = load_table(None if local is None else str(local), resource=f"models/{name}",
+                                       sha256=str(self.unigram_meta["sha256"]))
         return self._unigram
 
     def unigram_of(self, tokens: Sequence[int]) -> Optional[np.ndarray]:

@@ -123,7 +123,10 @@ class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
     """RunInference handler: a batch of routed Documents -> the same with their stage-2 score.
 
     The "model" is a :class:`CascadeModel`, loaded once per worker (per
-    machine with ``large_model``).
+    machine with ``large_model``). Within a batch the LM runs one document per
+    ``forward_batch``: on one CPU core, passes of 4 or 8 documents took the same
+    CPU time per document (bench/lm_batch.py, session 8), a 96-token document
+    already fills the matrix products.
     """
 
     def __init__(self, combiner_path: Optional[str] = None, model_path: Optional[str] = None,
