@@ -6,7 +6,6 @@ import logging
 from datetime import datetime
 from typing import Any, Optional
 
-from provsieve.transforms import dateparser_regex
 from provsieve.transforms.date_evidence_html import _JSON_DATE, _STRUCTURED_META, latest_page_date, month_words
 from provsieve.transforms.dates import _FUTURE_SLACK, MIN_DATE, Dropped, _check, _day, _reference, parse_date
 
@@ -42,8 +41,6 @@ def _htmldate(tree: Any, *, url: Optional[str], original: bool, extensive: bool,
               max_date: datetime) -> Optional[str]:
     from htmldate import find_date
 
-    if extensive:
-        dateparser_regex.install()  # idempotent; the reader's warm_up has usually done it
     return find_date(tree, extensive_search=extensive, original_date=original,
                      url=url, max_date=max_date, min_date=MIN_DATE.replace(tzinfo=None))
 
@@ -135,9 +132,8 @@ def warm_up() -> None:
 
     dateparser, htmldate's last-resort parser, compiles a locale's tables the
     first time a string is tried against it; a string no locale accepts tries
-    all of them (measured: ~2 s once, then milliseconds; the first such page in
-    the CC 2020 sample took 3.5 s). :mod:`dateparser_regex` supplies those patterns precompiled, which
-    leaves ~0.35 s. Optional; only moves the cost: 12 of the 20k bench pages reach
+    all of them (measured: ~1.5 s once, then milliseconds; the first such page in
+    the CC 2020 sample took 3.5 s). Optional; only moves the cost: 12 of the 20k bench pages reach
     dateparser, so a run pays it either way. Only
     htmldate's extensive search (``--html-dates htmldate``, and ``auto`` where the markup has no date)
     calls dateparser.
@@ -145,7 +141,6 @@ def warm_up() -> None:
     try:
         from htmldate.extractors import external_date_parser
 
-        dateparser_regex.install()
         external_date_parser("qwxz 12 zzqv 2019", "%Y-%m-%d")  # matches no locale
         month_words()  # auto mode's guard: the month names of every dateparser locale
     except Exception:  # noqa: BLE001 - an optimisation only
