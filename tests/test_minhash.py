@@ -18,7 +18,6 @@ from provsieve.transforms.minhash import (
     estimated_jaccard,
     lsh_params,
     minhash_signatures,
-    permutations,
     shingle_hashes,
     shingles,
 )
@@ -132,20 +131,3 @@ def test_lsh_params_match_datasketch():
     for t in (0.5, 0.72, 0.8, 0.9):
         lsh = MinHashLSH(threshold=t, num_perm=112, weights=LSH_WEIGHTS)
         assert lsh_params(t, 112) == (lsh.b, lsh.r)
-
-
-@pytest.mark.parametrize("num_perm", [16, 64, 112])
-@pytest.mark.parametrize("weights", [LSH_WEIGHTS, (0.5, 0.5), (0.9, 0.1)])
-def test_lsh_params_equal_datasketch_optimal_param_on_a_grid(num_perm, weights):
-    from datasketch.lsh import _optimal_param
-
-    for t in np.round(np.arange(0.3, 0.96, 0.05), 2):
-        assert lsh_params(float(t), num_perm, weights) == _optimal_param(float(t), num_perm, *weights), t
-
-
-@pytest.mark.parametrize("num_perm, seed", [(112, 1), (128, 1), (64, 7), (256, 42)])
-def test_permutations_equal_datasketch(num_perm, seed):
-    a, b = permutations(num_perm, seed)
-    ref_a, ref_b = MinHash(num_perm, seed=seed).permutations
-    assert a.dtype == ref_a.dtype == np.uint32
-    assert np.array_equal(a, ref_a) and np.array_equal(b, ref_b)

@@ -221,15 +221,11 @@ def shingle_hashes(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, *, normaliz
 @lru_cache(maxsize=16)
 def permutations(num_perm: int = DEFAULT_NUM_PERM, seed: int = DEFAULT_SEED
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's ``(a, b)`` for ``MinHash(num_perm, seed=seed)`` (affine32), drawn as it draws them.
+    """datasketch's ``(a, b)`` for ``MinHash(num_perm, seed=seed)`` (affine32), read from it."""
+    from datasketch import MinHash
 
-    ``a`` odd, ``b`` any ``uint32``, from ``RandomState(seed)`` in datasketch's order (``tests/test_minhash.py``
-    compares them with datasketch's). Not read from a ``MinHash``: importing datasketch imports scipy
-    (its ``lsh`` module), about 0.5 s of CPU a run for two arrays.
-    """
-    gen = np.random.RandomState(seed)
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a, b = MinHash(num_perm, seed=seed).permutations
+    a, b = np.array(a, dtype=np.uint32), np.array(b, dtype=np.uint32)
     a.flags.writeable = b.flags.writeable = False
     return a, b
 
@@ -301,25 +297,30 @@ def lsh_params(threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM
                weights: tuple[float, float] = LSH_WEIGHTS) -> tuple[int, int]:
     """``(bands, rows)`` as datasketch's ``MinHashLSH(threshold, num_perm, weights)`` picks them.
 
-    Minimises ``weights[0]`` x false-positive + ``weights[1]`` x false-negative probability mass over every
-    ``b x r <= num_perm``, as datasketch's ``_optimal_param`` does. datasketch integrates with scipy's
-    ``quad``; both integrands are polynomials of degree ``b * r <= num_perm``, which Gauss-Legendre with
-    ``num_perm // 2 + 1`` nodes integrates exactly, so no scipy import (about 0.5 s a run) is needed.
-    ``tests/test_minhash.py`` checks the choice against datasketch's on a grid of thresholds, sizes and
-    weights. 112 permutations and :data:`LSH_WEIGHTS` give 18 x 6 for thresholds 0.66-0.69.
+    Minimises ``weights[0]`` x false-positive + ``weights[1]`` x false-negative probability mass
+    (datasketch's ``_optimal_param``; reimplemented here when datasketch is absent). 112 permutations and
+    :data:`LSH_WEIGHTS` give 18 x 6 for thresholds 0.66-0.69.
     """
-    nodes, node_weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+    try:
+        from datasketch.lsh import _optimal_param
+    except ImportError:  # pragma: no cover - datasketch is a dependency
+        return _optimal_param_fallback(threshold, num_perm, weights)
+    return _optimal_param(threshold, num_perm, *weights)
 
-    def integral(f, lo: float, hi: float) -> float:  # exact for polynomials up to degree num_perm + 1
-        half = (hi - lo) / 2
-        return float(half * np.dot(node_weights, f(half * nodes + (hi + lo) / 2)))
+
+def _optimal_param_fallback(threshold: float, num_perm: int, weights: tuple[float, float]) -> tuple[int, int]:
+    from scipy.integrate import quad
+
+    def fp(b: int, r: int) -> float:
+        return quad(lambda s: 1 - (1 - s ** r) ** b, 0.0, threshold)[0]
+
+    def fn(b: int, r: int) -> float:
+        return quad(lambda s: 1 - (1 - (1 - s ** r) ** b), threshold, 1.0)[0]
 
     best, best_err = (0, 0), float("inf")
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            fp = integral(lambda s: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold)
-            fn = integral(lambda s: (1 - s ** float(r)) ** float(b), threshold, 1.0)
-            err = weights[0] * fp + weights[1] * fn
+            err = weights[0] * fp(b, r) + weights[1] * fn(b, r)
             if err < best_err:
                 best, best_err = (b, r), err
     return best
