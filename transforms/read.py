@@ -45,6 +45,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from provsieve.transforms import capture_time, date_evidence, date_evidence_htmldate, dates, read_arc as arc
 from provsieve.transforms.document import Document, make_doc_id, new_document
 from provsieve.transforms.extract import extract_text
+from provsieve.transforms.header_lookup import HeaderLookup
 from provsieve.transforms.match_inputs import MatchInputs
 from provsieve.transforms.read_streams import compressed_tail_problem, open_decompressed, open_raw
 from provsieve.transforms.timing import StageClock
@@ -251,11 +252,13 @@ def _warc_capture(headers, http_headers=None) -> tuple[Optional[str], dict[str, 
 
 def _warc_record_document(path: str, source_format: str, index: int, offset: int, record,
                           options: ReaderOptions) -> Document:
-    headers = record.headers
-    url, capture = _warc_capture(headers, record.http_headers)
+    headers = HeaderLookup(record.headers)  # HeaderMap.get decodes the whole header per call
+    http = record.http_headers
+    http_lookup = HeaderLookup(http) if http is not None else None
+    url, capture = _warc_capture(headers, http_lookup)
     record_id = headers.get("WARC-Record-ID")
     provenance = dict(url=url, warc_record_id=record_id, capture_uri=capture["capture_uri"])
-    bad_names = [name for name, _ in headers.items() if not _HEADER_NAME.match(name)]
+    bad_names = [name for name, _ in headers.items if not _HEADER_NAME.match(name)]
     if bad_names:
         return _rejected(path, source_format, index, offset, "malformed_header",
                          f"{path}@{offset}: WARC header line(s) {bad_names!r} are not 'Name: value'", **provenance)
@@ -264,7 +267,6 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
             return _rejected(path, source_format, index, offset, "too_large",
                              f"{record.content_length} bytes > max {options.max_doc_bytes}",
                              **_date_evidence(url=url, **capture), **provenance)
-        http = record.http_headers
         block_type = headers.get("Content-Type") or ""
         not_http = (record.record_type == WarcRecordType.response and block_type.lower().startswith("application/http")
                     and (http is None or not (http.status_line or "").startswith("HTTP/")))
@@ -276,7 +278,7 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
             else:
                 payload = record.reader.read()
             _check_complete(payload, record.content_length, path, offset)
-            merged = capture_time.origin_http_headers(dict(headers.items()))
+            merged = capture_time.origin_http_headers(dict(headers.items))
             if not_http:  # application/http says nothing about the body: the origin's type, or sniffing
                 merged.pop("content-type", None)
                 if headers.get("X-Archive-Orig-Content-Type"):
@@ -291,11 +293,11 @@ def _warc_record_document(path: str, source_format: str, index: int, offset: int
                                   url=url, record_id=record_id, capture=capture, status=status,
                                   http_headers=merged, payload=payload, options=options)
         payload = record.reader.read()
-        if not (http.get("Transfer-Encoding") or http.get("Content-Encoding")):  # decoded lengths differ
+        if not (http_lookup.get("Transfer-Encoding") or http_lookup.get("Content-Encoding")):  # decoded lengths differ
             _check_complete(payload, record.content_length, path, offset)
         return _http_document(source_uri=path, source_format=source_format, index=index, offset=offset,
                               url=url, record_id=record_id, capture=capture, status=http.status_code,
-                              http_headers=capture_time.origin_http_headers(dict(http.items())), payload=payload,
+                              http_headers=capture_time.origin_http_headers(dict(http_lookup.items)), payload=payload,
                               options=options)
     except _TruncatedRecord as err:
         return _rejected(path, source_format, index, offset, "truncated_record", str(err), **provenance)
