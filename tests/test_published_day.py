@@ -104,3 +104,23 @@ def test_jsonld_date_published_comes_before_created_and_upload_dates():
             '</head><body><p>x</p></body></html>')
     assert structured_html_dates(page)["published"] == ["2019-03-04", "2015-05-05", "2019-03-03"]
     assert html_date_evidence(page, None, CAPTURE_2024)["published_date"] == "2019-03-04T00:00:00Z"
+
+
+
+@pytest.mark.parametrize("published, expected", [
+    # the instant (2019-03-05T20:00Z) is within the capture's day of slack; the written day (the 6th) is not
+    ("2019-03-06T05:00:00+09:00", "2019-03-05T00:00:00Z"),
+    # the instant is 1995-01-01T02:00Z; the written day is before the 1995 floor
+    ("1994-12-31T21:00:00-05:00", "1995-01-01T00:00:00Z"),
+])
+def test_written_day_passes_the_bounds_the_instant_passed(published, expected):
+    from provsieve.transforms.dates import written_day
+
+    capture = "2019-03-04T20:00:00Z"
+    assert written_day(published, parse_date(published, now=capture), capture) == expected
+    ev = html_date_evidence(_meta_page(published), "https://x.com/a", capture)
+    assert ev["published_date"] == expected
+    dropped = []
+    doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
+                                      url="https://x.com/a", crawl_date=capture, **ev), dropped=dropped)
+    assert doc.published_date == expected and doc.created_source == "published" and dropped == []

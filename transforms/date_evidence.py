@@ -63,7 +63,7 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     for raw in found["published"]:
         if published is not None:
             break
-        published = written_day(raw, _check("published_date", raw, capture, dropped))
+        published = written_day(raw, _check("published_date", raw, capture, dropped), capture)
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
     if published is None and mode == "auto" and may_hold_day_date(text):
         # the markup's refused values are reported above, once

@@ -288,13 +288,14 @@ def _day(iso: Optional[str]) -> Optional[str]:
 _WRITTEN_DAY = re.compile(r"\s*(\d{4})(?:-(\d{1,2})-(\d{1,2})(?!\d)|(\d\d)(\d\d)(?=T))")
 
 
-def written_day(raw: object, iso: Optional[str]) -> Optional[str]:
+def written_day(raw: object, iso: Optional[str], now: object = None) -> Optional[str]:
     """The day of an accepted date value (``iso``, its UTC reading) as the page writes it.
 
     A publication time is written in the publisher's zone (``2019-03-04T21:30:00-05:00``): its day is the
     4th, the day a reader, htmldate and a news site's archive give, although it is the 5th in UTC. For a
     value that starts with ``YYYY-MM-DD`` (or ISO's basic ``YYYYMMDDThhmm...``) that written day is kept
-    if it is within a day of the UTC one (it always is for a real zone; the capture's slack covers it);
+    if it is within a day of the UTC one (it always is for a real zone) and passes the bounds the instant
+    passed (not before 1995, not more than a day after ``now``, the capture; default: the wall clock);
     any other form (``iso`` is ``None``, or no written ISO day) gives the UTC day. Only the published date
     reads days this way: the modified dates decide the pre-cutoff claim, where the instant counts.
     """
@@ -307,7 +308,9 @@ def written_day(raw: object, iso: Optional[str]) -> Optional[str]:
         except ValueError:
             return _day(iso)
         if abs((written - date.fromisoformat(iso[:10])).days) <= 1:
-            return written.isoformat() + "T00:00:00Z"
+            day = datetime(written.year, written.month, written.day, tzinfo=UTC)
+            if not _bounded(day, _reference(now))[1]:
+                return written.isoformat() + "T00:00:00Z"
     return _day(iso)
 
 
