@@ -124,3 +124,17 @@ def test_written_day_passes_the_bounds_the_instant_passed(published, expected):
     doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
                                       url="https://x.com/a", crawl_date=capture, **ev), dropped=dropped)
     assert doc.published_date == expected and doc.created_source == "published" and dropped == []
+
+
+def test_published_instant_after_the_cutoff_still_contradicts_a_claim():
+    from provsieve.transforms.date_evidence import gather_evidence
+
+    # published 2022-11-30T04:30Z, written the 29th in New York: the post is after the cutoff instant
+    page = _meta_page("2022-11-29T23:30:00-05:00")
+    ev = gather_evidence(json_record={"created": "2022-06-01", "crawl_date": "2023-05-01T00:00:00Z"},
+                         html=page, url="https://x.com/a")
+    assert ev["published_date"] == "2022-11-29T00:00:00Z"  # the written day, for created
+    assert ev["modified_date"] == "2022-11-30T00:00:00Z"   # the instant's UTC day, for the claim rule
+    doc = assign_created(new_document(source_uri="x", source_format="jsonl", source_index=0, text="t", **ev),
+                         "2022-11-30")
+    assert doc.pre_cutoff_evidence == "none"
