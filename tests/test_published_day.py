@@ -138,3 +138,12 @@ def test_published_instant_after_the_cutoff_still_contradicts_a_claim():
     doc = assign_created(new_document(source_uri="x", source_format="jsonl", source_index=0, text="t", **ev),
                          "2022-11-30")
     assert doc.pre_cutoff_evidence == "none"
+
+
+def test_itemprop_meta_datetime_is_read_before_content():
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+
+    page = ('<html><head><meta itemprop="datePublished" content="March 4" datetime="2019-03-04">'
+            '</head><body><p>x</p></body></html>')
+    assert structured_html_dates(page)["published"] == ["2019-03-04"]
+    assert html_date_evidence(page, None, CAPTURE_2024, mode="structured")["published_date"] == "2019-03-04T00:00:00Z"

@@ -33,7 +33,8 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
       published date only on pages where the structured path finds none and the page spells a date with a
       day at all (:func:`may_hold_day_date`): elsewhere htmldate can only guess a bare year or month, so
       most pages never reach lxml. htmldate itself trusts a URL date, then this markup, before searching the
-      page, so where the structured path answers, htmldate would have given the same day; where htmldate
+      page, so where the structured path answers it reads the meta htmldate would read first (parsed by
+      provsieve's parser: the answers can differ, :func:`structured_html_dates` lists how); where htmldate
       runs, auto's published date is htmldate's, except a 1st of the month whose year the page never spells
       with a day and a month near it: that is htmldate's bare-year (``© 2019`` -> ``2019-01-01``) or month
       guess, and ``created`` falls back to the capture instead. ``extensive_search`` applies to the

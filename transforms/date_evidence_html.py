@@ -109,9 +109,14 @@ def parse_html(html: str) -> HTMLTree:
 def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     """Raw published/modified values from the page's machine-readable markup, in htmldate's order of trust.
 
-    Published: the ``<meta>`` htmldate itself reads as a publication date (its ``DATE_ATTRIBUTES``, by the
-    meta's ``name``, else its ``property``; ``itemprop`` ``datePublished``/``dateCreated``) in document
-    order, so the first one is htmldate's answer (``examine_header`` stops at the first that parses); then
+    Published: the ``<meta>`` elements htmldate keys as a publication date (its ``DATE_ATTRIBUTES``, by the
+    meta's ``name``, else its ``property``; ``itemprop`` ``datePublished``/``dateCreated``, ``datetime``
+    before ``content``) in document order, so the first is the first meta htmldate would read as one. The
+    values are parsed by provsieve's own parser, not htmldate's, and ``examine_header`` does more, so the
+    answers can differ: htmldate skips a value it cannot parse (more than 18 digits:
+    ``...T21:30:00.000-05:00``) and takes the next meta; it reads ``http-equiv="date"``, ``pubdate``
+    attributes and itemprop ``pubyear``, which are not read here; and it returns a modified property as a
+    fallback before JSON-LD, where the JSON-LD ``datePublished`` is taken here; then
     JSON-LD ``datePublished`` (htmldate's ``json_search``), then JSON-LD ``dateCreated``/``uploadDate``,
     then ``<time datetime>`` marked ``pubdate`` or ``published``. Modified: ``article:modified_time``,
     ``og:updated_time``, ``dateModified``, ... (``_STRUCTURED_META``), meta before JSON-LD. Read from the
@@ -130,11 +135,13 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
         by_tag[elem.tag].append(elem)
     published_names = _published_meta_names()
     for elem in metas:
-        value = elem.getattr("content") or elem.getattr("datetime")
-        if not value:
-            continue
         name, prop = elem.getattr("name"), elem.getattr("property")
         itemprop = elem.getattr("itemprop") if name is None and prop is None else None
+        # htmldate reads an itemprop meta's datetime before its content
+        value = ((elem.getattr("datetime") or elem.getattr("content")) if itemprop is not None
+                 else elem.getattr("content") or elem.getattr("datetime"))
+        if not value:
+            continue
         if _STRUCTURED_META.get((prop or name or itemprop or "").lower()) == "modified":
             out["modified"].append(value)
         # htmldate's own test (examine_header): the name if there is one, else the property, else the itemprop
