@@ -147,3 +147,17 @@ def test_itemprop_meta_datetime_is_read_before_content():
             '</head><body><p>x</p></body></html>')
     assert structured_html_dates(page)["published"] == ["2019-03-04"]
     assert html_date_evidence(page, None, CAPTURE_2024, mode="structured")["published_date"] == "2019-03-04T00:00:00Z"
+
+
+def test_structured_path_selects_every_itemprop_it_reads():
+    from provsieve.transforms.date_evidence_html import _PUBLISHED_ITEMPROPS, _STRUCTURED_META, structured_html_dates
+
+    for key in sorted(_PUBLISHED_ITEMPROPS):
+        page = f'<html><head><meta itemprop="{key}" content="2019-03-04"></head><body></body></html>'
+        assert structured_html_dates(page)["published"] == ["2019-03-04"], key
+    for key in ("datemodified", "dateModified"):
+        page = f'<html><head><meta itemprop="{key}" content="2019-03-04"></head><body></body></html>'
+        assert structured_html_dates(page)["modified"] == ["2019-03-04"], key
+    for key, kind in sorted(_STRUCTURED_META.items()):
+        page = f'<html><head><meta property="{key}" content="2019-03-04"></head><body></body></html>'
+        assert "2019-03-04" in structured_html_dates(page)[kind], key

@@ -88,16 +88,13 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
     return None if best == _BEFORE_FIRST_DAY else best + "T00:00:00Z"
 
 
-# One query for every element that can carry a machine-readable date: a meta whose property/name/itemprop
-# names a date (the keys of _STRUCTURED_META and htmldate's DATE_ATTRIBUTES all contain one of these words,
-# but its catch-all ``meta``; tested), <time datetime>, JSON-LD. Narrow on purpose: making a Python object of each
-# of a page's elements costs more than the regex scan did.
-_DATE_WORDS = ("date", "time", "modified")
-_PUBLISHED_WORDS = ("creat", "publi", "issued")  # htmldate's names without the words above (itemprops have them)
-_DATE_ELEMENTS = ", ".join([f'meta[{attr}*="{word}" i]' for attr in ("property", "name", "itemprop")
-                            for word in _DATE_WORDS]
-                           + [f'meta[{attr}*="{word}" i]' for attr in ("property", "name") for word in _PUBLISHED_WORDS]
-                           + ["time[datetime]", 'script[type="application/ld+json" i]'])
+# One query for every element that can carry a machine-readable date: a meta whose property/name names a date
+# (the keys of _STRUCTURED_META and of htmldate's DATE_ATTRIBUTES, but "meta", all contain one of these words;
+# tested) or whose itemprop does (every itemprop read here contains "date"), <time datetime>, JSON-LD. Narrow on
+# purpose: making a Python object of each of a page's elements costs more than the regex scan did.
+_DATE_WORDS = ("date", "time", "modified", "creat", "publi", "issued")
+_DATE_ELEMENTS = ", ".join([f'meta[{attr}*="{word}" i]' for attr in ("property", "name") for word in _DATE_WORDS]
+                           + ['meta[itemprop*="date" i]', "time[datetime]", 'script[type="application/ld+json" i]'])
 _JSON_LD_SCAN = 200_000
 
 
