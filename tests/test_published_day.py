@@ -85,12 +85,20 @@ def test_structured_path_reads_the_meta_htmldate_reads_first():
     assert ev["published_date"][:10] == find_date(page, original_date=True) == "2020-01-20"
 
 
-def test_structured_path_selects_every_meta_name_htmldate_reads():
+def test_frozen_meta_names_cover_htmldates_current_set():
     from htmldate.core import DATE_ATTRIBUTES
 
-    from provsieve.transforms.date_evidence_html import structured_html_dates
+    from provsieve.transforms.date_evidence_html import PUBLISHED_META_NAMES
 
-    for key in sorted(DATE_ATTRIBUTES - {"meta"}):
+    # an htmldate upgrade that adds a name fails here: look at the name, then add it to the frozen set
+    assert DATE_ATTRIBUTES - {"meta"} <= PUBLISHED_META_NAMES, sorted(DATE_ATTRIBUTES - {"meta"} - PUBLISHED_META_NAMES)
+    assert "meta" not in PUBLISHED_META_NAMES
+
+
+def test_structured_path_selects_every_meta_name_it_reads():
+    from provsieve.transforms.date_evidence_html import PUBLISHED_META_NAMES, structured_html_dates
+
+    for key in sorted(PUBLISHED_META_NAMES):
         for attr in ("name", "property"):
             page = f'<html><head><meta {attr}="{key.upper()}" content="2019-03-04"></head><body></body></html>'
             assert structured_html_dates(page)["published"] == ["2019-03-04"], (attr, key)

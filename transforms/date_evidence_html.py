@@ -22,13 +22,24 @@ _STRUCTURED_META = {
 _PUBLISHED_ITEMPROPS = frozenset({"datepublished", "datecreated"})
 
 
-@lru_cache(maxsize=1)
-def _published_meta_names() -> frozenset[str]:
-    """The meta names and properties htmldate reads as a publication date (its ``DATE_ATTRIBUTES``), but its
-    catch-all ``meta``: imported on the first page, not with the module (htmldate's import is ~0.13 s)."""
-    from htmldate.core import DATE_ATTRIBUTES
-
-    return frozenset(DATE_ATTRIBUTES) - {"meta"}
+PUBLISHED_META_NAMES = frozenset({
+    "analyticsattributes.articledate", "article.created", "article.published", "article:post_date",
+    "article:publicationdate", "article:published", "article:published_date", "article:published_time",
+    "article_date_original", "bt:pubdate", "citation_date", "citation_publication_date", "content_create_date",
+    "created", "cxenseparse:recs:publishtime", "date", "date_created", "date_published", "datecreated", "dateposted",
+    "datepublished", "dc.created", "dc.date", "dc.date.created", "dc.date.issued", "dc.date.publication",
+    "dc:created", "dc:date", "dcsext.articlefirstpublished", "dcterms.created", "dcterms.date", "dcterms.issued",
+    "displaydate", "doc_date", "field-name-post-date", "gentime", "mediator_published_time", "og:article:published",
+    "og:article:published_time", "og:datepublished", "og:pubdate", "og:publish_date", "og:published_time",
+    "og:question:published_time", "og:regdate", "originalpublicationdate", "parsely-pub-date", "pdate", "ptime",
+    "pubdate", "publication_date", "publish-date", "publish_date", "publish_time", "publishdate", "published-date",
+    "published_date", "published_time", "publisheddate", "rbpubdate", "release_date", "rnews:datepublished",
+    "sailthru.date", "shareaholic:article_published_time", "timestamp", "twt-published-at", "video:release_date",
+    "vr:published_time",
+})
+"""The meta names and properties htmldate 1.11.0 reads as a publication date (its ``DATE_ATTRIBUTES``), but its
+catch-all ``meta``: frozen here, so an htmldate upgrade does not change provsieve's answers unnoticed (a test
+checks this set still covers htmldate's)."""
 
 
 _JSON_DATE = re.compile(r'"(datePublished|dateCreated|dateModified|uploadDate)"\s*:\s*"([^"]{4,40})"')
@@ -89,7 +100,7 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
 
 
 # One query for every element that can carry a machine-readable date: a meta whose property/name names a date
-# (the keys of _STRUCTURED_META and of htmldate's DATE_ATTRIBUTES, but "meta", all contain one of these words;
+# (the keys of _STRUCTURED_META and of PUBLISHED_META_NAMES all contain one of these words;
 # tested) or whose itemprop does (every itemprop read here contains "date"), <time datetime>, JSON-LD. Narrow on
 # purpose: making a Python object of each of a page's elements costs more than the regex scan did.
 _DATE_WORDS = ("date", "time", "modified", "creat", "publi", "issued")
@@ -130,7 +141,6 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     by_tag = {"meta": metas, "script": scripts, "time": times}  # the only tags _DATE_ELEMENTS selects
     for elem in document.query_selector_all(_DATE_ELEMENTS):
         by_tag[elem.tag].append(elem)
-    published_names = _published_meta_names()
     for elem in metas:
         name, prop = elem.getattr("name"), elem.getattr("property")
         itemprop = elem.getattr("itemprop") if name is None and prop is None else None
@@ -145,7 +155,7 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
         if itemprop is not None:
             if itemprop.lower() in _PUBLISHED_ITEMPROPS:
                 out["published"].append(value)
-        elif (name if name is not None else prop or "").lower() in published_names:
+        elif (name if name is not None else prop or "").lower() in PUBLISHED_META_NAMES:
             out["published"].append(value)
     later = []  # JSON-LD dateCreated / uploadDate: after every datePublished, which htmldate alone reads
     for elem in scripts:
