@@ -19,6 +19,8 @@ CAPTURE_2024 = "2024-04-25T16:24:44Z"
     ("2020-1-9T23:00:00-08:00", "2020-01-09T00:00:00Z"),     # the loose form parse_date accepts
     ("2019-03-04", "2019-03-04T00:00:00Z"),
     ("Mon, 04 Mar 2019 21:30:00 -0500", "2019-03-05T00:00:00Z"),  # no written ISO day: the UTC day
+    ('"2019-03-04T21:30:00-05:00"', "2019-03-04T00:00:00Z"),  # quoted, as parse_date strips it
+    (" <2019-03-04T21:30:00-05:00> ", "2019-03-04T00:00:00Z"),
 ])
 def test_written_day_is_the_day_as_the_page_writes_it(raw, expected):
     from provsieve.transforms.dates import written_day

@@ -301,7 +301,8 @@ def written_day(raw: object, iso: Optional[str], now: object = None) -> Optional
     """
     if iso is None:
         return None
-    m = _WRITTEN_DAY.match(raw) if isinstance(raw, str) else None
+    # the strip parse_date applies (_parse_str), so a quoted value is read as written too
+    m = _WRITTEN_DAY.match(raw.strip().strip("\"'<>")) if isinstance(raw, str) else None
     if m is not None:
         try:
             written = date(int(m[1]), int(m[2] or m[4]), int(m[3] or m[5]))
