@@ -306,9 +306,9 @@ def written_day(raw: object, iso: Optional[str], now: object = None) -> Optional
     if m is not None:
         try:
             written = date(int(m[1]), int(m[2] or m[4]), int(m[3] or m[5]))
-        except ValueError:
+        except ValueError:  # unreachable for the value iso was read from: guards an iso of another value
             return _day(iso)
-        if abs((written - date.fromisoformat(iso[:10])).days) <= 1:
+        if abs((written - date.fromisoformat(iso[:10])).days) <= 1:  # likewise: always, for iso read from raw
             day = datetime(written.year, written.month, written.day, tzinfo=UTC)
             if not _bounded(day, _reference(now))[1]:
                 return written.isoformat() + "T00:00:00Z"
