@@ -13,27 +13,37 @@ test fixtures; they are read here, never copied into the repo):
 - ``newspaper4k==0.9.6`` (MIT): ``tests/data/html/*.html``; URL and a *stated* day from
   ``tests/data/metadata/NAME.json`` (``url``, ``publish_date``) where it exists. Its members' mtimes are a
   fixed 2020-02-02 (a reproducible build), so their capture is the day after the latest stated day instead.
+  The stated day is the date part of ``publish_date`` as written (``datetime.fromisoformat(raw).date()``: the
+  publisher's day of a zoned time).
 - npm ``@postlight/mercury-parser@1.1.1`` (MIT), fetched with ``npm pack``: ``fixtures/SITE/MS.html``, saved
   at ``MS`` (epoch milliseconds: the capture); URL and a *stated* ``date_published`` (a UTC instant: the truth
-  is its day as the page writes that instant with its zone, ``page_day_of``, else its UTC day) from
+  is its day as the page writes that instant with its zone, else its UTC day, :func:`page_day_of`) from
   ``src/extractors/custom/SITE/index.test.js``. Later releases ship no fixtures.
+
+Stated days are read with ``datetime.fromisoformat`` only, never with the provsieve code under test.
 
 htmldate's own test and evaluation pages are not used (they may be the held-out check itself).
 
 Truth: the stated day where the fixture gives one; otherwise the page's own URL day or machine-readable
-published day (``date_accuracy.blind``). Pages with neither are left out. The capture date of every page
-is its tar member's mtime (the page existed when the sdist was built).
+published day (``date_accuracy.blind``: the markup truth *is* read with provsieve's structured path, so
+``auto`` and ``structured`` match it by construction; the stated-only figures, printed beside the all-page
+ones, have no such help). Pages with neither are left out.
 
 Two views, each by ``--html-dates`` mode and for htmldate alone as a user calls it
 (``find_date(html, url=url)``, default options, and with ``original_date=True``):
 
 - ``as crawled``: the page and its URL as saved (probably how a held-out check runs);
-- ``blinded``: the URL day and the markup day hidden as ``bench/date_accuracy.py`` does (a stated-truth page
-  is blinded the same way; its truth stays the stated one).
+- ``blinded``: the URL day and the markup day hidden as ``bench/date_accuracy.py`` does; on a stated-truth
+  page the URL day and every raw published value of its markup are hidden, whether or not they agree (its
+  truth stays the stated one).
 
 Per view: exact day / wrong / none of the published date, the ``created`` column's day (what users keep),
 and false pre-cutoff claims (pages dated on or after the cutoff that :func:`assign_created` puts in
-``claimed``), at ``--cutoff`` and at the median truth day (most fixtures are older than 2022).
+``claimed``), at ``--cutoff`` and at the median truth day (most fixtures are older than 2022), three ways:
+with the page's evidence alone (only a URL date can then make a claim), with a stale ``Last-Modified``
+(capture - 30 days: a published date before the cutoff can then make one) and with an input ``created``
+180 days before the cutoff (a strong claim: only a published or modified date on or after the cutoff, the
+contradiction check, stops it).
 """
 
 from __future__ import annotations
@@ -60,7 +70,8 @@ from provsieve.transforms.date_evidence import HTML_DATE_MODES, html_date_eviden
 from provsieve.transforms.date_evidence_htmldate import warm_up  # noqa: E402
 from provsieve.transforms.date_evidence_url import url_date_evidence  # noqa: E402
 from provsieve.transforms.date_tiers import assign_created  # noqa: E402
-from provsieve.transforms.dates import _day, parse_date, written_day  # noqa: E402
+from provsieve.transforms.date_evidence_html import structured_html_dates  # noqa: E402
+from provsieve.transforms.dates import _day, parse_date  # noqa: E402
 from provsieve.transforms.document import new_document  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +85,7 @@ class Page(NamedTuple):
     name: str          # fixture file name
     url: Optional[str]
     html: str
-    capture: str       # ISO, the tar member's mtime
+    capture: str       # ISO: the fixture's time, the tar member's mtime, or for newspaper4k the day after its latest
     stated: Optional[str]  # the fixture's expected day, YYYY-MM-DD
 
 
@@ -156,9 +167,8 @@ def _newspaper_pages(tar: tarfile.TarFile) -> Iterator[Page]:
         meta = members.get(f"tests/data/metadata/{stem}.json")
         info = json.loads(_read(tar, meta)) if meta is not None else {}
         raw = info.get("publish_date")
-        day = written_day(raw, parse_date(raw)) if raw else None
-        yield Page("newspaper4k", stem, info.get("url") or None, _read(tar, member), _iso(member.mtime),
-                   day[:10] if day else None)
+        day = datetime.fromisoformat(raw).date().isoformat() if raw else None  # the day as written
+        yield Page("newspaper4k", stem, info.get("url") or None, _read(tar, member), _iso(member.mtime), day)
 
 
 def newspaper_pages(tar: tarfile.TarFile) -> Iterator[Page]:
@@ -176,14 +186,26 @@ _MERCURY_DATE = re.compile(r"assert\.equal\(\s*date_published,\s*['`\"]([^'`\"]+
 _ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)")
 
 
+def _instant(text: str) -> Optional[datetime]:
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo is not None else None
+
+
 def page_day_of(instant: str, html: str) -> Optional[str]:
-    """The day of a UTC ``instant`` as the page writes it: the first ISO time in the page at that instant,
-    read by :func:`written_day`; the UTC day if the page spells it in no ISO form with a zone."""
-    iso = parse_date(instant)
-    for m in _ISO_INSTANT.finditer(html) if iso else ():
-        if parse_date(m[0]) == iso:
-            return written_day(m[0], iso)
-    return _day(iso)
+    """The day (``YYYY-MM-DD``) of a UTC ``instant`` as the page writes it: the date part of the first ISO time
+    with a zone in the page at that instant (``datetime.fromisoformat``); the UTC day if the page spells it in
+    no such form."""
+    at = _instant(instant)
+    if at is None:
+        return None
+    for m in _ISO_INSTANT.finditer(html):
+        written = _instant(m[0])
+        if written is not None and written == at:
+            return written.date().isoformat()
+    return at.astimezone(timezone.utc).date().isoformat()
 
 
 def mercury_pages(tar: tarfile.TarFile) -> Iterator[Page]:
@@ -205,8 +227,7 @@ def mercury_pages(tar: tarfile.TarFile) -> Iterator[Page]:
         stem = path.rsplit("/", 1)[1][:-5]
         capture = _iso(int(stem) / 1000) if stem.isdigit() else _iso(member.mtime)
         html = _read(tar, member)
-        day = page_day_of(date, html) if date else None
-        yield Page("mercury", path[9:], url, html, capture, day[:10] if day else None)
+        yield Page("mercury", path[9:], url, html, capture, page_day_of(date, html) if date else None)
 
 
 def known_pages() -> Iterator[tuple[Page, str, str, tuple[str, str, str]]]:
@@ -216,13 +237,30 @@ def known_pages() -> Iterator[tuple[Page, str, str, tuple[str, str, str]]]:
                  *mercury_pages(tars["mercury"])]:
         hidden = blind(page.html, page.url or "", page.capture)
         if page.stated:
-            truth, origin = page.stated + "T00:00:00Z", "stated"
+            yield page, "stated", page.stated + "T00:00:00Z", blind_all(page.html, page.url or "", page.capture)
         elif hidden is not None:
-            truth, origin = hidden[1], hidden[0]
-        else:
-            continue
-        blinded = (hidden[2], hidden[3], hidden[0]) if hidden else (page.html, page.url or "", "none")
-        yield page, origin, truth, blinded
+            yield page, hidden[0], hidden[1], (hidden[2], hidden[3], hidden[0])
+
+
+def blind_all(html: str, url: str, capture: str) -> tuple[str, str, str]:
+    """``(html, url, kind)`` with the URL day and every raw published value of the markup hidden, whether or
+    not the values agree (a stated-truth page: its day is known without them)."""
+    kind = []
+    hidden = blind(html, url, capture)
+    if hidden is not None and hidden[0] == "url":
+        html, url = hidden[2], hidden[3]
+        kind.append("url")
+    raws = structured_html_dates(html)["published"]
+    for raw in raws:
+        html = html.replace(raw, "")
+    if raws:
+        kind.append("markup")
+    return html, url, "+".join(kind) or "none"
+
+
+def _days_before(iso: str, days: int) -> str:
+    """``iso`` (a day or an instant) less ``days``, as a canonical instant."""
+    return (datetime.fromisoformat(iso.replace("Z", "+00:00")) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def htmldate_alone(original: bool) -> Callable[[str, str, str], dict]:
@@ -259,6 +297,10 @@ def main() -> None:
     for c in cutoffs:
         print(f"  dated on or after {c}: {sum(t[:10] >= c for _, _, t, _ in pages)}")
     funcs = methods()
+    stated_n = sum(origin == "stated" for _, origin, _, _ in pages)
+    scenarios = {"": lambda page, c: {},
+                 "lm": lambda page, c: {"http_last_modified": _days_before(page.capture, 30)},
+                 "input": lambda page, c: {"created": _days_before(c, 180), "created_source": "input"}}
     for view in ("as crawled", "blinded"):
         counts = {m: collections.Counter() for m in funcs}
         times = {m: 0.0 for m in funcs}
@@ -273,6 +315,8 @@ def main() -> None:
                 answers[name][page.name] = got
                 verdict = day_verdict(got, truth)
                 counts[name][verdict] += 1
+                if origin == "stated":
+                    counts[name]["stated " + verdict] += 1
                 udate = url_date_evidence(url, capture=page.capture) if url else None
                 full = {**ev, "url_date": udate}
                 doc = assign_created(new_document(source_uri="x", source_format="html", source_index=0, text="",
@@ -280,19 +324,28 @@ def main() -> None:
                 counts[name]["created " + day_verdict(doc.created if doc.created_source != "capture" else None,
                                                       truth)] += 1
                 for i, c in enumerate(cutoffs):
-                    counts[name][f"false{i}"] += falsely_claimed(full, url, page.capture, {}, truth, c)
+                    for key, extra in scenarios.items():
+                        counts[name][f"false{key}{i}"] += falsely_claimed(full, url, page.capture,
+                                                                         extra(page, c), truth, c)
                 if args.show and verdict != "exact":
                     print(f"  {view:10} {name:24} {origin:6} truth {truth[:10]} got {str(got)[:10]:10} "
                           f"{page.source}/{page.name}")
-        print(f"\n{view}: {len(pages)} pages")
+        print(f"\n{view}: {len(pages)} pages ({stated_n} with a stated day)")
         print(f"{'method':24} {'ms/page':>8} {'exact':>11} {'wrong':>6} {'none':>5} {'created exact':>14} "
-              f"{'false claims ' + cutoffs[0]:>24} {'at ' + cutoffs[1]:>14}")
+              f"{'stated: exact/wrong/none':>25}")
         for name in funcs:
             o = counts[name]
             share = 100 * o["exact"] / len(pages)
+            stated = f"{o['stated exact']} / {o['stated wrong']} / {o['stated none']}"
             print(f"{name:24} {1000 * times[name] / len(pages):8.2f} {o['exact']:4} {share:5.1f}%"
                   f" {o['wrong']:6} {o['none']:5} {o['created exact']:6} {100 * o['created exact'] / len(pages):5.1f}%"
-                  f" {o['false0']:24} {o['false1']:14}")
+                  f" {stated:>25}")
+        print(f"false pre-cutoff claims at {cutoffs[0]} / at {cutoffs[1]}: page evidence alone; with a stale "
+              f"Last-Modified (capture - 30 days); with an input created 180 days before the cutoff")
+        for name in funcs:
+            o = counts[name]
+            print(f"{name:24} " + "   ".join(f"{o['false' + key + '0']} / {o['false' + key + '1']}"
+                                            for key in scenarios))
         if args.losses:
             for page, origin, truth, _ in pages:
                 got = answers["auto"][page.name]

@@ -19,6 +19,8 @@ CAPTURE_2024 = "2024-04-25T16:24:44Z"
     ("2020-1-9T23:00:00-08:00", "2020-01-09T00:00:00Z"),     # the loose form parse_date accepts
     ("2019-03-04", "2019-03-04T00:00:00Z"),
     ("Mon, 04 Mar 2019 21:30:00 -0500", "2019-03-05T00:00:00Z"),  # no written ISO day: the UTC day
+    ('"2019-03-04T21:30:00-05:00"', "2019-03-04T00:00:00Z"),  # quoted, as parse_date strips it
+    (" <2019-03-04T21:30:00-05:00> ", "2019-03-04T00:00:00Z"),
 ])
 def test_written_day_is_the_day_as_the_page_writes_it(raw, expected):
     from provsieve.transforms.dates import written_day
@@ -85,12 +87,20 @@ def test_structured_path_reads_the_meta_htmldate_reads_first():
     assert ev["published_date"][:10] == find_date(page, original_date=True) == "2020-01-20"
 
 
-def test_structured_path_selects_every_meta_name_htmldate_reads():
+def test_frozen_meta_names_cover_htmldates_current_set():
     from htmldate.core import DATE_ATTRIBUTES
 
-    from provsieve.transforms.date_evidence_html import structured_html_dates
+    from provsieve.transforms.date_evidence_html import PUBLISHED_META_NAMES
 
-    for key in sorted(DATE_ATTRIBUTES - {"meta"}):
+    # an htmldate upgrade that adds a name fails here: look at the name, then add it to the frozen set
+    assert DATE_ATTRIBUTES - {"meta"} <= PUBLISHED_META_NAMES, sorted(DATE_ATTRIBUTES - {"meta"} - PUBLISHED_META_NAMES)
+    assert "meta" not in PUBLISHED_META_NAMES
+
+
+def test_structured_path_selects_every_meta_name_it_reads():
+    from provsieve.transforms.date_evidence_html import PUBLISHED_META_NAMES, structured_html_dates
+
+    for key in sorted(PUBLISHED_META_NAMES):
         for attr in ("name", "property"):
             page = f'<html><head><meta {attr}="{key.upper()}" content="2019-03-04"></head><body></body></html>'
             assert structured_html_dates(page)["published"] == ["2019-03-04"], (attr, key)
@@ -104,3 +114,60 @@ def test_jsonld_date_published_comes_before_created_and_upload_dates():
             '</head><body><p>x</p></body></html>')
     assert structured_html_dates(page)["published"] == ["2019-03-04", "2015-05-05", "2019-03-03"]
     assert html_date_evidence(page, None, CAPTURE_2024)["published_date"] == "2019-03-04T00:00:00Z"
+
+
+
+@pytest.mark.parametrize("published, expected", [
+    # the instant (2019-03-05T20:00Z) is within the capture's day of slack; the written day (the 6th) is not
+    ("2019-03-06T05:00:00+09:00", "2019-03-05T00:00:00Z"),
+    # the instant is 1995-01-01T02:00Z; the written day is before the 1995 floor
+    ("1994-12-31T21:00:00-05:00", "1995-01-01T00:00:00Z"),
+])
+def test_written_day_passes_the_bounds_the_instant_passed(published, expected):
+    from provsieve.transforms.dates import written_day
+
+    capture = "2019-03-04T20:00:00Z"
+    assert written_day(published, parse_date(published, now=capture), capture) == expected
+    ev = html_date_evidence(_meta_page(published), "https://x.com/a", capture)
+    assert ev["published_date"] == expected
+    dropped = []
+    doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
+                                      url="https://x.com/a", crawl_date=capture, **ev), dropped=dropped)
+    assert doc.published_date == expected and doc.created_source == "published" and dropped == []
+
+
+def test_published_instant_after_the_cutoff_still_contradicts_a_claim():
+    from provsieve.transforms.date_evidence import gather_evidence
+
+    # published 2022-11-30T04:30Z, written the 29th in New York: the post is after the cutoff instant
+    page = _meta_page("2022-11-29T23:30:00-05:00")
+    ev = gather_evidence(json_record={"created": "2022-06-01", "crawl_date": "2023-05-01T00:00:00Z"},
+                         html=page, url="https://x.com/a")
+    assert ev["published_date"] == "2022-11-29T00:00:00Z"  # the written day, for created
+    assert ev["modified_date"] == "2022-11-30T00:00:00Z"   # the instant's UTC day, for the claim rule
+    doc = assign_created(new_document(source_uri="x", source_format="jsonl", source_index=0, text="t", **ev),
+                         "2022-11-30")
+    assert doc.pre_cutoff_evidence == "none"
+
+
+def test_itemprop_meta_datetime_is_read_before_content():
+    from provsieve.transforms.date_evidence_html import structured_html_dates
+
+    page = ('<html><head><meta itemprop="datePublished" content="March 4" datetime="2019-03-04">'
+            '</head><body><p>x</p></body></html>')
+    assert structured_html_dates(page)["published"] == ["2019-03-04"]
+    assert html_date_evidence(page, None, CAPTURE_2024, mode="structured")["published_date"] == "2019-03-04T00:00:00Z"
+
+
+def test_structured_path_selects_every_itemprop_it_reads():
+    from provsieve.transforms.date_evidence_html import _PUBLISHED_ITEMPROPS, _STRUCTURED_META, structured_html_dates
+
+    for key in sorted(_PUBLISHED_ITEMPROPS):
+        page = f'<html><head><meta itemprop="{key}" content="2019-03-04"></head><body></body></html>'
+        assert structured_html_dates(page)["published"] == ["2019-03-04"], key
+    for key in ("datemodified", "dateModified"):
+        page = f'<html><head><meta itemprop="{key}" content="2019-03-04"></head><body></body></html>'
+        assert structured_html_dates(page)["modified"] == ["2019-03-04"], key
+    for key, kind in sorted(_STRUCTURED_META.items()):
+        page = f'<html><head><meta property="{key}" content="2019-03-04"></head><body></body></html>'
+        assert "2019-03-04" in structured_html_dates(page)[kind], key

@@ -33,7 +33,8 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
       published date only on pages where the structured path finds none and the page spells a date with a
       day at all (:func:`may_hold_day_date`): elsewhere htmldate can only guess a bare year or month, so
       most pages never reach lxml. htmldate itself trusts a URL date, then this markup, before searching the
-      page, so where the structured path answers, htmldate would have given the same day; where htmldate
+      page, so where the structured path answers it reads the meta htmldate would read first (parsed by
+      provsieve's parser: the answers can differ, :func:`structured_html_dates` lists how); where htmldate
       runs, auto's published date is htmldate's, except a 1st of the month whose year the page never spells
       with a day and a month near it: that is htmldate's bare-year (``© 2019`` -> ``2019-01-01``) or month
       guess, and ``created`` falls back to the capture instead. ``extensive_search`` applies to the
@@ -44,8 +45,9 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     :func:`url_date_evidence` at ``capture`` if the caller has it (:func:`gather_evidence`), so it is
     read once.
 
-    ``modified_date`` is the page's latest date: the structured modified values
-    and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
+    ``modified_date`` is the page's latest date: the structured modified values, the UTC day of the
+    published value chosen (``published_date`` is its written day, which can be the day before: the
+    instant still contradicts a claim) and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
     answer as well when htmldate runs. ``modified_search=False`` skips that
     second htmldate pass in ``auto`` mode (see :func:`gather_evidence`).
     """
@@ -60,11 +62,14 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     if url_date is _NOT_GIVEN:
         url_date = url_date_evidence(url, capture=capture) if url else None
     published = url_date
+    published_utc_day = None  # the chosen value's UTC day: a contradiction of a claim, as the instant it is
     for raw in found["published"]:
         if published is not None:
             break
-        published = written_day(raw, _check("published_date", raw, capture, dropped))
+        iso = _check("published_date", raw, capture, dropped)
+        published, published_utc_day = written_day(raw, iso, capture), _day(iso)
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
+    modified.append(published_utc_day)
     if published is None and mode == "auto" and may_hold_day_date(text):
         # the markup's refused values are reported above, once
         found_by_htmldate = htmldate_evidence(text, url, capture, extensive_search=True, modified_extensive=False,

@@ -22,13 +22,24 @@ _STRUCTURED_META = {
 _PUBLISHED_ITEMPROPS = frozenset({"datepublished", "datecreated"})
 
 
-@lru_cache(maxsize=1)
-def _published_meta_names() -> frozenset[str]:
-    """The meta names and properties htmldate reads as a publication date (its ``DATE_ATTRIBUTES``), but its
-    catch-all ``meta``: imported on the first page, not with the module (htmldate's import is ~0.13 s)."""
-    from htmldate.core import DATE_ATTRIBUTES
-
-    return frozenset(DATE_ATTRIBUTES) - {"meta"}
+PUBLISHED_META_NAMES = frozenset({
+    "analyticsattributes.articledate", "article.created", "article.published", "article:post_date",
+    "article:publicationdate", "article:published", "article:published_date", "article:published_time",
+    "article_date_original", "bt:pubdate", "citation_date", "citation_publication_date", "content_create_date",
+    "created", "cxenseparse:recs:publishtime", "date", "date_created", "date_published", "datecreated", "dateposted",
+    "datepublished", "dc.created", "dc.date", "dc.date.created", "dc.date.issued", "dc.date.publication",
+    "dc:created", "dc:date", "dcsext.articlefirstpublished", "dcterms.created", "dcterms.date", "dcterms.issued",
+    "displaydate", "doc_date", "field-name-post-date", "gentime", "mediator_published_time", "og:article:published",
+    "og:article:published_time", "og:datepublished", "og:pubdate", "og:publish_date", "og:published_time",
+    "og:question:published_time", "og:regdate", "originalpublicationdate", "parsely-pub-date", "pdate", "ptime",
+    "pubdate", "publication_date", "publish-date", "publish_date", "publish_time", "publishdate", "published-date",
+    "published_date", "published_time", "publisheddate", "rbpubdate", "release_date", "rnews:datepublished",
+    "sailthru.date", "shareaholic:article_published_time", "timestamp", "twt-published-at", "video:release_date",
+    "vr:published_time",
+})
+"""The meta names and properties htmldate 1.11.0 reads as a publication date (its ``DATE_ATTRIBUTES``), but its
+catch-all ``meta``: frozen here, so an htmldate upgrade does not change provsieve's answers unnoticed (a test
+checks this set still covers htmldate's)."""
 
 
 _JSON_DATE = re.compile(r'"(datePublished|dateCreated|dateModified|uploadDate)"\s*:\s*"([^"]{4,40})"')
@@ -88,16 +99,13 @@ def latest_page_date(html: Any, capture: Optional[str]) -> Optional[str]:
     return None if best == _BEFORE_FIRST_DAY else best + "T00:00:00Z"
 
 
-# One query for every element that can carry a machine-readable date: a meta whose property/name/itemprop
-# names a date (the keys of _STRUCTURED_META and htmldate's DATE_ATTRIBUTES all contain one of these words,
-# but its catch-all ``meta``; tested), <time datetime>, JSON-LD. Narrow on purpose: making a Python object of each
-# of a page's elements costs more than the regex scan did.
-_DATE_WORDS = ("date", "time", "modified")
-_PUBLISHED_WORDS = ("creat", "publi", "issued")  # htmldate's names without the words above (itemprops have them)
-_DATE_ELEMENTS = ", ".join([f'meta[{attr}*="{word}" i]' for attr in ("property", "name", "itemprop")
-                            for word in _DATE_WORDS]
-                           + [f'meta[{attr}*="{word}" i]' for attr in ("property", "name") for word in _PUBLISHED_WORDS]
-                           + ["time[datetime]", 'script[type="application/ld+json" i]'])
+# One query for every element that can carry a machine-readable date: a meta whose property/name names a date
+# (the keys of _STRUCTURED_META and of PUBLISHED_META_NAMES all contain one of these words;
+# tested) or whose itemprop does (every itemprop read here contains "date"), <time datetime>, JSON-LD. Narrow on
+# purpose: making a Python object of each of a page's elements costs more than the regex scan did.
+_DATE_WORDS = ("date", "time", "modified", "creat", "publi", "issued")
+_DATE_ELEMENTS = ", ".join([f'meta[{attr}*="{word}" i]' for attr in ("property", "name") for word in _DATE_WORDS]
+                           + ['meta[itemprop*="date" i]', "time[datetime]", 'script[type="application/ld+json" i]'])
 _JSON_LD_SCAN = 200_000
 
 
@@ -109,15 +117,21 @@ def parse_html(html: str) -> HTMLTree:
 def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     """Raw published/modified values from the page's machine-readable markup, in htmldate's order of trust.
 
-    Published: the ``<meta>`` htmldate itself reads as a publication date (its ``DATE_ATTRIBUTES``, by the
-    meta's ``name``, else its ``property``; ``itemprop`` ``datePublished``/``dateCreated``) in document
-    order, so the first one is htmldate's answer (``examine_header`` stops at the first that parses); then
+    Published: the ``<meta>`` elements htmldate keys as a publication date (its ``DATE_ATTRIBUTES``, by the
+    meta's ``name``, else its ``property``; ``itemprop`` ``datePublished``/``dateCreated``, ``datetime``
+    before ``content``) in document order, so the first is the first meta htmldate would read as one. The
+    values are parsed by provsieve's own parser, not htmldate's, and ``examine_header`` does more, so the
+    answers can differ: htmldate skips a value it cannot parse (more than 18 digits:
+    ``...T21:30:00.000-05:00``) and takes the next meta; it reads ``http-equiv="date"``, ``pubdate``
+    attributes and itemprop ``pubyear``, which are not read here; and it returns a modified property as a
+    fallback before JSON-LD, where the JSON-LD ``datePublished`` is taken here; then
     JSON-LD ``datePublished`` (htmldate's ``json_search``), then JSON-LD ``dateCreated``/``uploadDate``,
     then ``<time datetime>`` marked ``pubdate`` or ``published``. Modified: ``article:modified_time``,
     ``og:updated_time``, ``dateModified``, ... (``_STRUCTURED_META``), meta before JSON-LD. Read from the
     Resiliparse tree that text extraction already built (``page`` may be that
     tree, or the HTML, parsed here): entities decoded, comments and attribute
-    quoting handled by the parser, ~30 us a page on the benchmark corpus, no lxml.
+    quoting handled by the parser, no lxml; ~35-50 us a page on the benchmark corpus's small pages,
+    ~95 us on the shared crawl's real ones (bench/RESULTS.md).
     """
     tree = page if isinstance(page, HTMLTree) else parse_html(page)
     out: dict[str, list[str]] = {"published": [], "modified": []}
@@ -128,20 +142,21 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     by_tag = {"meta": metas, "script": scripts, "time": times}  # the only tags _DATE_ELEMENTS selects
     for elem in document.query_selector_all(_DATE_ELEMENTS):
         by_tag[elem.tag].append(elem)
-    published_names = _published_meta_names()
     for elem in metas:
-        value = elem.getattr("content") or elem.getattr("datetime")
-        if not value:
-            continue
         name, prop = elem.getattr("name"), elem.getattr("property")
         itemprop = elem.getattr("itemprop") if name is None and prop is None else None
+        # htmldate reads an itemprop meta's datetime before its content
+        value = ((elem.getattr("datetime") or elem.getattr("content")) if itemprop is not None
+                 else elem.getattr("content") or elem.getattr("datetime"))
+        if not value:
+            continue
         if _STRUCTURED_META.get((prop or name or itemprop or "").lower()) == "modified":
             out["modified"].append(value)
         # htmldate's own test (examine_header): the name if there is one, else the property, else the itemprop
         if itemprop is not None:
             if itemprop.lower() in _PUBLISHED_ITEMPROPS:
                 out["published"].append(value)
-        elif (name if name is not None else prop or "").lower() in published_names:
+        elif (name if name is not None else prop or "").lower() in PUBLISHED_META_NAMES:
             out["published"].append(value)
     later = []  # JSON-LD dateCreated / uploadDate: after every datePublished, which htmldate alone reads
     for elem in scripts:

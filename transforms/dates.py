@@ -288,26 +288,30 @@ def _day(iso: Optional[str]) -> Optional[str]:
 _WRITTEN_DAY = re.compile(r"\s*(\d{4})(?:-(\d{1,2})-(\d{1,2})(?!\d)|(\d\d)(\d\d)(?=T))")
 
 
-def written_day(raw: object, iso: Optional[str]) -> Optional[str]:
+def written_day(raw: object, iso: Optional[str], now: object = None) -> Optional[str]:
     """The day of an accepted date value (``iso``, its UTC reading) as the page writes it.
 
     A publication time is written in the publisher's zone (``2019-03-04T21:30:00-05:00``): its day is the
     4th, the day a reader, htmldate and a news site's archive give, although it is the 5th in UTC. For a
     value that starts with ``YYYY-MM-DD`` (or ISO's basic ``YYYYMMDDThhmm...``) that written day is kept
-    if it is within a day of the UTC one (it always is for a real zone; the capture's slack covers it);
+    if it is within a day of the UTC one (it always is for a real zone) and passes the bounds the instant
+    passed (not before 1995, not more than a day after ``now``, the capture; default: the wall clock);
     any other form (``iso`` is ``None``, or no written ISO day) gives the UTC day. Only the published date
     reads days this way: the modified dates decide the pre-cutoff claim, where the instant counts.
     """
     if iso is None:
         return None
-    m = _WRITTEN_DAY.match(raw) if isinstance(raw, str) else None
+    # the strip parse_date applies (_parse_str), so a quoted value is read as written too
+    m = _WRITTEN_DAY.match(raw.strip().strip("\"'<>")) if isinstance(raw, str) else None
     if m is not None:
         try:
             written = date(int(m[1]), int(m[2] or m[4]), int(m[3] or m[5]))
-        except ValueError:
+        except ValueError:  # unreachable for the value iso was read from: guards an iso of another value
             return _day(iso)
-        if abs((written - date.fromisoformat(iso[:10])).days) <= 1:
-            return written.isoformat() + "T00:00:00Z"
+        if abs((written - date.fromisoformat(iso[:10])).days) <= 1:  # likewise: always, for iso read from raw
+            day = datetime(written.year, written.month, written.day, tzinfo=UTC)
+            if not _bounded(day, _reference(now))[1]:
+                return written.isoformat() + "T00:00:00Z"
     return _day(iso)
 
 
