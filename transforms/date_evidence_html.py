@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import lru_cache
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from resiliparse.parse.html import HTMLTree
 
@@ -114,6 +114,25 @@ def parse_html(html: str) -> HTMLTree:
     return HTMLTree.parse(html)
 
 
+def meta_date(get: Callable[[str], Optional[str]]) -> tuple[Optional[str], bool, bool]:
+    """A ``<meta>``'s date value and whether it is a published and/or a modified one; ``get`` reads an attribute.
+
+    Published as htmldate's ``examine_header`` keys it: the ``name`` if there is one, else the ``property``,
+    in :data:`PUBLISHED_META_NAMES`; an ``itemprop`` meta (no name, no property) if ``datePublished`` or
+    ``dateCreated``, its ``datetime`` read before its ``content``. Modified: the key in ``_STRUCTURED_META``.
+    One rule for the Resiliparse tree (``elem.getattr``) and htmldate's lxml tree (``elem.get``).
+    """
+    name, prop = get("name"), get("property")
+    itemprop = get("itemprop") if name is None and prop is None else None
+    value = ((get("datetime") or get("content")) if itemprop is not None else get("content") or get("datetime"))
+    if not value:
+        return None, False, False
+    modified = _STRUCTURED_META.get((prop or name or itemprop or "").lower()) == "modified"
+    if itemprop is not None:
+        return value, itemprop.lower() in _PUBLISHED_ITEMPROPS, modified
+    return value, (name if name is not None else prop or "").lower() in PUBLISHED_META_NAMES, modified
+
+
 def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     """Raw published/modified values from the page's machine-readable markup, in htmldate's order of trust.
 
@@ -143,21 +162,11 @@ def structured_html_dates(page: Union[str, HTMLTree]) -> dict[str, list[str]]:
     for elem in document.query_selector_all(_DATE_ELEMENTS):
         by_tag[elem.tag].append(elem)
     for elem in metas:
-        name, prop = elem.getattr("name"), elem.getattr("property")
-        itemprop = elem.getattr("itemprop") if name is None and prop is None else None
-        # htmldate reads an itemprop meta's datetime before its content
-        value = ((elem.getattr("datetime") or elem.getattr("content")) if itemprop is not None
-                 else elem.getattr("content") or elem.getattr("datetime"))
-        if not value:
-            continue
-        if _STRUCTURED_META.get((prop or name or itemprop or "").lower()) == "modified":
-            out["modified"].append(value)
-        # htmldate's own test (examine_header): the name if there is one, else the property, else the itemprop
-        if itemprop is not None:
-            if itemprop.lower() in _PUBLISHED_ITEMPROPS:
-                out["published"].append(value)
-        elif (name if name is not None else prop or "").lower() in PUBLISHED_META_NAMES:
+        value, published, modified = meta_date(elem.getattr)
+        if published:
             out["published"].append(value)
+        if modified:
+            out["modified"].append(value)
     later = []  # JSON-LD dateCreated / uploadDate: after every datePublished, which htmldate alone reads
     for elem in scripts:
         for m in _JSON_DATE.finditer(elem.text, 0, _JSON_LD_SCAN):

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any, Optional
 
-from provsieve.transforms.date_evidence_html import _JSON_DATE, _STRUCTURED_META, latest_page_date, month_words
+from provsieve.transforms.date_evidence_html import _JSON_DATE, latest_page_date, meta_date, month_words
 from provsieve.transforms.dates import _FUTURE_SLACK, MIN_DATE, Dropped, _check, _day, _reference, parse_date
 
 LOGGER = logging.getLogger(__name__)
@@ -53,12 +53,11 @@ def _structured_dates(tree: Any) -> list[tuple[str, str]]:
     """
     out: list[tuple[str, str]] = []
     for elem in tree.iterfind(".//meta"):
-        key = (elem.get("property") or elem.get("name") or elem.get("itemprop") or "").lower()
-        kind = _STRUCTURED_META.get(key)
-        if kind is not None:
-            value = elem.get("content") or elem.get("datetime")
-            if value:
-                out.append((kind, value))
+        value, published, modified = meta_date(elem.get)  # the metas the structured path reads, keyed alike
+        if published:
+            out.append(("published", value))
+        if modified:
+            out.append(("modified", value))
     for elem in tree.xpath('.//script[@type="application/ld+json"]'):
         text = elem.text or ""
         for m in _JSON_DATE.finditer(text[:200_000]):
