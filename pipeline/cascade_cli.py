@@ -315,8 +315,7 @@ def train_command(args: argparse.Namespace) -> int:
     extract = not args.cached_only
     max_tokens = max(args.tokens)
     table = None if args.unigram is None else load_table(args.unigram)
-    if args.unigram is not None:
-        table_beside(args.unigram, args.output)
+    beside = None if args.unigram is None else table_beside(args.unigram, args.output)  # checked before the fit
     if table is None and any(needs_unigram(FEATURE_SETS[s]) for s in (args.features or FEATURE_SETS)):
         if args.features:
             raise SystemExit("train-cascade: the uni_* feature sets need --unigram TABLE.npy (provsieve build-unigram)")
@@ -399,10 +398,9 @@ def train_command(args: argparse.Namespace) -> int:
     }
     if needs_unigram(names):
         meta["unigram"] = unigram_entry(args.unigram)
-        target = table_beside(args.unigram, args.output)
-        if not target.exists():  # CascadeCombiner.load looks beside the combiner, then in the package
-            shutil.copyfile(args.unigram, target)
-            print(f"train-cascade: copied the unigram table to {target}, beside the combiner", file=sys.stderr)
+        if not beside.exists():  # CascadeCombiner.load looks beside the combiner, then in the package
+            shutil.copyfile(args.unigram, beside)
+            print(f"train-cascade: copied the unigram table to {beside}, beside the combiner", file=sys.stderr)
     combiner = CascadeCombiner({**meta, "version": "tmp", "threshold": 1.0})
     web_scores = {}
     for split, wp in web_prep.items():
