@@ -1,6 +1,6 @@
 """Where the date evidence's time goes, page by page: which path each page takes and what each part costs.
 
-    python bench/date_evidence_profile.py [--docs 3000] [--real] [--guard] [--cprofile]
+    python bench/date_evidence_profile.py [--docs 3000] [--real] [--guard] [--cprofile] [--dump FILE]
         # default: the first --docs pages of the bench corpus (bench/corpus.py, built if missing);
         # --real: the HTML pages of ../shared/data/crawl/*.warc.gz and pipeline/sample/sample.warc.gz
 
@@ -14,7 +14,9 @@ For every HTML page, as the reader sees it (decoded, Resiliparse already parsed 
   and ``find_date`` on the parsed tree.
 
 ``--guard`` runs htmldate on the pages ``auto`` skips and counts what it finds there (days, months,
-bare years, nothing): a day there would be a day lost. ``--cprofile`` adds the top functions by cumulative time over all ``gather_evidence`` calls
+bare years, nothing): a day there would be a day lost. ``--dump FILE`` writes each page's URL and
+``gather_evidence`` as a JSON line, to compare two versions of the code (run one with ``PYTHONPATH`` at a
+copy of the other's ``provsieve`` package: it comes before the editable install) with ``diff``. ``--cprofile`` adds the top functions by cumulative time over all ``gather_evidence`` calls
 (dateparser, lxml's cleaner, htmldate's extractors).
 """
 
@@ -25,6 +27,7 @@ import cProfile
 import collections
 import glob
 import io
+import json
 import pstats
 import statistics
 import sys
@@ -88,7 +91,9 @@ def main() -> None:
     ap.add_argument("--cprofile", action="store_true")
     ap.add_argument("--guard", action="store_true",
                     help="run htmldate on the pages auto skips (no_day) and count what it finds there")
+    ap.add_argument("--dump", help="write each page's URL and gather_evidence as a JSON line to this file")
     args = ap.parse_args()
+    dump = open(args.dump, "w") if args.dump else None
     files = REAL if args.real else sorted(glob.glob(str(build(20_000) / "*.warc.gz")))
     warm_up()
     times: dict[str, list[float]] = collections.defaultdict(list)
@@ -111,9 +116,11 @@ def main() -> None:
         if prof:
             prof.enable()
         t0 = time.perf_counter()
-        date_evidence.gather_evidence(warc_date=warc_date, http_headers=headers, url=url, html=extracted.html,
-                                      html_tree=extracted.tree)
+        found = date_evidence.gather_evidence(warc_date=warc_date, http_headers=headers, url=url,
+                                              html=extracted.html, html_tree=extracted.tree)
         spent = time.perf_counter() - t0
+        if dump:
+            dump.write(json.dumps([url, found], sort_keys=True) + "\n")
         if prof:
             prof.disable()
         times["gather_evidence (auto)"].append(spent)
@@ -132,6 +139,8 @@ def main() -> None:
             t0 = time.perf_counter()
             _htmldate(tree, url=url, original=True, extensive=True, max_date=MIN_DATE.replace(year=2030, tzinfo=None))
             times["htmldate pages: find_date on the tree"].append(time.perf_counter() - t0)
+    if dump:
+        dump.close()
     n = sum(paths.values())
     print(f"{n} HTML pages ({'real' if args.real else 'bench corpus'})")
     print(f"{'auto path':10} {'pages':>6} {'share':>6} {'ms/page':>8} {'total s':>8}")

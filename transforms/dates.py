@@ -315,6 +315,32 @@ def written_day(raw: object, iso: Optional[str], now: object = None) -> Optional
     return _day(iso)
 
 
+_ZONED = re.compile(r"[+-](\d\d):?(\d\d)\s*$")
+
+
+def publisher_day(raw: object, iso: Optional[str], others: Iterable[object], now: object = None) -> Optional[str]:
+    """The published day of ``raw`` (:func:`written_day`; ``iso`` its instant), or, where ``raw`` is written
+    in UTC or without a zone, the written day of the first value in ``others`` that is the same instant
+    written with another zone.
+
+    A page that writes its publication time in UTC (``2015-04-07T03:42:00Z``, first) and again in the
+    publisher's zone (``2015-04-06 23:42:00-0400``) was published on the 6th, the day its URL and archive
+    give: the zoned copy says whose day it is. A ``raw`` in a zone of its own is the publisher's already.
+    Only values that end with a numeric offset are parsed, so most pages pay nothing.
+    """
+    day = written_day(raw, iso, now)
+    zone = _ZONED.search(raw) if isinstance(raw, str) else None
+    if day is None or (zone is not None and zone.group(1, 2) != ("00", "00")):
+        return day
+    for other in others:
+        found = _ZONED.search(other) if isinstance(other, str) else None
+        if found is not None and found.group(1, 2) != ("00", "00") and parse_date(other, now=now) == iso:
+            written = written_day(other, iso, now)
+            if written is not None:
+                return written
+    return day
+
+
 def capture_date(warc_date: object, *, dropped: Optional[list[Dropped]] = None,
                  field: str = "crawl_date") -> Optional[str]:
     """Capture time from a WARC-Date / ARC date / Memento-Datetime value.
