@@ -45,6 +45,9 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     :func:`url_date_evidence` at ``capture`` if the caller has it (:func:`gather_evidence`), so it is
     read once.
 
+    The published day is the chosen value's written day, or the publisher's where the page writes that
+    instant again in another zone (:func:`publisher_day`).
+
     ``modified_date`` is the page's latest date: the structured modified values, the UTC day of the
     published value chosen (``published_date`` is its written day, which can be the day before: the
     instant still contradicts a claim) and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
