@@ -30,10 +30,10 @@ Checked in session 9 and found to ship no real page with a date: npm ``@mozilla/
 1.0.7/3.11.4/5.49.24, ``metascraper-date`` 3.3.0/5.49.24, ``node-readability`` 3.0.0, ``@postlight/parser``
 2.2.3, ``html-metadata`` 3.0.1 (made-up pages), ``page-metadata-parser`` 1.1.4, ``read-art`` 0.5.6; PyPI
 ``goose3`` 3.0.0, ``goose-extractor`` 1.0.25, ``boilerpy3`` 1.0.7, ``news-fetch`` 1.0.0, ``fundus`` 0.1.0-0.5.7,
-``breadability`` 0.1.14-0.1.21, ``newspaper`` 0.0.9.8, ``newspaper4k`` 0.9.0/0.9.3.1 (0.9.5 ships 0.9.6's
+``breadability`` 0.1.14-0.1.21, ``newspaper`` 0.0.9.8, ``newspaper3k`` 0.1.9/0.2.0, ``extruct`` 0.5.0/0.8.0/0.13.0, ``newspaper4k`` 0.9.0/0.9.3.1 (0.9.5 ships 0.9.6's
 pages), ``readability-lxml`` 0.6.2/0.8.1, ``readabilipy`` 0.2.0, ``extraction``, ``eatiht``, ``libextract``;
 trafilatura 0.5.2-1.0.0 ship 1.1.0's cache. ``dragnet`` and ``extractnet`` sdists do not build their metadata
-(a Cython error), so pip cannot fetch them.
+(a Cython error), nor do ``goose3`` 3.1.0/3.1.5/3.1.12's, so pip cannot fetch them.
 
 Stated days are read with ``datetime.fromisoformat`` only, never with the provsieve code under test.
 
