@@ -1,0 +1,176 @@
+"""A linear probe on the LM's pooled hidden state (issue 14, session 9) against the shipped combiner, same records.
+
+The hidden state comes from the logits the cascade already computes
+(:mod:`provsieve.transforms.lm_probe`: ``pinv(E) @ mean(logits)``, SmolLM2's
+tied embedding), cached per record (id, runtime, token count) in
+``--vectors`` so each is computed once (``--extract`` runs the LM on the
+records of both samples that are missing). The protocol and records are
+``bench/ai_detector_tree_combiner.py``'s (gated logistic combiner,
+stage1:0.9, band q0.6 of the train humans' cross-fitted stage-1 scores;
+train out of fold and leave one source out, dev held out and dev leave one
+source out). The probe's inputs are the pooled vector reduced by a PCA
+fitted on the train sample's routed records (humans and AI, no labels, no
+dev record), ``k`` components, added to a feature set as ``probe_*``.
+The PCA is fitted once on the whole train sample: it sees the held-out
+fold's or source's texts (never their labels) in the train columns.
+
+    python bench/ai_detector_probe.py --stage1-cache CACHE.json --cache LM-TOKENS.jsonl --vectors HIDDEN.jsonl \
+        [--extract] [--pools mean half] [--k 16 32 64] [--l2 10 100] [--json OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import glob
+import json
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+
+from ai_detector_tree_combiner import (  # noqa: E402 - bench/ is the script's folder
+    evaluate,
+    load_sample,
+    logistic_fit,
+    result_line,
+    sample_arguments,
+    write_results,
+)
+
+from provsieve.pipeline.cascade_cli import FEATURE_SETS
+from provsieve.transforms.ai_detector import AIDetector
+from provsieve.transforms.lm_model import RUNTIME
+from provsieve.transforms.lm_probe import POOLS
+
+FOLDS = 5
+
+
+def _encode(v: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _decode(s: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(s), dtype="<f4").astype(np.float64)
+
+
+def read_vectors(path: Path, tokens: int) -> dict[str, dict[str, np.ndarray]]:
+    """The cached pooled vectors of ``path`` for this runtime and token count, by record id."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text("utf-8").splitlines():
+        row = json.loads(line)
+        if row["runtime"] == RUNTIME and row["max_tokens"] == tokens:
+            out[row["id"]] = {p: _decode(row[p]) for p in POOLS}
+    return out
+
+
+def extract_vectors(records: Iterable[dict[str, Any]], path: Path, tokens: int) -> int:
+    """Run the LM on the records missing from ``path`` and append their pooled vectors; returns how many."""
+    from provsieve.transforms.lm_handler import SmolLMScorer
+    from provsieve.transforms.lm_model import _reader, gguf_weights, shipped_gguf_path
+    from provsieve.transforms.lm_probe import logits_inverse, output_embedding, pooled_hidden
+
+    have = read_vectors(path, tokens)
+    todo = {r["id"]: r["text"] for r in records if r["id"] not in have}
+    if not todo:
+        return 0
+    inverse = logits_inverse(output_embedding(gguf_weights(_reader(shipped_gguf_path()))))
+    scorer = SmolLMScorer(max_tokens=tokens, threads=1)
+    done = 0
+    with path.open("a", encoding="utf-8") as out:
+        for rid, text in sorted(todo.items()):
+            ids = scorer.tokens(text)
+            if not ids:
+                continue
+            pooled = pooled_hidden(scorer.logits(ids), inverse)
+            out.write(json.dumps({"id": rid, "runtime": RUNTIME, "max_tokens": tokens, "positions": len(ids),
+                                  **{p: _encode(getattr(pooled, p)) for p in POOLS}}) + "\n")
+            done += 1
+            if done % 200 == 0:
+                out.flush()
+                print(f"  {done}/{len(todo)} vectors", flush=True)
+    return done
+
+
+def pca_basis(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, the first ``k`` principal directions (k, d) and their standard deviations, of the rows of ``x``."""
+    mean = x.mean(axis=0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    return mean, vt[:k], s[:k] / np.sqrt(max(len(x) - 1, 1))
+
+
+def with_probe(feats: Sequence[Optional[dict[str, float]]], vectors: Sequence[Optional[np.ndarray]],
+               mean: np.ndarray, basis: np.ndarray) -> list[Optional[dict[str, float]]]:
+    """Each feature row with ``probe_i`` (the vector's projection on PCA direction i) added."""
+    out: list[Optional[dict[str, float]]] = []
+    for f, v in zip(feats, vectors):
+        if f is None or v is None:
+            out.append(None)
+            continue
+        z = basis @ (v - mean)
+        out.append({**f, **{f"probe_{i}": float(z[i]) for i in range(len(z))}})
+    return out
+
+
+def pooled(data: dict[str, Any], vectors: dict[str, dict[str, np.ndarray]], pools: Sequence[str]
+           ) -> list[Optional[np.ndarray]]:
+    """Each record's chosen pools side by side (None without a vector)."""
+    return [None if r["id"] not in vectors else np.concatenate([vectors[r["id"]][p] for p in pools])
+            for r in data["records"]]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sample_arguments(ap)
+    ap.add_argument("--vectors", required=True, help="the pooled hidden vectors' cache (jsonl, made by --extract)")
+    ap.add_argument("--extract", action="store_true", help="run the LM on the sampled records missing from --vectors")
+    ap.add_argument("--only", choices=["train", "dev"], default=None, help="--extract one sample only")
+    ap.add_argument("--pools", nargs="+", default=["mean"], choices=POOLS,
+                    help="the pooled vectors concatenated before the PCA (one probe per list)")
+    ap.add_argument("--k", type=int, nargs="+", default=[16, 32, 64])
+    ap.add_argument("--l2", type=float, nargs="+", default=[10.0])
+    ap.add_argument("--features", nargs="+", default=["stage1+all+length-gated"], choices=sorted(FEATURE_SETS))
+    ap.add_argument("--reference", action="store_true", help="also each feature set without the probe")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    detector = AIDetector()
+    stage1 = json.loads(Path(args.stage1_cache).read_text("utf-8"))["scores"]
+    ai_text = Path(args.data_dir) / "ai-text"
+    cache, vpath = Path(args.cache), Path(args.vectors)
+    train = load_sample(sorted(glob.glob(str(ai_text / "*-train.jsonl"))), detector, args.per_group, cache,
+                        args.tokens, stage1)
+    dev = load_sample(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None)
+    print(f"train {len(train['records'])} records, dev {len(dev['records'])}", flush=True)
+    if args.extract:
+        for name, data in (("train", train), ("dev", dev)):
+            if args.only in (None, name):
+                print(f"{name}: {extract_vectors(data['records'], vpath, args.tokens)} new vectors", flush=True)
+        return 0
+    vectors = read_vectors(vpath, args.tokens)
+    tv, dv = pooled(train, vectors, args.pools), pooled(dev, vectors, args.pools)
+    print(f"vectors: train {sum(v is not None for v in tv)}, dev {sum(v is not None for v in dv)}", flush=True)
+    fit_rows = np.array([v for v in tv if v is not None])
+    results: dict[str, Any] = {}
+    for set_name in args.features:
+        if args.reference:
+            res = evaluate(logistic_fit(10.0, 0.9), FEATURE_SETS[set_name], train, dev, args.quantile, FOLDS)
+            results[f"{set_name} | l2 10"] = res
+            print(f"{set_name:44s} {'':14s} " + result_line(res), flush=True)
+        for k in args.k:
+            mean, basis, _ = pca_basis(fit_rows, k)
+            tf, df = with_probe(train["feats"], tv, mean, basis), with_probe(dev["feats"], dv, mean, basis)
+            names = [*FEATURE_SETS[set_name], *(f"probe_{i}" for i in range(k))]
+            for l2 in args.l2:
+                res = evaluate(logistic_fit(l2, 0.9), names, train, dev, args.quantile, FOLDS,
+                               lambda which, key: tf if which == "train" else df)
+                label = f"{set_name}+probe[{'+'.join(args.pools)}] k {k} l2 {l2:g}"
+                results[label] = res
+                print(f"{label:58s} " + result_line(res), flush=True)
+    write_results(results, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
