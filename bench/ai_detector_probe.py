@@ -9,10 +9,10 @@ records of both samples that are missing). The protocol and records are
 stage1:0.9, band q0.6 of the train humans' cross-fitted stage-1 scores;
 train out of fold and leave one source out, dev held out and dev leave one
 source out). The probe's inputs are the pooled vector reduced by a PCA
-fitted on the train sample's routed records (humans and AI, no labels, no
-dev record), ``k`` components, added to a feature set as ``probe_*``.
-The PCA is fitted once on the whole train sample: it sees the held-out
-fold's or source's texts (never their labels) in the train columns.
+(``k`` components, added to a feature set as ``probe_*``) fitted on the
+train sample's records (humans and AI, no labels, never a dev record)
+**without the held-out part**: each fold's and each source's fit has its own
+basis (:func:`rows_by_basis`), the dev held out column the full sample's.
 
     python bench/ai_detector_probe.py --stage1-cache CACHE.json --cache LM-TOKENS.jsonl --vectors HIDDEN.jsonl \
         [--extract] [--pools mean half] [--k 16 32 64] [--l2 10 100] [--json OUT.json]
@@ -30,6 +30,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ai_detector_tree_combiner import (  # noqa: E402 - bench/ is the script's folder
+    Rows,
     evaluate,
     load_sample,
     logistic_fit,
@@ -39,7 +40,9 @@ from ai_detector_tree_combiner import (  # noqa: E402 - bench/ is the script's f
 )
 
 from provsieve.pipeline.cascade_cli import FEATURE_SETS
+from provsieve.transforms.ai_cascade_training import routing_low
 from provsieve.transforms.ai_detector import AIDetector
+from provsieve.transforms.ai_detector_crossfit import crossfit_fold
 from provsieve.transforms.lm_model import RUNTIME
 from provsieve.transforms.lm_probe import POOLS
 
@@ -94,6 +97,15 @@ def extract_vectors(records: Iterable[dict[str, Any]], path: Path, tokens: int) 
     return done
 
 
+def lowest_band_edge(train: dict[str, Any], quantile: float) -> float:
+    """The lowest routing-band edge any fit of :func:`evaluate` uses (all train records, or one source left out).
+
+    Records below it are never routed, so they need no vector.
+    """
+    humans = [(s, src) for r, s, src in zip(train["records"], train["stage1"], train["sources"]) if r["label"] == "human"]
+    return min(routing_low([s for s, src in humans if src != left], quantile) for left in {None, *train["sources"]})
+
+
 def pca_basis(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, the first ``k`` principal directions (k, d) and their standard deviations, of the rows of ``x``."""
     mean = x.mean(axis=0)
@@ -112,6 +124,29 @@ def with_probe(feats: Sequence[Optional[dict[str, float]]], vectors: Sequence[Op
         z = basis @ (v - mean)
         out.append({**f, **{f"probe_{i}": float(z[i]) for i in range(len(z))}})
     return out
+
+
+def rows_by_basis(train: dict[str, Any], dev: dict[str, Any], tv: Sequence[Optional[np.ndarray]],
+                  dv: Sequence[Optional[np.ndarray]], k: int) -> Rows:
+    """The feature rows of each held-out part, the probe from a PCA fitted on the train records outside it."""
+    folds = [crossfit_fold(r["id"], FOLDS) for r in train["records"]]
+    memo: dict[tuple[str, str], list[Optional[dict[str, float]]]] = {}
+    bases: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def outside(key: str, i: int) -> bool:
+        if key == "all":
+            return True
+        kind, value = key.split(":", 1)
+        return (train["sources"][i] != value) if kind == "source" else (str(folds[i]) != value)
+
+    def rows_for(which: str, key: str) -> list[Optional[dict[str, float]]]:
+        if key not in bases:
+            bases[key] = pca_basis(np.array([v for i, v in enumerate(tv) if v is not None and outside(key, i)]), k)[:2]
+        if (which, key) not in memo:
+            data, vectors = (train, tv) if which == "train" else (dev, dv)
+            memo[(which, key)] = with_probe(data["feats"], vectors, *bases[key])
+        return memo[(which, key)]
+    return rows_for
 
 
 def pooled(data: dict[str, Any], vectors: dict[str, dict[str, np.ndarray]], pools: Sequence[str]
@@ -144,14 +179,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     dev = load_sample(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None)
     print(f"train {len(train['records'])} records, dev {len(dev['records'])}", flush=True)
     if args.extract:
+        low = lowest_band_edge(train, args.quantile)
         for name, data in (("train", train), ("dev", dev)):
             if args.only in (None, name):
-                print(f"{name}: {extract_vectors(data['records'], vpath, args.tokens)} new vectors", flush=True)
+                routable = [r for r, s in zip(data["records"], data["stage1"]) if s >= low]
+                print(f"{name}: {len(routable)} records at or above the lowest band edge {low:.4f}", flush=True)
+                print(f"{name}: {extract_vectors(routable, vpath, args.tokens)} new vectors", flush=True)
         return 0
     vectors = read_vectors(vpath, args.tokens)
     tv, dv = pooled(train, vectors, args.pools), pooled(dev, vectors, args.pools)
     print(f"vectors: train {sum(v is not None for v in tv)}, dev {sum(v is not None for v in dv)}", flush=True)
-    fit_rows = np.array([v for v in tv if v is not None])
     results: dict[str, Any] = {}
     for set_name in args.features:
         if args.reference:
@@ -159,12 +196,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results[f"{set_name} | l2 10"] = res
             print(f"{set_name:44s} {'':14s} " + result_line(res), flush=True)
         for k in args.k:
-            mean, basis, _ = pca_basis(fit_rows, k)
-            tf, df = with_probe(train["feats"], tv, mean, basis), with_probe(dev["feats"], dv, mean, basis)
+            rows_for = rows_by_basis(train, dev, tv, dv, k)
             names = [*FEATURE_SETS[set_name], *(f"probe_{i}" for i in range(k))]
             for l2 in args.l2:
-                res = evaluate(logistic_fit(l2, 0.9), names, train, dev, args.quantile, FOLDS,
-                               lambda which, key: tf if which == "train" else df)
+                res = evaluate(logistic_fit(l2, 0.9), names, train, dev, args.quantile, FOLDS, rows_for)
                 label = f"{set_name}+probe[{'+'.join(args.pools)}] k {k} l2 {l2:g}"
                 results[label] = res
                 print(f"{label:58s} " + result_line(res), flush=True)

@@ -41,6 +41,9 @@ def pooled_hidden(logits: np.ndarray, inverse: np.ndarray) -> PooledHidden:
     """The pooled hidden states of one document's (positions, vocab) logits (:data:`POOLS`)."""
     logits = np.asarray(logits, dtype=np.float32)
     n = logits.shape[0]
-    pooled = np.stack([logits.mean(axis=0), logits[n // 2:].mean(axis=0), logits[-1]])
-    mean, half, last = pooled @ inverse.T
+    weights = np.zeros((3, n), dtype=np.float32)  # the three poolings as one product (BLAS, not numpy's mean)
+    weights[0] = 1.0 / n
+    weights[1, n // 2:] = 1.0 / (n - n // 2)
+    weights[2, -1] = 1.0
+    mean, half, last = (inverse @ (weights @ logits).T).T  # (hidden, vocab) @ (vocab, 3): inverse read once
     return PooledHidden(mean, half, last)
