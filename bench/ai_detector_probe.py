@@ -97,6 +97,33 @@ def extract_vectors(records: Iterable[dict[str, Any]], path: Path, tokens: int) 
     return done
 
 
+def measure_cost(texts: Sequence[str], tokens: int) -> dict[str, float]:
+    """CPU ms per document of the LM pass (tokens + logits) and of the pooled hidden state from its logits, side by side."""
+    import time
+
+    from provsieve.transforms.lm_handler import SmolLMScorer
+    from provsieve.transforms.lm_model import _reader, gguf_weights, shipped_gguf_path
+    from provsieve.transforms.lm_probe import logits_inverse, output_embedding, pooled_hidden
+
+    start = time.process_time()
+    inverse = logits_inverse(output_embedding(gguf_weights(_reader(shipped_gguf_path()))))
+    setup = time.process_time() - start
+    scorer = SmolLMScorer(max_tokens=tokens, threads=1)
+    lm = probe = 0.0
+    n = 0
+    for text in texts:
+        start = time.process_time()
+        ids = scorer.tokens(text)
+        if not ids:
+            continue
+        logits = scorer.logits(ids)
+        mid = time.process_time()
+        pooled_hidden(logits, inverse)
+        lm, probe, n = lm + mid - start, probe + time.process_time() - mid, n + 1
+    return {"docs": n, "lm_ms": 1e3 * lm / n, "probe_ms": 1e3 * probe / n, "ratio": probe / lm,
+            "inverse_setup_s": setup}
+
+
 def lowest_band_edge(train: dict[str, Any], quantile: float) -> float:
     """The lowest routing-band edge any fit of :func:`evaluate` uses (all train records, or one source left out).
 
@@ -161,6 +188,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sample_arguments(ap)
     ap.add_argument("--vectors", required=True, help="the pooled hidden vectors' cache (jsonl, made by --extract)")
     ap.add_argument("--extract", action="store_true", help="run the LM on the sampled records missing from --vectors")
+    ap.add_argument("--cost", type=int, default=0, metavar="N",
+                    help="only measure the probe's cost on the first N routable dev records (CPU ms per document)")
     ap.add_argument("--only", choices=["train", "dev"], default=None, help="--extract one sample only")
     ap.add_argument("--pools", nargs="+", default=["mean"], choices=POOLS,
                     help="the pooled vectors concatenated before the PCA (one probe per list)")
@@ -178,6 +207,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         args.tokens, stage1)
     dev = load_sample(sorted(glob.glob(str(ai_text / "*-dev.jsonl"))), detector, 400, cache, args.tokens, None)
     print(f"train {len(train['records'])} records, dev {len(dev['records'])}", flush=True)
+    if args.cost:
+        low = lowest_band_edge(train, args.quantile)
+        texts = [r["text"] for r, s in zip(dev["records"], dev["stage1"]) if s >= low][:args.cost]
+        print(json.dumps(measure_cost(texts, args.tokens)), flush=True)
+        return 0
     if args.extract:
         low = lowest_band_edge(train, args.quantile)
         for name, data in (("train", train), ("dev", dev)):

@@ -48,3 +48,42 @@ def test_recovered_hidden_state_matches_the_reference_pass():
     for got, want in zip(pooled_hidden(int8.logits(tokens), inverse), expected):
         cosine = got @ want / np.linalg.norm(got) / np.linalg.norm(want)
         assert np.linalg.norm(got - want) / np.linalg.norm(want) < 0.15 and cosine > 0.99  # 0.09 / 0.996 measured
+
+
+def test_probe_bench_fits_each_held_out_parts_basis_without_it_and_caches_vectors(tmp_path, monkeypatch):
+    """bench/ai_detector_probe.py: the PCA of a fold's or source's fit never sees that part's vectors."""
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    sys.modules.pop("ai_detector_probe", None)
+    import ai_detector_probe as probe
+
+    from provsieve.transforms.ai_detector_crossfit import crossfit_fold
+
+    rng = np.random.default_rng(1)
+    records = [{"id": f"r{i}", "label": "ai" if i % 2 else "human"} for i in range(40)]
+    sources = ["a" if i < 20 else "b" for i in range(40)]
+    vectors = [rng.normal(size=6) + (50.0 if s == "b" else 0.0) for s in sources]  # source b: far away
+    train = {"records": records, "sources": sources, "feats": [{"x": 1.0}] * 40}
+    dev = {"records": records[:3], "feats": [{"x": 1.0}, None, {"x": 2.0}]}
+    rows_for = probe.rows_by_basis(train, dev, vectors, [vectors[0], vectors[1], None], k=2)
+    without_b = rows_for("train", "source:b")
+    mean_a = np.mean(vectors[:20], axis=0)
+    mean, basis, _ = probe.pca_basis(np.array(vectors[:20]), 2)
+    np.testing.assert_allclose(mean, mean_a)
+    assert without_b[0]["probe_0"] == pytest.approx(float(basis[0] @ (vectors[0] - mean)))
+    fold = [i for i, r in enumerate(records) if crossfit_fold(r["id"], probe.FOLDS) == 0]
+    kept = np.array([v for i, v in enumerate(vectors) if i not in fold])
+    assert rows_for("train", "fold:0")[0]["probe_1"] == pytest.approx(
+        float(probe.pca_basis(kept, 2)[1][1] @ (vectors[0] - kept.mean(axis=0))))
+    assert rows_for("dev", "all")[1] is None and rows_for("dev", "all")[2] is None  # no features / no vector
+    assert set(rows_for("dev", "all")[0]) == {"x", "probe_0", "probe_1"}
+    # the vector cache: written rows read back for this runtime and token count only
+    path = tmp_path / "hidden.jsonl"
+    row = {p: probe._encode(np.arange(3.0) + i) for i, p in enumerate(probe.POOLS)}
+    path.write_text("\n".join(probe.json.dumps({"id": rid, "runtime": rt, "max_tokens": 96, **row})
+                              for rid, rt in (("x", probe.RUNTIME), ("y", "llama-cpp-bf16"))) + "\n", "utf-8")
+    got = probe.read_vectors(path, 96)
+    assert list(got) == ["x"] and got["x"]["last"].tolist() == [2.0, 3.0, 4.0]
+    assert probe.read_vectors(path, 64) == {}
