@@ -40,7 +40,8 @@ from ai_detector_tree_combiner import (  # noqa: E402 - bench/ is the script's f
 )
 
 from provsieve.pipeline.cascade_cli import FEATURE_SETS
-from provsieve.transforms.ai_cascade_training import routing_low
+from provsieve.transforms.ai_cascade import predict_logistic
+from provsieve.transforms.ai_cascade_training import balanced_weights, fit_logistic, routing_low
 from provsieve.transforms.ai_detector import AIDetector
 from provsieve.transforms.ai_detector_crossfit import crossfit_fold
 from provsieve.transforms.lm_model import RUNTIME
@@ -176,6 +177,68 @@ def rows_by_basis(train: dict[str, Any], dev: dict[str, Any], tv: Sequence[Optio
     return rows_for
 
 
+def rows_by_stacked_probe(train: dict[str, Any], dev: dict[str, Any], tv: Sequence[Optional[np.ndarray]],
+                          dv: Sequence[Optional[np.ndarray]], l2: float) -> Rows:
+    """The feature rows of each held-out part with one stacked feature, ``probe_score``: the logit of a probe's P(ai).
+
+    The probe (an L2 logistic model on the whole pooled vector, its own
+    penalty ``l2``) is fitted on the train records outside the held-out part;
+    those records get scores out of fold (the cross-fitting folds among them),
+    the held-out part's records and the dev records the score of the probe
+    fitted on all of them. So the combiner never sees a probe score of a
+    record the probe was fitted on.
+    """
+    folds = [crossfit_fold(r["id"], FOLDS) for r in train["records"]]
+    labels = np.array([r["label"] == "ai" for r in train["records"]], dtype=float)
+    memo: dict[tuple[str, str], list[Optional[dict[str, float]]]] = {}
+    scores: dict[str, tuple[dict[int, float], np.ndarray]] = {}
+
+    def outside(key: str, i: int) -> bool:
+        if key == "all":
+            return True
+        kind, value = key.split(":", 1)
+        return (train["sources"][i] != value) if kind == "source" else (str(folds[i]) != value)
+
+    def fitted(idx: Sequence[int]) -> dict[str, Any]:
+        y = labels[list(idx)]
+        return fit_logistic(np.array([tv[i] for i in idx]), y, l2,
+                            balanced_weights(y, [train["sources"][i] for i in idx]))
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, 1e-9, 1 - 1e-9)
+        return np.log(p / (1 - p))
+
+    def probe_scores(key: str) -> tuple[dict[int, float], np.ndarray]:
+        if key not in scores:
+            idx = [i for i, v in enumerate(tv) if v is not None and outside(key, i)]
+            out: dict[int, float] = {}
+            for f in sorted({folds[i] for i in idx}):
+                model = fitted([i for i in idx if folds[i] != f])
+                test = [i for i in idx if folds[i] == f]
+                out.update(zip(test, logit(predict_logistic(model, np.array([tv[i] for i in test])))))
+            model = fitted(idx)
+            inside = [i for i, v in enumerate(tv) if v is not None and not outside(key, i)]
+            if inside:
+                out.update(zip(inside, logit(predict_logistic(model, np.array([tv[i] for i in inside])))))
+            have = [k for k, v in enumerate(dv) if v is not None]
+            dev_scores = np.full(len(dv), np.nan)
+            dev_scores[have] = logit(predict_logistic(model, np.array([dv[k] for k in have])))
+            scores[key] = (out, dev_scores)
+        return scores[key]
+
+    def rows_for(which: str, key: str) -> list[Optional[dict[str, float]]]:
+        if (which, key) not in memo:
+            by_train, by_dev = probe_scores(key)
+            if which == "train":
+                memo[(which, key)] = [None if f is None or i not in by_train else {**f, "probe_score": float(by_train[i])}
+                                      for i, f in enumerate(train["feats"])]
+            else:
+                memo[(which, key)] = [None if f is None or np.isnan(by_dev[k]) else {**f, "probe_score": float(by_dev[k])}
+                                      for k, f in enumerate(dev["feats"])]
+        return memo[(which, key)]
+    return rows_for
+
+
 def pooled(data: dict[str, Any], vectors: dict[str, dict[str, np.ndarray]], pools: Sequence[str]
            ) -> list[Optional[np.ndarray]]:
     """Each record's chosen pools side by side (None without a vector)."""
@@ -196,6 +259,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--k", type=int, nargs="+", default=[16, 32, 64])
     ap.add_argument("--l2", type=float, nargs="+", default=[10.0])
     ap.add_argument("--features", nargs="+", default=["stage1+all+length-gated"], choices=sorted(FEATURE_SETS))
+    ap.add_argument("--stacked", type=float, nargs="*", default=None, metavar="L2",
+                    help="instead of PCA components, one cross-fitted probe score (the probe's own L2 penalties)")
     ap.add_argument("--reference", action="store_true", help="also each feature set without the probe")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -229,7 +294,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             res = evaluate(logistic_fit(10.0, 0.9), FEATURE_SETS[set_name], train, dev, args.quantile, FOLDS)
             results[f"{set_name} | l2 10"] = res
             print(f"{set_name:44s} {'':14s} " + result_line(res), flush=True)
-        for k in args.k:
+        for probe_l2 in args.stacked or []:
+            rows_for = rows_by_stacked_probe(train, dev, tv, dv, probe_l2)
+            for l2 in args.l2:
+                res = evaluate(logistic_fit(l2, 0.9), [*FEATURE_SETS[set_name], "probe_score"], train, dev,
+                               args.quantile, FOLDS, rows_for)
+                label = f"{set_name}+stacked probe[{'+'.join(args.pools)}] probe l2 {probe_l2:g} l2 {l2:g}"
+                results[label] = res
+                print(f"{label:58s} " + result_line(res), flush=True)
+        for k in ([] if args.stacked is not None else args.k):
             rows_for = rows_by_basis(train, dev, tv, dv, k)
             names = [*FEATURE_SETS[set_name], *(f"probe_{i}" for i in range(k))]
             for l2 in args.l2:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import numpy as np
 import pytest
@@ -87,3 +88,41 @@ def test_probe_bench_fits_each_held_out_parts_basis_without_it_and_caches_vector
     got = probe.read_vectors(path, 96)
     assert list(got) == ["x"] and got["x"]["last"].tolist() == [2.0, 3.0, 4.0]
     assert probe.read_vectors(path, 64) == {}
+
+
+def test_stacked_probe_scores_each_train_record_with_a_probe_fitted_without_it(monkeypatch):
+    """--stacked: a train record's probe_score comes from a probe fitted without its fold (and without the held-out source)."""
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    sys.modules.pop("ai_detector_probe", None)
+    import ai_detector_probe as probe
+
+    from provsieve.transforms.ai_cascade import predict_logistic
+    from provsieve.transforms.ai_cascade_training import balanced_weights, fit_logistic
+    from provsieve.transforms.ai_detector_crossfit import crossfit_fold
+
+    rng = np.random.default_rng(2)
+    n = 60
+    records = [{"id": f"s{i}", "label": "ai" if i % 2 else "human"} for i in range(n)]
+    sources = ["a" if i < 30 else "b" for i in range(n)]
+    vectors = [rng.normal(size=4) + (1.0 if i % 2 else 0.0) for i in range(n)]
+    train = {"records": records, "sources": sources, "feats": [{"x": 0.0}] * n}
+    dev = {"records": records[:2], "feats": [{"x": 0.0}, {"x": 0.0}]}
+    rows_for = probe.rows_by_stacked_probe(train, dev, vectors, vectors[:2], l2=1.0)
+    folds = [crossfit_fold(r["id"], probe.FOLDS) for r in records]
+    y = np.array([r["label"] == "ai" for r in records], dtype=float)
+
+    def score(fit_on, i):
+        idx = list(fit_on)
+        model = fit_logistic(np.array([vectors[j] for j in idx]), y[idx], 1.0, balanced_weights(y[idx], [sources[j] for j in idx]))
+        p = predict_logistic(model, np.array([vectors[i]]))[0]
+        return math.log(p / (1 - p))
+
+    i = 0  # a record of source a: with source b held out, scored by a probe on source a's other folds
+    assert rows_for("train", "source:b")[i]["probe_score"] == pytest.approx(
+        score([j for j in range(30) if folds[j] != folds[i]], i), abs=1e-6)
+    j = 45  # a record of the held-out source b: scored by the probe fitted on all of source a
+    assert rows_for("train", "source:b")[j]["probe_score"] == pytest.approx(score(range(30), j), abs=1e-6)
+    assert rows_for("dev", "all")[1]["probe_score"] == pytest.approx(score(range(n), 1), abs=1e-6)
