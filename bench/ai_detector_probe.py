@@ -25,7 +25,7 @@ import base64
 import glob
 import json
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -154,6 +154,16 @@ def with_probe(feats: Sequence[Optional[dict[str, float]]], vectors: Sequence[Op
     return out
 
 
+def outside_part(sources: Sequence[str], folds: Sequence[int]) -> Callable[[str, int], bool]:
+    """Whether train record i is outside the held-out part ``key`` (``"all"``, ``"fold:F"``, ``"source:S"``)."""
+    def outside(key: str, i: int) -> bool:
+        if key == "all":
+            return True
+        kind, value = key.split(":", 1)
+        return (sources[i] != value) if kind == "source" else (str(folds[i]) != value)
+    return outside
+
+
 def rows_by_basis(train: dict[str, Any], dev: dict[str, Any], tv: Sequence[Optional[np.ndarray]],
                   dv: Sequence[Optional[np.ndarray]], k: int) -> Rows:
     """The feature rows of each held-out part, the probe from a PCA fitted on the train records outside it."""
@@ -161,11 +171,7 @@ def rows_by_basis(train: dict[str, Any], dev: dict[str, Any], tv: Sequence[Optio
     memo: dict[tuple[str, str], list[Optional[dict[str, float]]]] = {}
     bases: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def outside(key: str, i: int) -> bool:
-        if key == "all":
-            return True
-        kind, value = key.split(":", 1)
-        return (train["sources"][i] != value) if kind == "source" else (str(folds[i]) != value)
+    outside = outside_part(train["sources"], folds)
 
     def rows_for(which: str, key: str) -> list[Optional[dict[str, float]]]:
         if key not in bases:
@@ -193,11 +199,7 @@ def rows_by_stacked_probe(train: dict[str, Any], dev: dict[str, Any], tv: Sequen
     memo: dict[tuple[str, str], list[Optional[dict[str, float]]]] = {}
     scores: dict[str, tuple[dict[int, float], np.ndarray]] = {}
 
-    def outside(key: str, i: int) -> bool:
-        if key == "all":
-            return True
-        kind, value = key.split(":", 1)
-        return (train["sources"][i] != value) if kind == "source" else (str(folds[i]) != value)
+    outside = outside_part(train["sources"], folds)
 
     def fitted(idx: Sequence[int]) -> dict[str, Any]:
         y = labels[list(idx)]

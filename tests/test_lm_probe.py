@@ -91,7 +91,7 @@ def test_probe_bench_fits_each_held_out_parts_basis_without_it_and_caches_vector
 
 
 def test_stacked_probe_scores_each_train_record_with_a_probe_fitted_without_it(monkeypatch):
-    """--stacked: a train record's probe_score comes from a probe fitted without its fold (and without the held-out source)."""
+    """--stacked: a train record's probe_score comes from a probe fitted without its fold (and the held-out source)."""
     import sys
     from pathlib import Path
 
@@ -116,7 +116,8 @@ def test_stacked_probe_scores_each_train_record_with_a_probe_fitted_without_it(m
 
     def score(fit_on, i):
         idx = list(fit_on)
-        model = fit_logistic(np.array([vectors[j] for j in idx]), y[idx], 1.0, balanced_weights(y[idx], [sources[j] for j in idx]))
+        weights = balanced_weights(y[idx], [sources[j] for j in idx])
+        model = fit_logistic(np.array([vectors[j] for j in idx]), y[idx], 1.0, weights)
         p = predict_logistic(model, np.array([vectors[i]]))[0]
         return math.log(p / (1 - p))
 
