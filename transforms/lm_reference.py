@@ -35,6 +35,11 @@ def _rotary(x: np.ndarray, base: float) -> np.ndarray:
 
 def forward(weights: Mapping[str, np.ndarray], config: LlamaConfig, tokens: Sequence[int]) -> np.ndarray:
     """Logits (len(tokens), vocab) in float32; ``weights`` as :func:`~provsieve.transforms.lm_model.gguf_weights`."""
+    return final_hidden(weights, config, tokens) @ weights.get("output.weight", weights["token_embd.weight"]).T
+
+
+def final_hidden(weights: Mapping[str, np.ndarray], config: LlamaConfig, tokens: Sequence[int]) -> np.ndarray:
+    """The final-norm hidden states (len(tokens), hidden) in float32: what the output layer multiplies."""
     embedding = weights["token_embd.weight"]
     x = embedding[np.asarray(tokens)]
     n = x.shape[0]
@@ -56,5 +61,4 @@ def forward(weights: Mapping[str, np.ndarray], config: LlamaConfig, tokens: Sequ
         h = _rms_norm(x, weights[b + "ffn_norm.weight"], config.rms_eps)
         gate = h @ weights[b + "ffn_gate.weight"].T
         x = x + ((gate / (1 + np.exp(-gate))) * (h @ weights[b + "ffn_up.weight"].T)) @ weights[b + "ffn_down.weight"].T
-    x = _rms_norm(x, weights["output_norm.weight"], config.rms_eps)
-    return x @ weights.get("output.weight", embedding).T
+    return _rms_norm(x, weights["output_norm.weight"], config.rms_eps)
