@@ -190,3 +190,19 @@ def test_same_instant_in_the_publishers_zone_gives_the_published_day():
     # a chosen value already in the publisher's zone is kept
     zoned = page.replace("2015-04-07T03:42:00Z", "2015-04-07T05:42:00+02:00")
     assert html_date_evidence(zoned, "https://x.com/a", CAPTURE_2024)["published_date"] == "2015-04-07T00:00:00Z"
+
+
+_PUBLISHER_DAY_NOW = "2024-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("raw, others, day", [
+    # the chosen value in UTC, the same instant later in the publisher's zone: the publisher's day
+    ("2015-04-07T03:42:00Z", ["2015-04-06 23:42:00-0400"], "2015-04-06"),
+    # a bare day is the editor's day: a later zoned midnight-UTC copy (JS's new Date("2015-04-07")) keeps it
+    ("2015-04-07", ["2015-04-06T20:00:00-04:00"], "2015-04-07"),
+])
+def test_publisher_day(raw, others, day):
+    from provsieve.transforms.dates import parse_date, publisher_day
+
+    iso = parse_date(raw, now=_PUBLISHER_DAY_NOW)
+    assert publisher_day(raw, iso, others, _PUBLISHER_DAY_NOW) == (None if day is None else day + "T00:00:00Z")

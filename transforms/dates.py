@@ -316,6 +316,9 @@ def written_day(raw: object, iso: Optional[str], now: object = None) -> Optional
 
 
 _ZONED = re.compile(r"[+-](\d\d):?(\d\d)\s*$")
+# a time of day written after the day (``T03:42``, `` 23:42``, ISO's basic ``T0342``): a bare day is the
+# day the editor chose, not an instant at midnight UTC whose copy in another zone could move it
+_TIME_OF_DAY = re.compile(r"(?:T\d\d:?\d\d|\s\d{1,2}:\d\d)")
 
 
 def publisher_day(raw: object, iso: Optional[str], others: Iterable[object], now: object = None) -> Optional[str]:
@@ -325,12 +328,14 @@ def publisher_day(raw: object, iso: Optional[str], others: Iterable[object], now
 
     A page that writes its publication time in UTC (``2015-04-07T03:42:00Z``, first) and again in the
     publisher's zone (``2015-04-06 23:42:00-0400``) was published on the 6th, the day its URL and archive
-    give: the zoned copy says whose day it is. A ``raw`` in a zone of its own is the publisher's already.
-    Only values that end with a numeric offset are parsed, so most pages pay nothing.
+    give: the zoned copy says whose day it is. A ``raw`` in a zone of its own is the publisher's already,
+    and a bare day (no time of day) is the day the editor chose. Only values that end with a numeric offset are parsed, so most pages pay nothing.
     """
     day = written_day(raw, iso, now)
-    zone = _ZONED.search(raw) if isinstance(raw, str) else None
-    if day is None or (zone is not None and zone.group(1, 2) != ("00", "00")):
+    if not isinstance(raw, str):
+        return day
+    zone = _ZONED.search(raw)
+    if day is None or _TIME_OF_DAY.search(raw) is None or (zone is not None and zone.group(1, 2) != ("00", "00")):
         return day
     for other in others:
         found = _ZONED.search(other) if isinstance(other, str) else None
