@@ -200,6 +200,29 @@ _PUBLISHER_DAY_NOW = "2024-01-01T00:00:00Z"
     ("2015-04-07T03:42:00Z", ["2015-04-06 23:42:00-0400"], "2015-04-06"),
     # a bare day is the editor's day: a later zoned midnight-UTC copy (JS's new Date("2015-04-07")) keeps it
     ("2015-04-07", ["2015-04-06T20:00:00-04:00"], "2015-04-07"),
+    # a chosen value in its own zone is the publisher's, however the offset is written (hour-only, quoted,
+    # named): the same instant in another zone changes nothing
+    ("2015-04-06T23:42:00-04", ["2015-04-07T05:42:00+02:00"], "2015-04-06"),
+    ("'2015-04-06T23:42:00-04:00'", ["2015-04-07T05:42:00+02:00"], "2015-04-06"),
+    ("Mon, 06 Apr 2015 23:42:00 EDT", ["2015-04-07T05:42:00+02:00"], "2015-04-07"),  # RFC 2822: its UTC day
+    # +00:00 and -00:00 are UTC: the zoned copy gives the day
+    ("2015-04-07T03:42:00+00:00", ["2015-04-06T23:42:00-04:00"], "2015-04-06"),
+    ("2015-04-07T03:42:00-00:00", ["2015-04-06T23:42:00-04:00"], "2015-04-06"),
+    # a copy's offset is read as the parser reads it: hour-only and quoted copies count, a DD-MM-YYYY day
+    # is not a "-20:15" zone
+    ("2015-04-07T03:42:00Z", ["2015-04-06T23:42:00-04"], "2015-04-06"),
+    ("2015-04-07T03:42:00Z", ["'2015-04-06T23:42:00-04:00'"], "2015-04-06"),
+    ("2015-06-04T00:00:00Z", ["06-04-2015"], "2015-06-04"),
+    # a zone-less copy, or another instant in a zone: nothing
+    ("2015-04-07T03:42:00Z", ["2015-04-07 03:42:00"], "2015-04-07"),
+    ("2015-04-07T03:42:00Z", ["2015-04-06 20:00:00-0400"], "2015-04-07"),
+    # a copy refused by the bounds (the future), one that does not parse, a None entry (<time> without
+    # datetime): skipped, the next copy still counts
+    ("2015-04-07T03:42:00Z", ["2031-01-01T00:00:00-04:00", "2015-04-06T99:42:00-04:00", None,
+                              "2015-04-06 23:42:00-0400"], "2015-04-06"),
+    ("2015-04-07T03:42:00Z", [None], "2015-04-07"),
+    # no chosen instant
+    ("null", ["2015-04-06 23:42:00-0400"], None),
 ])
 def test_publisher_day(raw, others, day):
     from provsieve.transforms.dates import parse_date, publisher_day
