@@ -338,14 +338,17 @@ def _in_a_zone(value: object, ref: datetime) -> bool:
 
 def publisher_day(raw: object, iso: Optional[str], others: Iterable[object], now: object = None) -> Optional[str]:
     """The published day of ``raw`` (:func:`written_day`; ``iso`` its instant), or, where ``raw`` is a time of
-    day written in UTC or without a zone, the written day of the first value in ``others`` that is the same
-    instant written with another zone.
+    day written in UTC or without a zone, the written day of the values in ``others`` that are the same
+    instant written with another zone, where they all give one day (copies that disagree, or none: the day
+    of ``raw``; so the order of ``others`` does not matter).
 
     A page that writes its publication time in UTC (``2015-04-07T03:42:00Z``, first) and again in the
     publisher's zone (``2015-04-06 23:42:00-0400``) was published on the 6th, the day its URL and archive
-    give: the zoned copy says whose day it is. A ``raw`` in a zone of its own is the publisher's already,
-    and a bare day (no time of day) is the day the editor chose. ``raw`` is parsed again only where
-    ``others`` holds a value, so most pages pay nothing.
+    give: the zoned copy says whose day it is. A heuristic from that one page: a copy's zone is taken as
+    the publisher's, which a third-party tag (``sailthru.date``, set to whatever zone its integration
+    uses) need not be. A ``raw`` in a zone of its own is the publisher's already, and a bare day (no time
+    of day) is the day the editor chose. ``raw`` is parsed again only where ``others`` holds a value, so
+    most pages pay nothing.
     """
     day = written_day(raw, iso, now)
     others = [other for other in others if isinstance(other, str)]
@@ -354,10 +357,9 @@ def publisher_day(raw: object, iso: Optional[str], others: Iterable[object], now
     ref = _reference(now)
     if _in_a_zone(raw, ref):
         return day
-    for other in others:
-        if _in_a_zone(other, ref) and parse_date(other, now=now) == iso:
-            return written_day(other, iso, now)
-    return day
+    days = {written_day(other, iso, now) for other in others
+            if _in_a_zone(other, ref) and parse_date(other, now=now) == iso}
+    return days.pop() if len(days) == 1 else day
 
 
 def capture_date(warc_date: object, *, dropped: Optional[list[Dropped]] = None,
