@@ -93,7 +93,7 @@ def main() -> None:
                     help="run htmldate on the pages auto skips (no_day) and count what it finds there")
     ap.add_argument("--dump", help="write each page's URL and gather_evidence as a JSON line to this file")
     args = ap.parse_args()
-    dump = open(args.dump, "w") if args.dump else None
+    dumped: list[str] = []  # written at the end: no file left open if the loop raises
     files = REAL if args.real else sorted(glob.glob(str(build(20_000) / "*.warc.gz")))
     warm_up()
     times: dict[str, list[float]] = collections.defaultdict(list)
@@ -119,8 +119,8 @@ def main() -> None:
         found = date_evidence.gather_evidence(warc_date=warc_date, http_headers=headers, url=url,
                                               html=extracted.html, html_tree=extracted.tree)
         spent = time.perf_counter() - t0
-        if dump:
-            dump.write(json.dumps([url, found], sort_keys=True) + "\n")
+        if args.dump:
+            dumped.append(json.dumps([url, found], sort_keys=True) + "\n")
         if prof:
             prof.disable()
         times["gather_evidence (auto)"].append(spent)
@@ -139,8 +139,9 @@ def main() -> None:
             t0 = time.perf_counter()
             _htmldate(tree, url=url, original=True, extensive=True, max_date=MIN_DATE.replace(year=2030, tzinfo=None))
             times["htmldate pages: find_date on the tree"].append(time.perf_counter() - t0)
-    if dump:
-        dump.close()
+    if args.dump:
+        with open(args.dump, "w") as dump:
+            dump.writelines(dumped)
     n = sum(paths.values())
     print(f"{n} HTML pages ({'real' if args.real else 'bench corpus'})")
     print(f"{'auto path':10} {'pages':>6} {'share':>6} {'ms/page':>8} {'total s':>8}")

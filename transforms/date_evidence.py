@@ -49,9 +49,9 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
     instant again in another zone (:func:`publisher_day`).
 
     ``modified_date`` is the page's latest date: the structured modified values, the UTC day of the
-    published value chosen (``published_date`` is its written day, which can be the day before: the
-    instant still contradicts a claim) and :func:`latest_page_date` (any ISO date in the markup), or htmldate's
-    answer as well when htmldate runs. ``modified_search=False`` skips that
+    published value chosen (``published_date`` is the publisher's day, which can be the day before or
+    after it: the instant still contradicts a claim) and :func:`latest_page_date` (any ISO date in the
+    markup), or htmldate's answer as well when htmldate runs. ``modified_search=False`` skips that
     second htmldate pass in ``auto`` mode (see :func:`gather_evidence`).
     """
     if mode not in HTML_DATE_MODES:
@@ -66,11 +66,13 @@ def html_date_evidence(html: Any, url: Optional[str], capture: Optional[str], *,
         url_date = url_date_evidence(url, capture=capture) if url else None
     published = url_date
     published_utc_day = None  # the chosen value's UTC day: a contradiction of a claim, as the instant it is
-    for i, raw in enumerate(found["published"]):
-        if published is not None:
-            break
-        iso = _check("published_date", raw, capture, dropped)
-        published, published_utc_day = publisher_day(raw, iso, found["published"][i + 1:], capture), _day(iso)
+    values = found["published"]
+    if published is None:
+        for i, raw in enumerate(values):
+            iso = _check("published_date", raw, capture, dropped)
+            published, published_utc_day = publisher_day(raw, iso, values[i + 1:], capture), _day(iso)
+            if published is not None:
+                break
     modified = [_day(_check("modified_date", raw, capture, dropped)) for raw in found["modified"]]
     modified.append(published_utc_day)
     if published is None and mode == "auto" and may_hold_day_date(text):

@@ -315,30 +315,51 @@ def written_day(raw: object, iso: Optional[str], now: object = None) -> Optional
     return _day(iso)
 
 
-_ZONED = re.compile(r"[+-](\d\d):?(\d\d)\s*$")
+# a time of day written after the day (``T03:42``, `` 23:42``, ISO's basic ``T0342``): a bare day is the
+# day the editor chose, not an instant at midnight UTC whose copy in another zone could move it
+_TIME_OF_DAY = re.compile(r"(?:T\d\d:?\d\d|\s\d{1,2}:\d\d)")
+
+
+def _in_a_zone(value: object, ref: datetime) -> bool:
+    """Whether ``value`` parses (as :func:`parse_date` reads it) to a time with a UTC offset other than 0.
+
+    The offset is the parser's, so ``-04``, a quoted value and a named zone (``EDT``, -04:00 for
+    ``email.utils``) count as they are read; ``06-04-2015`` has none; ``Z``, ``+00:00``, ``-00:00``,
+    ``UTC`` and a zone-less value are not in a zone.
+    """
+    if not isinstance(value, str):
+        return False
+    try:
+        dt = _parse_str(value, ref)[0]
+    except Exception:  # noqa: BLE001 - as parse_date_reason: hostile input never crashes a worker
+        return False
+    return dt is not None and dt.utcoffset() not in (None, timedelta(0))
 
 
 def publisher_day(raw: object, iso: Optional[str], others: Iterable[object], now: object = None) -> Optional[str]:
-    """The published day of ``raw`` (:func:`written_day`; ``iso`` its instant), or, where ``raw`` is written
-    in UTC or without a zone, the written day of the first value in ``others`` that is the same instant
-    written with another zone.
+    """The published day of ``raw`` (:func:`written_day`; ``iso`` its instant), or, where ``raw`` is a time of
+    day written in UTC or without a zone, the written day of the values in ``others`` that are the same
+    instant written with another zone, where they all give one day (copies that disagree, or none: the day
+    of ``raw``; so the order of ``others`` does not matter).
 
     A page that writes its publication time in UTC (``2015-04-07T03:42:00Z``, first) and again in the
     publisher's zone (``2015-04-06 23:42:00-0400``) was published on the 6th, the day its URL and archive
-    give: the zoned copy says whose day it is. A ``raw`` in a zone of its own is the publisher's already.
-    Only values that end with a numeric offset are parsed, so most pages pay nothing.
+    give: the zoned copy says whose day it is. A heuristic from that one page: a copy's zone is taken as
+    the publisher's, which a third-party tag (``sailthru.date``, set to whatever zone its integration
+    uses) need not be. A ``raw`` in a zone of its own is the publisher's already, and a bare day (no time
+    of day) is the day the editor chose. ``raw`` is parsed again only where ``others`` holds a value, so
+    most pages pay nothing.
     """
     day = written_day(raw, iso, now)
-    zone = _ZONED.search(raw) if isinstance(raw, str) else None
-    if day is None or (zone is not None and zone.group(1, 2) != ("00", "00")):
+    others = [other for other in others if isinstance(other, str)]
+    if day is None or not others or not isinstance(raw, str) or _TIME_OF_DAY.search(raw) is None:
         return day
-    for other in others:
-        found = _ZONED.search(other) if isinstance(other, str) else None
-        if found is not None and found.group(1, 2) != ("00", "00") and parse_date(other, now=now) == iso:
-            written = written_day(other, iso, now)
-            if written is not None:
-                return written
-    return day
+    ref = _reference(now)
+    if _in_a_zone(raw, ref):
+        return day
+    days = {written_day(other, iso, now) for other in others
+            if _in_a_zone(other, ref) and parse_date(other, now=now) == iso}
+    return days.pop() if len(days) == 1 else day
 
 
 def capture_date(warc_date: object, *, dropped: Optional[list[Dropped]] = None,
