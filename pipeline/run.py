@@ -269,14 +269,8 @@ def run(config: RunConfig, beam_args: list[str] | None = None) -> dict[str, Any]
     return manifest
 
 
-GC_THRESHOLDS = (500_000, 20, 20)
-"""Allocations between the collector's young passes during a run (CPython's default: 700, 10, 10).
-
-A young pass costs about 28 ms at 50,000 and 125 ms at 500,000 on the 20k benchmark (its survivors, not
-the threshold, set the cost): 12 passes and 0.33 s of CPU against 1 pass and 0.13 s, for 30 MB more peak
-RSS. What is left for the collector at the end of a run is about 60,000 objects (5 MB), the runner's
-per-stage structures, at 10k and at 20k documents alike: cyclic garbage does not grow with the corpus.
-"""
+GC_THRESHOLDS = (50_000, 20, 20)
+"""Allocations between the collector's young passes during a run (CPython's default: 700, 10, 10)."""
 
 
 @contextlib.contextmanager
