@@ -171,6 +171,36 @@ def test_long_document_is_chunked(detector):
     assert conf and 0.0 <= score <= 1.0
 
 
+def _score_by_chunking_every_text(detector, texts):
+    """score_texts as it was before its one-chunk shortcut: every text split, chunked and re-joined."""
+    results = []
+    for text in texts:
+        chunks = aid.chunk_tokens(aid.preprocess(text).split(), max_chunks=aid.MAX_CHUNKS)
+        lines = [" ".join(c) for c in chunks]
+        probs = detector.predict_lines(lines)
+        score = aid.combine_chunk_scores(probs, [len(c) for c in chunks])
+        words = sum(aid.count_words(line) for line in lines)
+        results.append((score, score is not None and words >= aid.MIN_WORDS))
+    return results
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=4 * aid.CHUNK_TOKENS))
+def test_single_chunk_bound_is_chunk_tokens_one_chunk(n):
+    assert (len(aid.chunk_tokens([str(i) for i in range(n)])) == 1) == (0 < n < aid.SINGLE_CHUNK_TOKENS)
+
+
+def test_score_texts_equals_chunking_every_text(detector):
+    words = [w for w in ("".join(c for c in w if c.isalpha()) for w in HUMAN_TEXT.split()) if w]  # one token each
+    bound = aid.SINGLE_CHUNK_TOKENS
+    texts = ["", "  \n ", "Hi.", HUMAN_TEXT, " ".join([HUMAN_TEXT] * 20)]
+    for n in (bound - 2, bound - 1, bound, bound + 1, 2 * bound):  # word counts around the one-chunk bound
+        texts.append(" ".join(words[i % len(words)] for i in range(n)))
+    sizes = [len(aid.preprocess(t).split()) for t in texts]
+    assert {bound - 1, bound} <= set(sizes)
+    assert detector.score_texts(texts) == _score_by_chunking_every_text(detector, texts)
+
+
 # --- Beam ----------------------------------------------------------------------
 
 

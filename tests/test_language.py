@@ -12,6 +12,8 @@ from pathlib import Path
 import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from apache_beam.testing.util import assert_that, equal_to
 
 from conftest import make_test_pipeline
@@ -70,6 +72,13 @@ def identifier() -> LanguageIdentifier:
 
 
 # --- pure rules ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab \n\t\u00a0\u3000\x1cé")), st.integers(min_value=1, max_value=40))
+def test_language_line_equals_folding_twice_max_chars(text, max_chars):
+    """The short first cut gives what folding the first 2 * max_chars always gave."""
+    assert language_line(text, max_chars) == " ".join(text[: 2 * max_chars].split())[:max_chars]
 
 
 def test_language_line_is_one_line_and_bounded():

@@ -50,6 +50,9 @@ CHUNK_TOKENS = 160
 Training examples are cut with the same :func:`chunk_tokens`, so the model
 only ever sees windows of this size: document length is no signal."""
 
+SINGLE_CHUNK_TOKENS = CHUNK_TOKENS + CHUNK_TOKENS // 2
+"""Below this many tokens :func:`chunk_tokens` returns the whole text as one chunk (its tail is merged)."""
+
 MAX_CHUNKS = 32
 """Very long documents are scored on at most this many evenly spaced chunks."""
 
@@ -420,7 +423,14 @@ class AIDetector:
         per_doc: list[list[int]] = []  # tokens per chunk
         lines: list[str] = []
         for text in texts:
-            chunks = chunk_tokens(preprocess(text).split(), max_chunks=MAX_CHUNKS)
+            line = preprocess(text)
+            tokens = line.count(" ") + 1 if line else 0
+            if tokens < SINGLE_CHUNK_TOKENS:  # the line is its one chunk (or none): no split and re-join
+                per_doc.append([tokens] if tokens else [])
+                if tokens:
+                    lines.append(line)
+                continue
+            chunks = chunk_tokens(line.split(), max_chunks=MAX_CHUNKS)
             per_doc.append([len(c) for c in chunks])
             lines.extend(" ".join(c) for c in chunks)
         probs = self.predict_lines(lines)

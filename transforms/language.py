@@ -70,7 +70,15 @@ class Language(NamedTuple):
 
 
 def language_line(text: str, max_chars: int = MAX_CHARS) -> str:
-    """The text fastText scores: whitespace (newlines included) folded to single spaces, at most ``max_chars``."""
+    """The text fastText scores: whitespace (newlines included) folded to single spaces, at most ``max_chars``.
+
+    The fold of a prefix of ``text`` is a prefix of the fold of a longer one, so when the fold of the first
+    ``max_chars`` plus an eighth already has ``max_chars`` characters (99 % of the benchmark's texts), it
+    is the answer: fewer words split and re-joined than from twice ``max_chars``.
+    """
+    line = " ".join(text[: max_chars + max_chars // 8].split())
+    if len(line) >= max_chars:
+        return line[:max_chars]
     return " ".join(text[: 2 * max_chars].split())[:max_chars]
 
 
