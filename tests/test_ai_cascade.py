@@ -181,6 +181,17 @@ def scorer():
 
 
 @pytest.fixture(scope="module")
+def f32_scorer(scorer):
+    """The same weights in float32: exact against the NumPy reference and the same on every CPU, where int8
+    products change with the CPU (AVX-512 VNNI or AVX2) and with a pass's shape."""
+    from provsieve.transforms import lm_model
+    from provsieve.transforms.lm_handler import SmolLMScorer
+
+    return SmolLMScorer(str(lm_model.converted_model(quantization="float32")), max_tokens=scorer.max_tokens,
+                        compute_type="float32")
+
+
+@pytest.fixture(scope="module")
 def reference():
     """The GGUF's configuration and float32 weights, for the NumPy reference forward pass."""
     if not HAS_LM:
@@ -203,9 +214,8 @@ def test_tokenizer_gives_llama_cpps_token_ids(scorer):
 
 
 @needs_lm
-def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
+def test_lm_log_probabilities_match_a_second_implementation(scorer, f32_scorer, reference):
     """CTranslate2 against a NumPy forward pass of the same weights: exact in float32, close in int8."""
-    from provsieve.transforms import lm_model
     from provsieve.transforms.lm_handler import SmolLMScorer
     from provsieve.transforms.lm_reference import forward
 
@@ -214,8 +224,7 @@ def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
     assert len(tokens) == 32
     expected = scipy_log_softmax(forward(weights, config, [scorer._start, *tokens[:-1]]).astype(np.float64), axis=1)
     rows = np.arange(len(tokens))
-    f32 = SmolLMScorer(str(lm_model.converted_model(quantization="float32")), max_tokens=32, compute_type="float32")
-    exact = scipy_log_softmax(f32.logits(tokens).astype(np.float64), axis=1)
+    exact = scipy_log_softmax(f32_scorer.logits(tokens).astype(np.float64), axis=1)
     np.testing.assert_allclose(exact[rows, tokens], expected[rows, tokens], atol=1e-3)  # the conversion is exact
     int8 = scipy_log_softmax(scorer.logits(tokens).astype(np.float64), axis=1)[rows, tokens]
     assert np.abs(int8 - expected[rows, tokens]).mean() < 0.5  # int8 noise per token (0.3 measured)
@@ -229,28 +238,24 @@ def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
     # AVX2-only AMD EPYC (session 10); the bound holds both, the stage-2 calibration does not (model card)
     assert stats.mean_logprob == pytest.approx(expected[rows, tokens].mean(), abs=0.2)
     assert -8.0 < stats.mean_logprob < -1.0  # an English sentence under a real LM, not noise (-log 49152 = -10.8)
-    full, = prefix_statistics(scorer, TEXTS[0], (32,))
+    _, full = prefix_statistics(scorer, TEXTS[0], (8, 32))
     assert full == stats
     # causal (in float32: int8 products on an AVX2-only CPU change with the sequence's length): the first 8
     # tokens' statistics from this pass equal those of an 8-token pass
-    short, = prefix_statistics(f32, TEXTS[0], (8,))
-    eight, = prefix_statistics(SmolLMScorer(f32.model_path, max_tokens=8, compute_type="float32"), TEXTS[0], (8,))
+    short, = prefix_statistics(f32_scorer, TEXTS[0], (8,))
+    eight, = prefix_statistics(SmolLMScorer(f32_scorer.model_path, max_tokens=8, compute_type="float32"),
+                               TEXTS[0], (8,))
     assert short.mean_logprob == pytest.approx(eight.mean_logprob, abs=1e-3)
     assert prefix_statistics(scorer, "", (32,)) == [None]
 
 
 @needs_lm
-def test_batched_lm_arrays_equal_the_per_document_ones(scorer):
+def test_batched_lm_arrays_equal_the_per_document_ones(f32_scorer):
     """bench/lm_batch.py's batched pass: one forward_batch over documents of different lengths (padded to the
     longest) gives each document's per-position arrays of its own pass, to float tolerance."""
     from bench.lm_batch import logits_batch
 
-    from provsieve.transforms import lm_model
-    from provsieve.transforms.lm_handler import SmolLMScorer
-
-    # float32: int8 products on an AVX2-only CPU change with the batch's padded shape (0.32 in log p seen)
-    f32 = SmolLMScorer(str(lm_model.converted_model(quantization="float32")), max_tokens=scorer.max_tokens,
-                       compute_type="float32")
+    f32 = f32_scorer  # int8 products on an AVX2-only CPU change with the batch's padded shape (0.32 in log p seen)
     tokens = [f32.tokens(t) for t in (TEXTS[0], TEXTS[2], TEXTS[1], TEXTS[0][:40])]
     assert len({len(t) for t in tokens}) == 3  # padding happened
     for t, logits in zip(tokens, logits_batch(f32, tokens)):
