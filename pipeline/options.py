@@ -158,7 +158,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                          "(needs pip install 'provsieve[cascade]'; slower, see the README)")
     ai.add_argument("--ai-device", type=str.upper, choices=AI_DEVICES, default="CPU",
                     help="where the cascade's language model runs: CPU (default) or GPU (CTranslate2 on CUDA, "
-                         "int8 weights with float16 activations; needs the CUDA 12 libraries)")
+                         "float32 as on the CPU, which the combiner was fitted on; needs the CUDA 12 libraries)")
     ai.add_argument("--exempt-score-rate", type=_fraction, default=DEFAULT_EXEMPT_SCORE_RATE, metavar="R",
                     help="score only this share of the documents the --trust policy exempts (chosen by doc_id "
                          "hash; they are kept whatever their score, the sample feeds the report's per-tier "

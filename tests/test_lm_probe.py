@@ -30,7 +30,7 @@ def test_pooled_hidden_inverts_a_tied_output_layer_exactly():
 
 @pytest.mark.skipif(not HAS_LM, reason="the cascade extra is not installed: pip install '.[cascade]'")
 def test_recovered_hidden_state_matches_the_reference_pass():
-    """CTranslate2's logits -> pinv(E): exact through the float32 model, within int8 rounding through the shipped one."""
+    """CTranslate2's logits (float32, the pipeline's runtime) -> pinv(E): the reference pass's hidden states."""
     from provsieve.transforms import lm_model
     from provsieve.transforms.lm_handler import SmolLMScorer
     from provsieve.transforms.lm_reference import final_hidden
@@ -39,16 +39,12 @@ def test_recovered_hidden_state_matches_the_reference_pass():
     config, weights = lm_model.gguf_config(reader), lm_model.gguf_weights(reader)
     assert "output.weight" not in weights  # SmolLM2 ties its output layer to the embedding
     inverse = logits_inverse(output_embedding(weights))
-    int8 = SmolLMScorer(max_tokens=32)
-    tokens = int8.tokens(TEXT)
-    h = final_hidden(weights, config, [int8._start, *tokens[:-1]]).astype(np.float64)
+    scorer = SmolLMScorer(max_tokens=32)
+    tokens = scorer.tokens(TEXT)
+    h = final_hidden(weights, config, [scorer._start, *tokens[:-1]]).astype(np.float64)
     expected = (h.mean(axis=0), h[16:].mean(axis=0), h[-1])
-    f32 = SmolLMScorer(str(lm_model.converted_model(quantization="float32")), max_tokens=32, compute_type="float32")
-    for got, want in zip(pooled_hidden(f32.logits(tokens), inverse), expected):
+    for got, want in zip(pooled_hidden(scorer.logits(tokens), inverse), expected):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-3 * np.abs(want).max())
-    for got, want in zip(pooled_hidden(int8.logits(tokens), inverse), expected):
-        cosine = got @ want / np.linalg.norm(got) / np.linalg.norm(want)
-        assert np.linalg.norm(got - want) / np.linalg.norm(want) < 0.15 and cosine > 0.99  # 0.09 / 0.996 measured
 
 
 def test_probe_bench_fits_each_held_out_parts_basis_without_it_and_caches_vectors(tmp_path, monkeypatch):

