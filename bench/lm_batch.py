@@ -3,8 +3,8 @@
     python bench/lm_batch.py [--docs 64] [--batches 1 4 8 16] [--rounds 3] [--data FILE.jsonl[.gz]]
 
 What is timed, per document: tokenising its first ``max_tokens`` tokens, the
-CTranslate2 int8 forward pass (``SmolLMScorer.logits`` at batch 1,
-:func:`logits_batch` on consecutive chunks of B documents otherwise)
+CTranslate2 forward pass in the shipped compute type, float32 (``SmolLMScorer.logits`` at batch 1,
+``SmolLMScorer.logits_batch`` on consecutive chunks of B documents otherwise, padded to the longest)
 and :func:`token_arrays` of its logits; this is what
 :func:`~provsieve.transforms.lm_handler.score_documents` does per document
 besides the combiner (58 us). Every batch size runs on the same chunk of
@@ -12,8 +12,8 @@ documents one after the other, chunk by chunk: the speed-up is the median of
 these paired ratios (with its interquartile range), which holds on a shared
 machine; times are CPU seconds of this process (``time.process_time``: the
 LM runs on one thread), which do not count waiting for a core. After the timings: the
-largest |difference| of each per-position array from batch 1 (int8 noise of
-padded batches), and the tokens per document.
+largest |difference| of each per-position array from batch 1 (0 for documents
+of one length; the handler's passes hold only those), and the tokens per document.
 
 Default texts: the end-to-end benchmark corpus's documents (``bench/_work/e2e_*``,
 what ``--ai-detector cascade`` routes there) if built, else the detectrl dev file.
@@ -52,17 +52,6 @@ def read_texts(path: Path, n: int, step: int) -> list[str]:
     return texts[::step][:n]
 
 
-def logits_batch(scorer, token_lists: Sequence[Sequence[int]]) -> list[np.ndarray]:
-    """``scorer.logits`` of several documents in one ``forward_batch`` (padded to the longest; each cut to its
-    length): the batched pass measured here, not in the package since it was no faster on CPU."""
-    if not token_lists:
-        return []
-    if any(not tokens for tokens in token_lists):
-        raise ValueError("a document without a token has no logits")
-    out = np.asarray(scorer.generator.forward_batch([[scorer._start, *tokens[:-1]] for tokens in token_lists]))
-    return [out[i, : len(tokens)] for i, tokens in enumerate(token_lists)]
-
-
 def arrays_at(scorer, texts: list[str], batch: int) -> tuple[list[TokenArrays], float]:
     """Every text's per-position arrays, the LM run on chunks of ``batch`` consecutive documents; and the seconds
     spent in the forward passes."""
@@ -71,7 +60,7 @@ def arrays_at(scorer, texts: list[str], batch: int) -> tuple[list[TokenArrays], 
     for start in range(0, len(texts), batch):
         tokens = [scorer.tokens(t) for t in texts[start:start + batch]]
         t = time.process_time()
-        logits = [scorer.logits(tokens[0])] if batch == 1 else logits_batch(scorer, tokens)
+        logits = [scorer.logits(tokens[0])] if batch == 1 else scorer.logits_batch(tokens)
         forward += time.process_time() - t
         out += [token_arrays(x, np.asarray(t)) for x, t in zip(logits, tokens)]
     return out, forward

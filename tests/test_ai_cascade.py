@@ -235,19 +235,50 @@ def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
 
 @needs_lm
 def test_batched_lm_arrays_equal_the_per_document_ones(scorer):
-    """bench/lm_batch.py's batched pass: one forward_batch over documents of different lengths (padded to the
-    longest) gives each document's per-position arrays of its own pass, to float tolerance."""
-    from bench.lm_batch import logits_batch
-
+    """One forward_batch over documents of one length gives exactly each document's own-pass arrays; over
+    documents of different lengths (padded to the longest) the same to float tolerance."""
     tokens = [scorer.tokens(t) for t in (TEXTS[0], TEXTS[2], TEXTS[1], TEXTS[0][:40])]
     assert len({len(t) for t in tokens}) == 3  # padding happened
-    for t, logits in zip(tokens, logits_batch(scorer, tokens)):
+    for t, logits in zip(tokens, scorer.logits_batch(tokens)):
         batched, alone = token_arrays(logits, np.asarray(t)), token_arrays(scorer.logits(t), np.asarray(t))
         for field in ("logprob", "entropy", "variance"):
             np.testing.assert_allclose(getattr(batched, field), getattr(alone, field), atol=1e-4, rtol=1e-5)
         assert np.count_nonzero(batched.rank != alone.rank) <= 1  # a near tie may swap
+    same = [t[:8] for t in tokens if len(t) >= 8]
+    assert len(same) == 3
+    for t, logits in zip(same, scorer.logits_batch(same)):
+        np.testing.assert_array_equal(logits, scorer.logits(t))
     with pytest.raises(ValueError, match="without a token"):
-        logits_batch(scorer, [tokens[0], []])
+        scorer.logits_batch([tokens[0], []])
+
+
+def test_lm_passes_hold_documents_of_one_length_in_order():
+    from provsieve.transforms.lm_handler import equal_length_passes
+
+    assert equal_length_passes([96, 96, 40, 96, 0, 40, 96], size=2) == [[0, 1], [2, 5], [3, 6]]
+    assert equal_length_passes([5, 5, 5], size=8) == [[0, 1, 2]]
+    assert equal_length_passes([]) == []
+    lengths = [3, 1, 3, 2, 3, 1, 0, 3]
+    passes = equal_length_passes(lengths, size=3)
+    assert sorted(i for members in passes for i in members) == [i for i, n in enumerate(lengths) if n]
+    assert all(len({lengths[i] for i in members}) == 1 and len(members) <= 3 for members in passes)
+    with pytest.raises(ValueError):
+        equal_length_passes([1], size=0)
+
+
+@needs_lm
+def test_scores_of_a_batch_equal_those_of_one_document_at_a_time(scorer):
+    """Whatever the runner's batches hold, a document's stage-2 score is that of its own pass (determinism)."""
+    combiner = casc.CascadeCombiner.load()
+    from provsieve.transforms.lm_handler import SmolLMScorer
+
+    one = SmolLMScorer(scorer.model_path, max_tokens=combiner.max_tokens)
+    texts = [TEXTS[0], TEXTS[1], TEXTS[0] + " Again.", TEXTS[2], TEXTS[1], ""]
+    docs = [_doc(i, t, ai_score=0.9, ai_confident=True, ai_model="ft") for i, t in enumerate(texts)]
+    batched = score_documents(docs, one, combiner, pass_docs=4)
+    alone = [score_documents([d], one, combiner)[0] for d in docs]
+    assert [d.ai_stage2_score for d in batched] == [d.ai_stage2_score for d in alone]
+    assert batched[-1].ai_stage2_score is None and batched[-1].ai_routed
 
 
 def test_a_combiner_fitted_on_another_runtime_is_named():
@@ -342,12 +373,20 @@ def test_run_inference_step_scores_routed_documents(scorer):
 
 def test_a_text_the_lm_fails_on_is_left_to_stage_1():
     class Failing:
-        def tokens_and_arrays(self, text):
+        def tokens(self, text):
+            if "tokenizer" in text:
+                raise RuntimeError("the tokenizer failed")
+            return [1, 2, 3]
+
+        def logits_batch(self, token_lists):
             raise RuntimeError("the LM failed")
 
     combiner = casc.CascadeCombiner.load()
     (doc,) = score_documents([_doc(0, TEXTS[0], ai_score=0.9, ai_confident=True, ai_model="ft")], Failing(), combiner)
     assert doc.ai_routed and doc.ai_stage2_score is None
+    docs = [_doc(i, t, ai_score=0.9, ai_confident=True, ai_model="ft") for i, t in enumerate(["a", "tokenizer", "b"])]
+    assert [(d.doc_id, d.ai_routed, d.ai_stage2_score) for d in score_documents(docs, Failing(), combiner)] == [
+        (d.doc_id, True, None) for d in docs]
     assert cascade_verdict(doc._replace(pre_cutoff_evidence="none"), ThresholdPolicy.constant(0.85), "captured", ThresholdPolicy.constant(0.5)).reject_reason == "ai_generated"
 
 

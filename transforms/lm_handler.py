@@ -80,8 +80,18 @@ class SmolLMScorer:
 
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """(len(tokens), vocab) float32: row i is the prediction of ``tokens[i]`` from the start and what precedes it."""
-        sequence = [self._start, *tokens[:-1]]
-        return np.asarray(self.generator.forward_batch([sequence]))[0]
+        return self.logits_batch([tokens])[0]
+
+    def logits_batch(self, token_lists: Sequence[Sequence[int]]) -> list[np.ndarray]:
+        """:meth:`logits` of several documents in one ``forward_batch`` (padded to the longest, each cut to its
+        length). Documents of one length give exactly their one-pass logits; padded ones differ in the last
+        digits (:func:`equal_length_passes` keeps them apart)."""
+        if not token_lists:
+            return []
+        if any(not tokens for tokens in token_lists):
+            raise ValueError("a document without a token has no logits")
+        out = np.asarray(self.generator.forward_batch([[self._start, *tokens[:-1]] for tokens in token_lists]))
+        return [out[i, : len(tokens)] for i, tokens in enumerate(token_lists)]
 
     def token_arrays(self, text: str) -> Optional[TokenArrays]:
         """The per-position arrays of the text's first ``max_tokens`` tokens (one pass), None without a token."""
@@ -95,22 +105,76 @@ class SmolLMScorer:
         return tokens, token_arrays(self.logits(tokens), np.asarray(tokens))
 
 
-def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: CascadeCombiner) -> list[Document]:
+LM_PASS_DOCS = 8
+"""Documents per LM pass on CPU: float32 passes of 4 and 8 equal-length documents cost 0.91 and 0.89 of one pass
+each in CPU time per document, with identical statistics (``python bench/lm_batch.py``, session 13)."""
+
+
+def equal_length_passes(lengths: Sequence[int], size: int = LM_PASS_DOCS) -> list[list[int]]:
+    """Indices of ``lengths`` in passes of at most ``size`` documents of one length, in order of first position.
+
+    No pass pads a document: its statistics are those of its own pass whatever else the bundle holds (a padded
+    pass moves the logits in their last digits, enough to swap a near-tie rank), so the output does not depend
+    on how the runner batches. Zero lengths (no token) are left out.
+    """
+    if size < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    open_pass: dict[int, list[int]] = {}
+    passes: list[list[int]] = []
+    for i, n in enumerate(lengths):
+        if n <= 0:
+            continue
+        current = open_pass.get(n)
+        if current is None or len(current) == size:
+            current = open_pass[n] = []
+            passes.append(current)
+        current.append(i)
+    return passes
+
+
+def _arrays_of_pass(scorer: SmolLMScorer, docs: Sequence[Document], token_lists: Sequence[list[int]],
+                    members: Sequence[int]) -> dict[int, TokenArrays]:
+    """The per-position arrays of one pass's documents; when the pass fails, each document alone, one failure
+    lost (logged) instead of the pass."""
+    try:
+        logits = scorer.logits_batch([token_lists[i] for i in members])
+        return {i: token_arrays(x, np.asarray(token_lists[i])) for i, x in zip(members, logits)}
+    except Exception:  # noqa: BLE001 - retried one document at a time below
+        if len(members) == 1:
+            LOG.warning("stage 2: the LM failed on document %s; stage 1 decides it", docs[members[0]].doc_id,
+                        exc_info=True)
+            return {}
+    out: dict[int, TokenArrays] = {}
+    for i in members:
+        out.update(_arrays_of_pass(scorer, docs, token_lists, [i]))
+    return out
+
+
+def score_documents(docs: Sequence[Document], scorer: SmolLMScorer, combiner: CascadeCombiner,
+                    pass_docs: int = LM_PASS_DOCS) -> list[Document]:
     """Each routed document with ``ai_stage2_score`` and ``ai_routed`` set.
 
+    The LM runs on passes of up to ``pass_docs`` documents of one token count (:func:`equal_length_passes`).
     The score is None when the LM had no token or failed on the text (the
     document is then decided by stage 1): one bad text never fails the batch.
     """
-    out = []
+    token_lists: list[list[int]] = []
     for doc in docs:
         try:
-            tokens, arrays = scorer.tokens_and_arrays(doc.text)
-        except Exception:  # noqa: BLE001 - an LM error on one text must not lose the batch
-            LOG.warning("stage 2: the LM failed on document %s; stage 1 decides it", doc.doc_id, exc_info=True)
-            tokens, arrays = [], None
+            token_lists.append(scorer.tokens(doc.text))
+        except Exception:  # noqa: BLE001 - a tokenizer error on one text must not lose the batch
+            LOG.warning("stage 2: the tokenizer failed on document %s; stage 1 decides it", doc.doc_id,
+                        exc_info=True)
+            token_lists.append([])
+    arrays: dict[int, TokenArrays] = {}
+    for members in equal_length_passes([len(t) for t in token_lists], pass_docs):
+        arrays.update(_arrays_of_pass(scorer, docs, token_lists, members))
+    out = []
+    for i, doc in enumerate(docs):
         score = None
-        if arrays is not None:
-            score = combiner.score(doc.ai_score, arrays, count_words(preprocess(doc.text)), combiner.unigram_of(tokens))
+        if i in arrays:
+            score = combiner.score(doc.ai_score, arrays[i], count_words(preprocess(doc.text)),
+                                   combiner.unigram_of(token_lists[i]))
         out.append(doc._replace(ai_stage2_score=score, ai_routed=True, ai_model=f"{doc.ai_model}+{combiner.version}"))
     return out
 
@@ -127,10 +191,8 @@ class CascadeModelHandler(ModelHandler[Document, Document, CascadeModel]):
     """RunInference handler: a batch of routed Documents -> the same with their stage-2 score.
 
     The "model" is a :class:`CascadeModel`, loaded once per worker (per
-    machine with ``large_model``). Within a batch the LM runs one document per
-    ``forward_batch``: on one CPU core, passes of 4 or 8 documents took the same
-    CPU time per document (bench/lm_batch.py, session 8), a 96-token document
-    already fills the matrix products.
+    machine with ``large_model``). Within a batch the LM runs passes of up to
+    :data:`LM_PASS_DOCS` documents of one token count (:func:`score_documents`).
     """
 
     def __init__(self, combiner_path: Optional[str] = None, model_path: Optional[str] = None,
