@@ -177,3 +177,34 @@ def test_normalised_surprise_is_fast_detectgpts_term_per_token():
     assert f["surprise_mean"] == pytest.approx(f["fast_detectgpt"] / math.sqrt(4))  # (sum / 2) / 4 vs sum / sqrt(16)
     assert f["logprob_half_change"] == pytest.approx(-3.5 - (-1.5)) and f["entropy_half_change"] == 0.0
     assert f["surprise_half_change"] == pytest.approx((-0.75 - 0.25))
+
+
+def test_row_blocks_cover_every_row_with_no_block_of_one_row_but_a_lone_one():
+    from provsieve.transforms.lm_features import row_blocks
+
+    assert row_blocks(0) == []
+    assert row_blocks(1) == [(0, 1)]
+    assert row_blocks(9, 4) == [(0, 4), (4, 9)]  # the 9th row joins the block before
+    assert row_blocks(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    for n in range(1, 40):
+        blocks = row_blocks(n, 4)
+        assert [a for a, _ in blocks] == [0] + [b for _, b in blocks[:-1]] and blocks[-1][1] == n
+        assert n == 1 or min(b - a for a, b in blocks) >= 2
+    with pytest.raises(ValueError):
+        row_blocks(5, 1)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 9, 33, 96])
+def test_token_arrays_in_blocks_are_bit_identical_to_the_whole_matrix_at_once(n, monkeypatch):
+    """The shipped combiner was fitted on arrays of the whole matrix at once: the blocks must not move a bit."""
+    from provsieve.transforms import lm_features
+
+    rng = np.random.default_rng(n)
+    logits = (rng.standard_normal((n, 49_152)) * 4).astype(np.float32)
+    targets = rng.integers(0, 49_152, n)
+    blocked = token_arrays(logits, targets)
+    monkeypatch.setattr(lm_features, "ROW_BLOCK", 10**6)
+    whole = token_arrays(logits, targets)
+    for field in TokenArrays._fields:
+        assert getattr(blocked, field).dtype == getattr(whole, field).dtype
+        np.testing.assert_array_equal(getattr(blocked, field), getattr(whole, field), err_msg=field)

@@ -65,36 +65,57 @@ class TokenArrays(NamedTuple):
         return int(self.logprob.shape[0])
 
 
+ROW_BLOCK = 4
+"""Positions per block in :func:`token_arrays`: 4 x 49,152 float32 logits (0.8 MB) and their temporaries stay in a
+core's L2 cache, which halved the time of a 96-token document against the whole matrix at once (51.7 -> 23.1 ms,
+session 13) with bit-identical arrays."""
+
+
+def row_blocks(n: int, block: int = ROW_BLOCK) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive blocks of ``block`` rows over ``n`` rows; a last block of one row joins the
+    one before (NumPy reduces a 1-row matrix by another kernel, whose last bits differ), so every block of a
+    matrix of 2 or more rows has at least 2, and the sums are those of the whole matrix."""
+    if block < 2:
+        raise ValueError(f"block must be at least 2 rows, got {block}")
+    starts = list(range(0, n, block))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return [(a, starts[i + 1] if i + 1 < len(starts) else n) for i, a in enumerate(starts)]
+
+
 def token_arrays(logits: np.ndarray, targets: np.ndarray) -> TokenArrays:
     """The per-position arrays of one document from ``logits`` (positions x vocab) and the ``targets`` they predict.
 
-    Written for speed (a 64 x 49,152 matrix takes ~7 ms on one core, a third of
-    the direct log-softmax form): with ``s = logits - max``, ``e = exp(s)`` and
+    Written for speed: with ``s = logits - max``, ``e = exp(s)`` and
     ``Z = sum e``, ``log p = s - log Z``, ``E[log p] = sum(e s) / Z - log Z`` and
     ``Var[log p] = sum(e s^2) / Z - (sum(e s) / Z)^2``; the row sums are float32
     (pairwise / BLAS), everything after them float64. The rank compares ``s``,
-    which orders the vocabulary as ``log p`` does. An empty document is an error.
+    which orders the vocabulary as ``log p`` does. Each row depends on its own
+    logits only, so the matrix is done in blocks of :data:`ROW_BLOCK` rows
+    (:func:`row_blocks`) that stay in cache. An empty document is an error.
     """
     logits = np.asarray(logits, dtype=np.float32)
     targets = np.asarray(targets, dtype=np.int64)
     if logits.ndim != 2 or logits.shape[0] != targets.shape[0] or logits.shape[0] == 0:
         raise ValueError(f"need logits (n, vocab) and n targets with n >= 1, got {logits.shape} and {targets.shape}")
-    rows = np.arange(targets.shape[0])
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    weights = np.exp(shifted)
-    z = weights.sum(axis=1).astype(np.float64)
-    first = np.einsum("ij,ij->i", weights, shifted).astype(np.float64)  # sum e s
-    weighted = np.multiply(weights, shifted, out=weights)
-    second = np.einsum("ij,ij->i", weighted, shifted).astype(np.float64)  # sum e s^2
-    log_z = np.log(z)
-    expected = first / z - log_z  # E[log p] = -entropy
-    target_shifted = shifted[rows, targets]
-    return TokenArrays(
-        logprob=target_shifted.astype(np.float64) - log_z,
-        entropy=-expected,
-        variance=np.maximum(second / z - (first / z) ** 2, 0.0),
-        rank=1 + np.count_nonzero(shifted > target_shifted[:, None], axis=1),
-    )
+    n = targets.shape[0]
+    logprob, entropy, variance = np.empty(n), np.empty(n), np.empty(n)
+    rank = np.empty(n, dtype=np.int64)
+    for start, stop in row_blocks(n, ROW_BLOCK):
+        part = logits[start:stop]
+        shifted = part - part.max(axis=1, keepdims=True)
+        weights = np.exp(shifted)
+        z = weights.sum(axis=1).astype(np.float64)
+        first = np.einsum("ij,ij->i", weights, shifted).astype(np.float64)  # sum e s
+        weighted = np.multiply(weights, shifted, out=weights)
+        second = np.einsum("ij,ij->i", weighted, shifted).astype(np.float64)  # sum e s^2
+        log_z = np.log(z)
+        target_shifted = shifted[np.arange(stop - start), targets[start:stop]]
+        logprob[start:stop] = target_shifted.astype(np.float64) - log_z
+        entropy[start:stop] = -(first / z - log_z)  # -E[log p]
+        variance[start:stop] = np.maximum(second / z - (first / z) ** 2, 0.0)
+        rank[start:stop] = 1 + np.count_nonzero(shifted > target_shifted[:, None], axis=1)
+    return TokenArrays(logprob=logprob, entropy=entropy, variance=variance, rank=rank)
 
 
 def statistics_from_tokens(arrays: TokenArrays) -> LMStatistics:
