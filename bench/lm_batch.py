@@ -28,7 +28,6 @@ import os
 import statistics
 import time
 from pathlib import Path
-from typing import Sequence
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
