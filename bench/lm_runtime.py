@@ -14,7 +14,11 @@ so every runtime scores the same token ids):
   ``ctranslate2-int8`` (its runtime before: faster, but its products depend on the CPU);
 * ``llama.cpp-bf16`` / ``llama.cpp-q8_0`` (the previous runtime, with and
   without flash attention) when ``llama-cpp-python`` is installed (it is no
-  longer in the ``cascade`` extra).
+  longer in the ``cascade`` extra);
+* after the per-document rows, ``ctranslate2-f32, passes`` (since session 13): what the pipeline's handler does,
+  the documents with the full token count in passes of ``LM_PASS_DOCS`` (``SmolLMScorer.logits_batch``), tokens
+  and statistics included, the time of each pass shared by its documents; against the same documents'
+  ``numpy-f32`` median.
 
 Runtimes are interleaved per document in one process, so the ratios are
 comparable on a shared machine even when the absolute times are not. After
@@ -111,6 +115,30 @@ def feature_timings(cache: Path, docs: int, token_counts: list[int]) -> int:
     return 0
 
 
+def passes_row(scorer, texts: list[str], n: int, numpy_times: list[float]) -> None:
+    """The handler's way (passes of equal-length documents), ms per document, against ``numpy-f32`` on the same
+    documents; only documents with ``n`` tokens share passes, as in ``score_documents``."""
+    from provsieve.transforms.lm_handler import LM_PASS_DOCS
+
+    full = [(k, scorer.tokens(t)[:n]) for k, t in enumerate(texts)]
+    full = [(k, tokens) for k, tokens in full if len(tokens) == n]
+    if len(full) < 2:
+        return
+    per_doc: list[float] = []
+    for start in range(0, len(full), LM_PASS_DOCS):
+        chunk = full[start:start + LM_PASS_DOCS]
+        t = time.perf_counter()
+        token_lists = [scorer.tokens(texts[k])[:n] for k, _ in chunk]
+        for tokens, logits in zip(token_lists, scorer.logits_batch(token_lists)):
+            lm_statistics(logits, np.asarray(tokens))
+        per_doc += [(time.perf_counter() - t) / len(chunk)] * len(chunk)
+    med = statistics.median(per_doc)
+    base = statistics.median([numpy_times[k] for k, _ in full])
+    print(f"{'ctranslate2-f32, passes':<24} {1000 * med:>7.0f} {base / med:>7.2f}x   "
+          f"({len(full)} documents of {n} tokens in passes of up to {LM_PASS_DOCS}; numpy-f32 on them: "
+          f"{1000 * base:.0f} ms)", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=12)
@@ -177,6 +205,7 @@ def main() -> int:
                     cells.append(f"{d:6.3f}/{r:6.4f}")
                 print(f"{name:<24} {1000 * med:>7.0f} {base / med:>7.2f}x {np.mean(token_diff[name]):>8.3f}  "
                       + "  ".join(f"{c:>14}" for c in cells), flush=True)
+            passes_row(f32, texts[1:], n, times["numpy-f32"])
     return 0
 
 
