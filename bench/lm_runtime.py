@@ -16,8 +16,8 @@ so every runtime scores the same token ids):
   without flash attention) when ``llama-cpp-python`` is installed (it is no
   longer in the ``cascade`` extra);
 * after the per-document rows, ``ctranslate2-f32, passes`` (since session 13): what the pipeline's handler does,
-  the documents with the full token count in passes of ``LM_PASS_DOCS`` (``SmolLMScorer.logits_batch``), tokens
-  and statistics included, the time of each pass shared by its documents; against the same documents'
+  the documents in the passes ``score_documents`` runs (``equal_length_passes``, ``SmolLMScorer.logits_batch``),
+  tokens and statistics included, the time of each pass shared by its documents; against the same documents'
   ``numpy-f32`` median.
 
 Runtimes are interleaved per document in one process, so the ratios are
@@ -116,26 +116,25 @@ def feature_timings(cache: Path, docs: int, token_counts: list[int]) -> int:
 
 
 def passes_row(scorer, texts: list[str], n: int, numpy_times: list[float]) -> None:
-    """The handler's way (passes of equal-length documents), ms per document, against ``numpy-f32`` on the same
-    documents; only documents with ``n`` tokens share passes, as in ``score_documents``."""
-    from provsieve.transforms.lm_handler import LM_PASS_DOCS
+    """The handler's way, ms per document: the texts' first ``n`` tokens in the passes ``score_documents`` would
+    run (:func:`equal_length_passes`), each pass's time (tokens and statistics included) shared by its documents;
+    against ``numpy-f32`` on the same documents."""
+    from provsieve.transforms.lm_handler import equal_length_passes
 
-    full = [(k, scorer.tokens(t)[:n]) for k, t in enumerate(texts)]
-    full = [(k, tokens) for k, tokens in full if len(tokens) == n]
-    if len(full) < 2:
-        return
+    passes = equal_length_passes([len(scorer.tokens(t)[:n]) for t in texts])
     per_doc: list[float] = []
-    for start in range(0, len(full), LM_PASS_DOCS):
-        chunk = full[start:start + LM_PASS_DOCS]
+    for members in passes:
         t = time.perf_counter()
-        token_lists = [scorer.tokens(texts[k])[:n] for k, _ in chunk]
+        token_lists = [scorer.tokens(texts[k])[:n] for k in members]
         for tokens, logits in zip(token_lists, scorer.logits_batch(token_lists)):
             lm_statistics(logits, np.asarray(tokens))
-        per_doc += [(time.perf_counter() - t) / len(chunk)] * len(chunk)
+        per_doc += [(time.perf_counter() - t) / len(members)] * len(members)
+    if not per_doc:
+        return
     med = statistics.median(per_doc)
-    base = statistics.median([numpy_times[k] for k, _ in full])
+    base = statistics.median([numpy_times[k] for members in passes for k in members])
     print(f"{'ctranslate2-f32, passes':<24} {1000 * med:>7.0f} {base / med:>7.2f}x   "
-          f"({len(full)} documents of {n} tokens in passes of up to {LM_PASS_DOCS}; numpy-f32 on them: "
+          f"({len(per_doc)} documents in {len(passes)} passes of one token count; numpy-f32 on them: "
           f"{1000 * base:.0f} ms)", flush=True)
 
 
