@@ -31,12 +31,12 @@ from provsieve.transforms.date_tiers import normalize_cutoff
 from provsieve.transforms.ai_detector import (
     DEFAULT_POLICY,
     SUPPORTED_LANGUAGES,
-    CalibrateThreshold,
     TagAIText,
     ThresholdPolicy,
     supported_language,
 )
 from provsieve.transforms.counting import CountedStep, CountPerBundle
+from provsieve.transforms.threshold_calibration import CalibrateThreshold
 from provsieve.transforms.decide import ai_verdict, cascade_verdict
 from provsieve.transforms.document import Document
 from provsieve.pipeline.releases import ReleaseError, config_index_params, load_releases_checked, plan_releases

@@ -225,18 +225,50 @@ def test_tag_ai_text_in_pipeline(detector):
 
 
 def test_calibrate_threshold_transform():
+    from provsieve.transforms.threshold_calibration import CalibrateThreshold
+
     scores = [i / 100 for i in range(100)]
+    rng = np.random.default_rng(7)
+    # sharp scores (many near 0 and at fastText's 1.00001), ties, and a dense run inside one 2^-32 sub-bucket
+    sharp = ([float(x) for x in rng.beta(0.05, 0.5, 3000)] + [1.00001] * 40 + [0.5 + k * 2.0**-40 for k in range(50)]
+             + [0.25] * 30 + [None, float("nan")])
     with BeamTestPipeline() as p:
-        thr = p | "S" >> beam.Create(scores) | "C" >> aid.CalibrateThreshold(0.05)
-        empty = p | "E" >> beam.Create([]).with_output_types(float) | "CE" >> aid.CalibrateThreshold(0.05)
+        thr = p | "S" >> beam.Create(scores) | "C" >> CalibrateThreshold(0.05)
+        empty = p | "E" >> beam.Create([]).with_output_types(float) | "CE" >> CalibrateThreshold(0.05)
         side = (
             p
             | "One" >> beam.Create([0.97])
             | beam.Map(lambda s, t: s >= t, t=beam.pvalue.AsSingleton(thr))
         )
+        many = [p | f"Sharp {fpr}" >> beam.Create(sharp) | f"C {fpr}" >> CalibrateThreshold(fpr)
+                for fpr in (0.0, 0.001, 0.01, 0.3, 1.0)]
         assert_that(thr, equal_to([aid.calibrated_threshold(scores, 0.05)]), label="thr")
         assert_that(empty, equal_to([aid.DEFAULT_THRESHOLD]), label="empty")
         assert_that(side, equal_to([True]), label="side")
+        for fpr, got in zip((0.0, 0.001, 0.01, 0.3, 1.0), many):
+            assert_that(got, equal_to([aid.calibrated_threshold(sharp, fpr)]), label=f"sharp {fpr}")
+
+
+def test_threshold_in_rounds_equals_the_one_list():
+    """The rounds of bounded counts give the exact quantile: every rank, every tie, every kind of spread."""
+    from provsieve.transforms.threshold_calibration import threshold_in_rounds
+
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        n = int(rng.integers(1, 400))
+        kind = trial % 4
+        if kind == 0:
+            scores = rng.random(n)
+        elif kind == 1:
+            scores = rng.beta(0.05, 0.3, n)
+        elif kind == 2:
+            scores = rng.choice([0.0, 0.1, 0.999, 1.0, 1.00001], n)
+        else:
+            scores = 0.75 + rng.integers(0, 5, n) * 2.0**-45
+        scores = [float(s) for s in scores]
+        for fpr in (0.0, 0.005, 0.01, 0.05, 0.5, 0.999, 1.0):
+            assert threshold_in_rounds(scores, fpr) == aid.calibrated_threshold(scores, fpr), (trial, fpr)
+    assert threshold_in_rounds([], 0.01) == aid.DEFAULT_THRESHOLD
 
 
 # --- shared data (skipped when absent) ----------------------------------------

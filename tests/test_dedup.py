@@ -58,3 +58,20 @@ def test_mark_duplicates_exact_before_near_and_rejected_untouched():
     assert (alone.reject_reason, alone.dup_cluster_id, alone.dup_cluster_size) == (None, d.doc_id, 1)
     rejected = d._replace(reject_reason="empty_text")
     assert mark_duplicates(rejected, {d.doc_id: "k1"}, {}) is rejected
+
+
+def test_dedup_verdicts_carry_the_kept_copys_cluster_to_its_exact_copies():
+    from provsieve.transforms.dedup import DedupVerdict, dedup_verdicts, mark_with_verdict
+
+    cluster = Assignment("k3", None)
+    got = sorted(dedup_verdicts(("k1", {"losers": ["d1", "d2"], "near": [cluster]})))
+    assert got == [("d1", DedupVerdict("k1", cluster)), ("d2", DedupVerdict("k1", cluster)),
+                   ("k1", DedupVerdict(None, cluster))]
+    assert list(dedup_verdicts(("k1", {"losers": ["d1"], "near": []}))) == [("d1", DedupVerdict("k1", None))]
+    d = doc(1, "a b c")
+    # the same columns as mark_duplicates with the whole dicts
+    for verdict, exact, near in ((None, {}, {}),
+                                 (DedupVerdict(None, Assignment("k2", None)), {}, {d.doc_id: Assignment("k2", None)}),
+                                 (DedupVerdict("k1", None), {d.doc_id: "k1"}, {}),
+                                 (DedupVerdict("k1", cluster), {d.doc_id: "k1"}, {"k1": cluster})):
+        assert mark_with_verdict(d, verdict) == mark_duplicates(d, exact, near)

@@ -151,26 +151,41 @@ def _row(d):
     return d.doc_id, d.dup_cluster_id, d.dup_cluster_size, d.duplicate_of, d.reject_reason
 
 
-def test_shared_buckets_merges_parts_and_leaves_out_excluded():
+def test_shared_buckets_merges_parts():
     from provsieve.transforms.near_dedup import bucket_key, shared_buckets
 
     parts = [([1, 2, 3, 3], ["a", "b", "c", "d"]), ([1, 4], ["e", "f"]), ([3], ["g"])]
     got = sorted(shared_buckets(5, parts))
     assert got == sorted([("a", bucket_key(5, 1)), ("e", bucket_key(5, 1)),
                           ("c", bucket_key(5, 3)), ("d", bucket_key(5, 3)), ("g", bucket_key(5, 3))])
-    assert sorted(shared_buckets(5, parts, excluded={"e": 1, "c": 1})) == sorted(
-        [("d", bucket_key(5, 3)), ("g", bucket_key(5, 3))])
     assert list(shared_buckets(0, [])) == []
+    # a bucket of earlier releases' documents only is not a shared bucket
+    assert list(shared_buckets(0, [([7, 7], ["r1@0", "r2@0"])])) == []
     big = 2**64 - 1  # band hashes are full uint64
     assert sorted(shared_buckets(1, [([big], ["x"]), ([big], ["y"])])) == [("x", bucket_key(1, big)),
                                                                             ("y", bucket_key(1, big))]
+
+
+def test_signature_to_buckets_leaves_out_excluded_and_bucketless_documents():
+    from provsieve.transforms.near_dedup import signature_to_buckets, verifiable
+
+    node_sig = ((False, "2020-01-01", "a"), b"sig")
+    assert list(signature_to_buckets(("a", {"buckets": [b"k1", b"k2"], "sig": [node_sig], "excluded": []}))) == [
+        (b"k1", node_sig), (b"k2", node_sig)]
+    assert list(signature_to_buckets(("a", {"buckets": [b"k1"], "sig": [node_sig], "excluded": ["kept"]}))) == []
+    assert list(signature_to_buckets(("a", {"buckets": [], "sig": [node_sig]}))) == []
+    # a bucket left with one member once the excluded ones are gone holds no pair
+    assert not verifiable([node_sig])
+    assert verifiable([node_sig, ((False, "2021-01-01", "b"), b"sig")])
+    released = ((False, "2019-01-01", "r", "release-1"), b"sig")
+    assert not verifiable([released, released]) and verifiable([released, node_sig])
 
 
 def test_near_dedup_pipeline_on_crafted_clusters():
     docs, expected = crafted_docs()
     want = _expected_rows(docs, expected)
     # the last: band parts flushed after every batch of 2 documents, 3 shards per band
-    for kwargs in ({}, {"bands": 56, "rows": 2, "join": "cogroup"},
+    for kwargs in ({}, {"bands": 56, "rows": 2},
                    {"batch_size": 2, "band_shards": 3, "flush_entries": 1}):
         with BeamTestPipeline(runner=FnApiRunner()) as p:
             rows = p | beam.Create(docs) | NearDedup(**kwargs) | beam.Map(_row)

@@ -44,3 +44,40 @@ def test_pipeline_after_earlier_releases_translates_to_the_runner_api():
     released = [t for t in proto.components.transforms.values() if t.unique_name.endswith("Released index/Parts")]
     assert released and not any(t.inputs.keys() - {"None"} for t in released)  # no side input of the index
     assert beam.Pipeline.from_runner_api(proto, p.runner, p.options) is not None
+
+
+def _side_inputs(proto) -> list[tuple[str, str]]:
+    """``(transform, access pattern)`` of every side input a ParDo of the pipeline reads."""
+    from apache_beam.portability import common_urns
+    from apache_beam.portability.api import beam_runner_api_pb2
+
+    found = []
+    for transform in proto.components.transforms.values():
+        if transform.spec.urn != common_urns.primitives.PAR_DO.urn:
+            continue
+        payload = beam_runner_api_pb2.ParDoPayload.FromString(transform.spec.payload)
+        for side in payload.side_inputs.values():
+            found.append((transform.unique_name, side.access_pattern.urn))
+    return found
+
+
+@pytest.mark.parametrize("detector,calibrate,after", [("fasttext", False, False), ("cascade", True, True)])
+def test_no_side_input_grows_with_the_corpus(detector, calibrate, after):
+    """Verdicts about documents meet them in shuffles; the only side inputs hold a number or a list per shard.
+
+    A side input is held whole by every worker: the de-duplication verdicts of a
+    billion pages would not fit, so none may be one (no ``AsDict``/multimap access).
+    """
+    config = RunConfig(inputs=("gs://example-bucket/crawl/*.warc.gz",), output="gs://example-bucket/out",
+                       calibrate_fpr=0.01 if calibrate else None, ai_detector=detector,
+                       after=("gs://example-bucket/releases/*",) if after else ())
+    planned = {"released_index_files": [("gs://example-bucket/releases/w1/index/part-00000-of-00001.parquet",
+                                          "gs://example-bucket/releases/w1")]} if after else None
+    p = beam.Pipeline(options=PipelineOptions(RUNNER_ARGS["dataflow"]))
+    build_pipeline(p, config, "gs://example-bucket/out/_staging", planned)
+    sides = _side_inputs(p.to_runner_api())
+    assert not [s for s in sides if "multimap" in s[1]], sides
+    readers = {name.split("/")[0] for name, _ in sides}
+    # the threshold (one number, calibrated in rounds of bounded histograms), each writer's shard count (one number)
+    # and the publisher (one row per shard)
+    assert readers <= {"AI decision", "Calibrate", "Write human", "Write rejected", "Write index", "Publish"}, sides

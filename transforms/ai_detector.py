@@ -4,8 +4,8 @@ Pure functions first (normalisation, chunking, score combination, threshold
 calibration), then :class:`AIDetector` (model loading and batched scoring),
 then the Beam pieces: :class:`TagAIText` fills ``ai_score``, ``ai_model`` and
 ``ai_confident`` of every :class:`~provsieve.transforms.document.Document`
-(it only tags; the pipeline decides), :class:`CalibrateThreshold` turns a
-PCollection of provably-human scores into a threshold side input.
+(it only tags; the pipeline decides). A run's own threshold (``--calibrate-fpr``)
+is computed from its scores by :mod:`~provsieve.transforms.threshold_calibration`.
 
 fastText 0.9.3's ``model.predict(str)`` calls ``np.array(..., copy=False)``,
 which raises under NumPy 2. Its list form (``multilinePredict``) returns plain
@@ -518,28 +518,3 @@ class TagAIText(beam.PTransform):
     def expand(self, pcoll):
         fn = _TagAITextFn(self._model_path, self._batch_size, self._needs_score)
         return pcoll | "ScoreAIText" >> beam.ParDo(fn).with_output_types(Document)
-
-
-class CalibrateThreshold(beam.PTransform):
-    """PCollection[float] of provably-human scores -> singleton [threshold].
-
-    The (1 - fpr) quantile via :func:`calibrated_threshold` (exact: one list
-    of floats per run is small); ``default`` (DEFAULT_THRESHOLD) when the
-    input is empty. Use with ``beam.pvalue.AsSingleton``.
-    """
-
-    def __init__(self, fpr: float, default: Optional[float] = None) -> None:
-        super().__init__()
-        if not 0.0 <= fpr <= 1.0:
-            raise ValueError(f"fpr must be in [0, 1], got {fpr}")
-        self._fpr = fpr
-        self._default = DEFAULT_THRESHOLD if default is None else default
-
-    def expand(self, pcoll):
-        fpr, default = self._fpr, self._default
-        return (
-            pcoll
-            | "DropNone" >> beam.Filter(lambda s: s is not None and not math.isnan(s))
-            | "ToList" >> beam.combiners.ToList()
-            | "Quantile" >> beam.Map(lambda xs: calibrated_threshold(xs, fpr) if xs else default)
-        )

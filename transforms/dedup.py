@@ -5,11 +5,15 @@ each text once and emits its exact-copy key, MinHash signature and LSH band
 keys, in the stage that reads the documents. From there only ids, keys and
 signatures are shuffled: :class:`~provsieve.transforms.exact_dedup.CopiesFromKeys`
 finds the exact copies, :class:`~provsieve.transforms.near_dedup.ClusterSignatures`
-the near-duplicate clusters. Their verdicts meet the documents once, in
-:func:`mark_duplicates` with two side inputs (the exact losers, the cluster
-assignments). Run one after the other, exact and near de-duplication would
-each join their verdicts back on their own, and the runner would set every
-document aside twice, waiting for each join; here it waits once. The exact
+the near-duplicate clusters. An exact copy's verdict also needs the cluster of
+the copy it loses to: the two meet by the kept copy's id
+(:func:`dedup_verdicts`), so each document has at most one verdict. The
+verdicts meet the documents once, in a join by doc_id
+(:class:`~provsieve.transforms.keyed_join.JoinByDocId`, no side input, so no
+worker holds all of them), and :func:`mark_duplicates` fills the columns.
+Run one after the other, exact and near de-duplication would each join their
+verdicts back on their own, and the runner would move every document twice;
+here it moves it once. The exact
 copies take no part in near de-duplication (the band step leaves them out),
 so the result is the same as exact de-duplication followed by near
 de-duplication of what is left (``tests/test_dedup.py``).
@@ -23,13 +27,14 @@ flattened into the same three shuffles; they always win
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Iterator, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 
 from provsieve.transforms.dedup_index import ReadReleasedIndex
 from provsieve.transforms.document import Document
 from provsieve.transforms.exact_dedup import CopiesFromKeys, mark_duplicate
+from provsieve.transforms.keyed_join import DOCS, JoinByDocId, first_or_none
 from provsieve.transforms.released import released_detail, released_kind, split_member
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
 from provsieve.transforms.near_dedup import (
@@ -73,6 +78,46 @@ def _mark(doc: Document, exact_losers: dict[str, str], near: dict[str, Assignmen
     return tag_document(doc, near.get(doc.doc_id))
 
 
+class DedupVerdict(NamedTuple):
+    """What de-duplication found about one document that is a copy or in a cluster."""
+
+    exact_kept: Optional[str]
+    """The copy of its text kept (the document is an exact copy), or None (it is in a near-duplicate cluster)."""
+    cluster: Optional[Assignment]
+    """Its cluster's assignment; for an exact copy, that of ``exact_kept`` (None: not in a cluster)."""
+
+
+def dedup_verdicts(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, DedupVerdict]]:
+    """``(doc_id, verdict)`` for a document and the exact copies of it, from what was joined on its id.
+
+    ``item``: a doc_id and ``{"losers": exact copies that lost to it, "near": its cluster assignment}``.
+    """
+    doc_id, joined = item
+    cluster = first_or_none(joined["near"])
+    if cluster is not None:
+        yield doc_id, DedupVerdict(None, cluster)
+    for loser in joined["losers"]:
+        yield loser, DedupVerdict(doc_id, cluster)
+
+
+def mark_with_verdict(doc: Document, verdict: Optional[DedupVerdict],
+                      release_names: Optional[dict[str, str]] = None) -> Document:
+    """:func:`mark_duplicates` with the one verdict the join found for the document (None: a singleton)."""
+    if verdict is None:
+        return mark_duplicates(doc, {}, {}, release_names)
+    if verdict.exact_kept is None:
+        return mark_duplicates(doc, {}, {doc.doc_id: verdict.cluster}, release_names)
+    near = {} if verdict.cluster is None else {verdict.exact_kept: verdict.cluster}
+    return mark_duplicates(doc, {doc.doc_id: verdict.exact_kept}, near, release_names)
+
+
+def _mark_joined(item: tuple[str, dict[str, list]], release_names: dict[str, str]) -> Iterator[Document]:
+    _, joined = item
+    verdict = first_or_none(joined["verdict"])
+    for doc in joined[DOCS]:
+        yield mark_with_verdict(doc, verdict, release_names)
+
+
 def release_tags(files: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """``(index file, release)`` -> the same with a short tag for each release, and the tags' releases.
 
@@ -114,6 +159,11 @@ class Deduplicate(beam.PTransform):
         exact = exact_keys | "Exact copies" >> CopiesFromKeys()
         near = ({"sigs": sigs, "bands": bands}
                 | "Near duplicates" >> ClusterSignatures(*self._cluster, excluded=exact))
-        marked = docs | "Mark duplicates" >> beam.Map(
-            mark_duplicates, beam.pvalue.AsDict(exact), beam.pvalue.AsDict(near), self._release_names)
+        verdicts = ({"losers": exact | "By kept copy" >> beam.MapTuple(lambda loser, kept: (kept, loser)),
+                     "near": near}
+                    | "Meet kept copies" >> beam.CoGroupByKey()
+                    | "Verdicts" >> beam.FlatMap(dedup_verdicts))
+        marked = (docs
+                  | "Join verdicts" >> JoinByDocId(verdict=verdicts)
+                  | "Mark duplicates" >> beam.FlatMap(_mark_joined, self._release_names))
         return {"docs": marked, "index": keys.index} if self._index_rows else marked

@@ -4,8 +4,9 @@ Only ``(text hash, keep key)`` goes through the shuffle, never the
 texts. Each group of identical texts keeps the document that
 :func:`~provsieve.transforms.keep_rule.keep_key` orders first (oldest
 evidence of existence, then smallest ``doc_id``), so the choice is the same on
-every run and every runner. The losers, and only they, are looked up from a
-side input: its size is the number of duplicates, not of documents.
+every run and every runner. The losers meet their documents in a join by
+doc_id (:class:`~provsieve.transforms.keyed_join.JoinByDocId`), not in a side
+input that every worker would hold whole.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.keep_rule import keep_key
+from provsieve.transforms.keyed_join import DOCS, JoinByDocId, first_or_none
 from provsieve.transforms.near_dedup import KEY_SHARDS, text_key_shard
 from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
 from provsieve.transforms.released import (
@@ -120,4 +122,14 @@ class ExactDedup(beam.PTransform):
 
     def expand(self, docs):
         duplicates = docs | "Copies" >> ExactDuplicates()
-        return docs | "Mark copies" >> beam.Map(mark_duplicate, beam.pvalue.AsDict(duplicates))
+        return (docs
+                | "Join copies" >> JoinByDocId(kept=duplicates)
+                | "Mark copies" >> beam.FlatMap(_mark_joined))
+
+
+def _mark_joined(item: tuple[str, dict]) -> Iterator[Document]:
+    doc_id, joined = item
+    kept = first_or_none(joined["kept"])
+    losers = {} if kept is None else {doc_id: kept}
+    for doc in joined[DOCS]:
+        yield mark_duplicate(doc, losers)

@@ -11,9 +11,10 @@ Pipeline (``NearDedup``), with what each shuffle carries:
    (:func:`shared_buckets`). Buckets of one document (the vast majority) stop
    here, so a document without near-duplicates costs 14 list entries and one
    signature entry, and never enters steps 4-5.
-3. The signature parts meet the shared-bucket memberships, a side input the
-   size of the documents that share a bucket (:func:`signatures_to_buckets`),
-   then ``GroupByKey`` per shared bucket of ``(node, signature)``.
+3. The signatures meet the shared-bucket memberships (and the documents left
+   out, e.g. exact copies) in a ``CoGroupByKey`` on doc_id
+   (:func:`signature_to_buckets`), then ``GroupByKey`` per shared bucket of
+   ``(node, signature)``. No side input: each worker holds only its keys.
 4. Verification inside each bucket (:func:`verify_bucket`): a candidate pair
    becomes an edge only if its estimated Jaccard is >= ``threshold``, so chains
    of weak matches cannot snowball into giant false clusters. A pair is judged
@@ -23,9 +24,9 @@ Pipeline (``NearDedup``), with what each shuffle carries:
    large-star / small-star unrolled ``cc_rounds`` times). Nodes are the
    documents' :func:`~provsieve.transforms.keep_rule.keep_key` tuples, so the
    component minimum every node converges to *is* the document to keep.
-6. Join back with a side input (see :class:`NearDedup`; the pipeline's
-   :class:`~provsieve.transforms.dedup.Deduplicate` joins exact and near
-   duplicates back in one pass).
+6. Join back by doc_id (:class:`~provsieve.transforms.keyed_join.JoinByDocId`;
+   the pipeline's :class:`~provsieve.transforms.dedup.Deduplicate` joins exact
+   and near duplicates back in one pass).
 
 Output: every input document, in the same shape:
 
@@ -54,6 +55,7 @@ from provsieve.transforms.connected_components import ComponentRoots
 from provsieve.transforms.counting import in_global_window
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.keep_rule import Node, keep_key
+from provsieve.transforms.keyed_join import DOCS, JoinByDocId, first_or_none
 from provsieve.transforms.released import (
     REJECT_REASON as RELEASED_REASON,
     is_released_member,
@@ -112,12 +114,11 @@ the garbage collector more than the hashing costs.
 """
 
 
-def shared_buckets(band: int, parts: Iterable[BandParts], excluded: Optional[Iterable[str]] = None
-                   ) -> Iterator[tuple[str, bytes]]:
+def shared_buckets(band: int, parts: Iterable[BandParts]) -> Iterator[tuple[str, bytes]]:
     """``(doc_id, bucket key)`` for every member of a bucket of ``band`` with two documents or more.
 
     ``parts`` are the partial bucket lists of several workers (merged here);
-    documents in ``excluded`` take no part, and so do buckets of earlier releases' documents only
+    buckets of earlier releases' documents only take no part
     (:mod:`~provsieve.transforms.released`). Buckets come out in hash order.
     """
     parts = list(parts)
@@ -131,9 +132,7 @@ def shared_buckets(band: int, parts: Iterable[BandParts], excluded: Optional[Ite
     sizes = np.diff(np.r_[starts, len(ordered)])
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
         members = [doc_ids[i] for i in order[start:start + size].tolist()]
-        if excluded:
-            members = [d for d in members if d not in excluded]
-        if len(members) > 1 and not all(is_released_member(m) for m in members):
+        if not all(is_released_member(m) for m in members):
             key = bucket_key(band, int(ordered[start]))
             for doc_id in members:
                 yield doc_id, key
@@ -345,23 +344,33 @@ def text_key_shard(text_key: str, shards: int) -> int:
     return int(text_key[:8], 16) % shards
 
 
-def _shared_bucket_members(item: tuple[tuple[int, int], Iterable[BandParts]], excluded: Optional[dict] = None
-                           ) -> Iterator[tuple[str, bytes]]:
+def _shared_bucket_members(item: tuple[tuple[int, int], Iterable[BandParts]]) -> Iterator[tuple[str, bytes]]:
     (band, _), parts = item
-    buckets, last = Metrics.counter(NAMESPACE, "shared_buckets"), None
-    for doc_id, key in shared_buckets(band, parts, excluded):
-        if key != last:
-            buckets.inc()
-            last = key
-        yield doc_id, key
+    yield from shared_buckets(band, parts)
 
 
-def signatures_to_buckets(part: dict[str, tuple[Node, bytes]], memberships: dict[str, Iterable[bytes]]
-                          ) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
-    """``(bucket key, (node, signature))`` for each shared bucket of each document of a signature part."""
-    for doc_id, node_sig in part.items():
-        for key in memberships.get(doc_id, ()):
+def signature_to_buckets(item: tuple[str, dict[str, list]]) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
+    """``(bucket key, (node, signature))`` for each shared bucket of one document, unless it is left out.
+
+    ``item``: a doc_id and what the ``CoGroupByKey`` gathered for it:
+    ``"buckets"`` (its shared bucket keys), ``"sig"`` (its ``(node, signature)``)
+    and, where given, ``"excluded"`` (non-empty: the document takes no part).
+    """
+    _, joined = item
+    if joined.get("excluded") or not joined["buckets"]:
+        return
+    for node_sig in joined["sig"][:1]:
+        for key in joined["buckets"]:
             yield key, node_sig
+
+
+def verifiable(members: list[tuple[Node, bytes]]) -> bool:
+    """Whether a shared bucket, as its members reached it, can hold a pair to judge.
+
+    Two members at least (the others may have been left out) and not only
+    earlier releases' documents (their pairs were settled when they were released).
+    """
+    return len(members) > 1 and not all(is_released_node(node) for node, _ in members)
 
 
 class _Verify(beam.DoFn):
@@ -369,10 +378,15 @@ class _Verify(beam.DoFn):
         self._params = (bands, rows, threshold)
         self._candidates = Metrics.counter(NAMESPACE, "candidate_pairs")
         self._verified = Metrics.counter(NAMESPACE, "verified_pairs")
+        self._buckets = Metrics.counter(NAMESPACE, "shared_buckets")
         self._clock = StageClock("dedup")
 
     def process(self, item: tuple[bytes, Iterable[tuple[Node, bytes]]]) -> Iterator:
         key, members = item
+        members = list(members)
+        if not verifiable(members):
+            return
+        self._buckets.inc()
         with self._clock:
             result = verify_bucket(int.from_bytes(key[:2], "big"), members, *self._params)
         self._candidates.inc(result.candidates)
@@ -435,7 +449,8 @@ class ClusterSignatures(beam.PTransform):
 
     Steps 2-5 of the module docstring. ``excluded``: an optional PCollection
     keyed by doc_id (e.g. the exact copies already rejected) whose documents
-    take no part; it is read as a side input by the band step only.
+    take no part; it meets the signatures in the join by doc_id, so a bucket
+    whose other members are all left out yields no pair.
     """
 
     def __init__(self, bands: int, rows: int, threshold: float, cc_rounds: int = 6,
@@ -445,13 +460,15 @@ class ClusterSignatures(beam.PTransform):
         self.cc_rounds, self.excluded = cc_rounds, excluded
 
     def expand(self, fingerprints):
-        excluded = [] if self.excluded is None else [beam.pvalue.AsDict(self.excluded)]
         memberships = (fingerprints["bands"]
                        | "GroupBands" >> beam.GroupByKey()
-                       | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members, *excluded))
-        per_document = memberships | "BucketsPerDocument" >> beam.GroupByKey()
-        edges = (fingerprints["sigs"]
-                 | "ToBuckets" >> beam.FlatMap(signatures_to_buckets, beam.pvalue.AsDict(per_document))
+                       | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members))
+        per_document = {"buckets": memberships, "sig": fingerprints["sigs"] | "SignatureRows" >> beam.FlatMap(dict.items)}
+        if self.excluded is not None:
+            per_document["excluded"] = self.excluded
+        edges = (per_document
+                 | "BucketsPerDocument" >> beam.CoGroupByKey()
+                 | "ToBuckets" >> beam.FlatMap(signature_to_buckets)
                  | "GroupBuckets" >> beam.GroupByKey()
                  | "Verify" >> beam.ParDo(_Verify(self.bands, self.rows, self.threshold)))
         roots = edges | "Components" >> ComponentRoots(self.cc_rounds, (NAMESPACE, "cc_unsettled_nodes"))
@@ -492,39 +509,30 @@ class NearDuplicateAssignments(beam.PTransform):
 class NearDedup(beam.PTransform):
     """Tag near-duplicate Documents (module docstring: method and output columns).
 
-    Parameters as :class:`NearDuplicateAssignments`. ``join="side_input"``
-    (default) tags the documents with a side input ``AsDict`` of the
-    assignments of clustered documents only: no text is ever shuffled, at the
-    price of every worker holding that dict (~100 bytes per clustered
-    document). ``join="cogroup"`` instead joins with a ``CoGroupByKey`` on
-    doc_id, which shuffles every document once: use it when the clustered
-    documents run into hundreds of millions.
+    Parameters as :class:`NearDuplicateAssignments`. The assignments of the
+    clustered documents meet the documents in a join by doc_id
+    (:class:`~provsieve.transforms.keyed_join.JoinByDocId`), never in a side
+    input, so no worker holds more than its share of them.
     """
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
                  bands: Optional[int] = None, rows: Optional[int] = None,
-                 cc_rounds: int = 6, join: str = "side_input",
-                 batch_size: int = 256, **fingerprint_options: int):
+                 cc_rounds: int = 6, batch_size: int = 256, **fingerprint_options: int):
         super().__init__()
-        if join not in ("side_input", "cogroup"):
-            raise ValueError(f"join must be 'side_input' or 'cogroup', got {join!r}")
         self.assignments = NearDuplicateAssignments(threshold, num_perm, ngram, seed, bands, rows, cc_rounds,
                                                     batch_size, **fingerprint_options)
-        self.bands, self.rows, self.join = self.assignments.bands, self.assignments.rows, join
+        self.bands, self.rows = self.assignments.bands, self.assignments.rows
 
     def expand(self, docs):
         assignments = docs | "Clusters" >> self.assignments
-        if self.join == "side_input":
-            return docs | "Tag" >> beam.Map(
-                lambda d, a: tag_document(d, a.get(d.doc_id)), beam.pvalue.AsDict(assignments))
-        return ({"doc": docs | "ById" >> beam.Map(lambda d: (d.doc_id, d)), "a": assignments}
-                | "JoinAssignments" >> beam.CoGroupByKey()
+        return (docs
+                | "JoinAssignments" >> JoinByDocId(assignment=assignments)
                 | "Tag" >> beam.FlatMap(_tag_joined))
 
 
 def _tag_joined(item: tuple[str, dict]) -> Iterator[Document]:
-    _, grouped = item
-    assignment = next(iter(grouped["a"]), None)
-    for doc in grouped["doc"]:
+    _, joined = item
+    assignment = first_or_none(joined["assignment"])
+    for doc in joined[DOCS]:
         yield tag_document(doc, assignment)
