@@ -37,6 +37,8 @@ class RunConfig:
     text_field: str = "text"
     max_doc_bytes: int = 10 * 1024 * 1024
     rows_per_shard: int = 100_000
+    key_shards: Optional[int] = None
+    """``--key-shards``: shards of the de-duplication shuffles' keys (None: from the input's size, ``key_shards_for``)."""
     hash_inputs_limit_bytes: int = 20 * 1024**3
     dedup: bool = True
     dedup_threshold: float = 0.69
@@ -64,6 +66,13 @@ class RunConfig:
 
     def sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return number
 
 
 def _fraction(value: str) -> float:
@@ -107,6 +116,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                     help="reject larger payloads as too_large (default 10 MiB)")
     io.add_argument("--rows-per-shard", type=int, default=RunConfig.rows_per_shard,
                     help="target rows per output shard (default 100000)")
+    io.add_argument("--key-shards", type=_positive_int, default=None, metavar="N",
+                    help="shards of the de-duplication shuffles' keys (default: 64 up to 16 GiB of input, doubled each "
+                         "time the input doubles beyond it, so that one key holds about 256 MiB of input's worth); "
+                         "more shards spread the band, exact-copy and index merges over more workers; the output "
+                         "is the same")
     io.add_argument("--no-report", dest="report", action="store_false", help="do not write report.html")
     io.add_argument("--hash-inputs-limit", type=int, default=RunConfig.hash_inputs_limit_bytes, metavar="BYTES",
                     dest="hash_inputs_limit_bytes",
@@ -176,6 +190,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         text_field=args.text_field,
         max_doc_bytes=args.max_doc_bytes,
         rows_per_shard=args.rows_per_shard,
+        key_shards=args.key_shards,
         hash_inputs_limit_bytes=args.hash_inputs_limit_bytes,
         dedup=args.dedup,
         dedup_threshold=args.dedup_threshold,

@@ -45,6 +45,7 @@ from provsieve.transforms.dedup_index import WriteIndex
 from provsieve.transforms.language import TagLanguage, decided_language, language_verdict
 from provsieve.transforms.match_inputs import expand_inputs
 from provsieve.transforms.near_dedup import REJECT_REASON as NEAR_DUPLICATE
+from provsieve.transforms.near_dedup import key_shards_for
 from provsieve.transforms.read import ReaderOptions, ReadDocuments
 from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
 from provsieve.transforms.released import released_kind
@@ -109,6 +110,13 @@ def _released_fact(doc: Document) -> tuple[tuple[str, str, str], ...]:
     return (("released", doc.duplicate_release, released_kind(doc.reject_detail)),)
 
 
+def planned_key_shards(config: RunConfig, driver_facts: dict[str, Any]) -> int:
+    """``--key-shards``, else as many as the input's size calls for (:func:`key_shards_for`; 64 without its size)."""
+    if config.key_shards:
+        return config.key_shards
+    return key_shards_for(sum(f.get("bytes") or 0 for f in driver_facts.get("input_files", ())))
+
+
 def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
                    driver_facts: dict[str, Any] | None = None) -> dict[str, beam.PCollection]:
     """Assemble the steps of ``config`` on ``p``.
@@ -119,6 +127,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     reader = ReaderOptions(text_field=config.text_field, max_doc_bytes=config.max_doc_bytes,
                            html_dates=config.html_dates)
     planned = driver_facts or {}  # what plan_releases decided on the driver (--after)
+    key_shards = planned.setdefault("key_shards", planned_key_shards(config, planned))
     docs, read_tally = p | "Read" >> ReadDocuments(list(planned.get("read_inputs", config.inputs)), reader,
                                                    with_tally=True)
     # the tiers, their counts and the split of the unreadable documents, in one per-document step
@@ -139,7 +148,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     if config.dedup:
         deduped = live | "Dedup" >> Deduplicate(threshold=config.dedup_threshold, num_perm=config.num_perm,
                                                 ngram=config.ngram,
-                                                released=planned.get("released_index_files", ()), index_rows=True)
+                                                released=planned.get("released_index_files", ()), index_rows=True,
+                                                key_shards=key_shards)
         live, index_rows = deduped["docs"], deduped["index"]
         if not tag_mode:
             live, dups = split_rejected(live, "Split duplicates")
@@ -183,7 +193,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         indexed = {"kept": live if not tag_mode else live | "Kept only" >> beam.Filter(_is_live),
                    "near": (dups if not tag_mode else live) | "Near copies" >> beam.Filter(_is_near_duplicate),
                    "rows": index_rows}
-        all_shards.append(indexed | "Write index" >> WriteIndex(staging_dir, config_index_params(config)))
+        all_shards.append(indexed | "Write index" >> WriteIndex(staging_dir, config_index_params(config), key_shards))
     shards = all_shards | "All shards" >> beam.Flatten()
     manifest = (shards, summed) | "Publish" >> PublishOutput(
         config.output, staging_dir, functools.partial(manifest_lib.finish_output, config, driver_facts))

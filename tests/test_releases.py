@@ -214,6 +214,26 @@ def test_rerunning_run_2_gives_byte_identical_shards_and_pointing_it_at_both_hal
     assert both["counters"] == r2["counters"]
 
 
+def test_key_shards_change_how_keys_are_grouped_never_the_output(releases):
+    """Run 2 again (after run 1) with 3 and 1 key shards instead of the 64 its input's size gives: the same shards."""
+    root, _, _, _, r2 = releases
+    assert r2["key_shards"] == 64
+    for shards in (3, 1):
+        again = run(_config(root, ["crawl/half2/*.jsonl"], f"r2_shards{shards}", after=(str(root / "r1"),),
+                            key_shards=shards))
+        assert again["key_shards"] == shards
+        assert _shard_hashes(root / f"r2_shards{shards}") == _shard_hashes(root / "r2")
+        assert again["counters"] == r2["counters"]
+
+
+def test_key_shards_grow_with_the_input():
+    from provsieve.transforms.near_dedup import INPUT_BYTES_PER_KEY_SHARD, KEY_SHARDS, key_shards_for
+
+    assert key_shards_for(0) == key_shards_for(KEY_SHARDS * INPUT_BYTES_PER_KEY_SHARD) == KEY_SHARDS
+    assert key_shards_for(KEY_SHARDS * INPUT_BYTES_PER_KEY_SHARD + 1) == 2 * KEY_SHARDS
+    assert key_shards_for(2 * 1024**4) == 8192  # 2 TiB of WARC.gz, about a billion pages: 256 MiB a shard
+
+
 def test_release_chain_is_followed_and_a_broken_chain_or_other_parameters_are_errors(releases, capsys):
     root, _, _, _, r2 = releases
     # run 3 --after run 2 only: run 1 comes through run 2's lineage, and run 1's documents still win

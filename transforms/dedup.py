@@ -38,6 +38,7 @@ from provsieve.transforms.keyed_join import DOCS, JoinByDocId, first_or_none
 from provsieve.transforms.released import released_detail, released_kind, split_member
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
 from provsieve.transforms.near_dedup import (
+    KEY_SHARDS,
     Assignment,
     ClusterSignatures,
     Fingerprint,
@@ -134,19 +135,21 @@ class Deduplicate(beam.PTransform):
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  ngram: int = DEFAULT_NGRAM, seed: int = DEFAULT_SEED,
-                 released: Sequence[tuple[str, str]] = (), index_rows: bool = False):
+                 released: Sequence[tuple[str, str]] = (), index_rows: bool = False, key_shards: int = KEY_SHARDS):
         """``released``: ``(index file, release)`` of earlier releases (``--after``), whose documents win.
 
         ``index_rows``: output ``{"docs": documents, "index": Fingerprint's index parts}``
         (for :class:`~provsieve.transforms.dedup_index.WriteIndex`) instead of the documents alone.
+        ``key_shards``: shards of the band, exact-copy and index keys (:func:`~provsieve.transforms.near_dedup.key_shards_for`).
         """
         super().__init__()
         bands, rows = lsh_bands_rows(threshold, num_perm)
         self._index_rows = index_rows
-        self._fingerprint = Fingerprint(num_perm, ngram, seed, bands, rows, index_rows=index_rows)
+        self._fingerprint = Fingerprint(num_perm, ngram, seed, bands, rows, band_shards=key_shards,
+                                        index_rows=index_rows)
         self._cluster = (bands, rows, threshold)
         files, self._release_names = release_tags(released)
-        self._released = ReadReleasedIndex(files, bands, rows) if files else None
+        self._released = ReadReleasedIndex(files, bands, rows, key_shards) if files else None
 
     def expand(self, docs):
         keys = docs | "Fingerprint" >> self._fingerprint

@@ -113,7 +113,8 @@ NearRow = tuple[str, str, bytes, Optional[str], str]
 evidence date, kept_doc_id (plain values: the runner encodes them without pickling, unlike a table)."""
 
 
-def shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+def shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any], shards: int = KEY_SHARDS
+               ) -> Iterator[tuple[str, Any]]:
     """The index rows of one doc_id shard, from the de-duplication step's columns (nothing computed again).
 
     ``item``: ``(shard, {"rows": IndexColumns parts, "kept": doc_id lists, "near": (doc_id, kept_doc_id) lists})``.
@@ -136,7 +137,7 @@ def shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) ->
                         for column, value in zip(columns, row):
                             column.append(value)
                     else:
-                        near_by_shard.setdefault(shard_of(kept_id, KEY_SHARDS), []).append(row + (kept_id,))
+                        near_by_shard.setdefault(shard_of(kept_id, shards), []).append(row + (kept_id,))
         kept_rows = columns_table(*columns, params) if columns[0] else None
     if kept_rows is not None:
         yield "kept", kept_rows
@@ -154,22 +155,22 @@ def surviving_near_rows(item: tuple[int, dict[str, Iterable]], params: dict[str,
         yield columns_table(doc_ids, text_keys, signatures, evidence, params, kept_ids)
 
 
-def _tagged_shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any]) -> Iterator:
-    for tag, part in shard_rows(item, params):
+def _tagged_shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, Any], shards: int) -> Iterator:
+    for tag, part in shard_rows(item, params, shards):
         yield part if tag == "kept" else beam.pvalue.TaggedOutput(tag, part)
 
 
 class _GatherByShard(beam.DoFn):
     """Documents -> ``(doc_id shard, [value_of(doc), ...])`` once per shard and bundle (not one element per document)."""
 
-    def __init__(self, value_of):
-        self._value_of = value_of
+    def __init__(self, value_of, shards: int):
+        self._value_of, self._shards = value_of, shards
 
     def start_bundle(self) -> None:
         self._values: dict[int, list] = {}
 
     def process(self, doc: Document) -> None:
-        self._values.setdefault(shard_of(doc.doc_id, KEY_SHARDS), []).append(self._value_of(doc))
+        self._values.setdefault(shard_of(doc.doc_id, self._shards), []).append(self._value_of(doc))
 
     def finish_bundle(self) -> Iterator:
         for shard in sorted(self._values):
@@ -200,18 +201,20 @@ class WriteIndex(beam.PTransform):
     Only ids and index columns are shuffled, never documents.
     """
 
-    def __init__(self, staging_dir: str, params: dict[str, Any]):
+    def __init__(self, staging_dir: str, params: dict[str, Any], key_shards: int = KEY_SHARDS):
+        """``key_shards``: the de-duplication step's (its index parts are keyed by ``shard_of(doc_id, key_shards)``)."""
         super().__init__()
         self._staging_dir = staging_dir
         self._params = params
+        self._shards = key_shards
 
     def expand(self, docs):
-        kept_ids = docs["kept"] | "Kept ids" >> beam.ParDo(_GatherByShard(_doc_id))
-        near_ids = docs["near"] | "Near ids" >> beam.ParDo(_GatherByShard(_near_pair))
+        kept_ids = docs["kept"] | "Kept ids" >> beam.ParDo(_GatherByShard(_doc_id, self._shards))
+        near_ids = docs["near"] | "Near ids" >> beam.ParDo(_GatherByShard(_near_pair, self._shards))
         kept_rows, near_rows = (
             {"rows": docs["rows"], "kept": kept_ids, "near": near_ids}
             | "Join rows" >> beam.CoGroupByKey()
-            | "Rows" >> beam.FlatMap(_tagged_shard_rows, self._params).with_outputs("near", main="kept"))
+            | "Rows" >> beam.FlatMap(_tagged_shard_rows, self._params, self._shards).with_outputs("near", main="kept"))
         surviving = ({"kept": kept_ids, "near": near_rows}
                      | "Join kept copies" >> beam.CoGroupByKey()
                      | "Kept copies only" >> beam.FlatMap(surviving_near_rows, self._params))

@@ -102,7 +102,24 @@ def bucket_key(band: int, band_hash: int) -> bytes:
 
 
 KEY_SHARDS = 64
-"""Default number of shards of the band and exact-copy keys (what one key holds after the shuffle)."""
+"""Default (and least) number of shards of the band, exact-copy and index keys (what one key holds after the shuffle)."""
+
+INPUT_BYTES_PER_KEY_SHARD = 256 * 1024**2
+"""Input bytes per key shard that :func:`key_shards_for` aims at: about 150k crawl pages (WARC.gz)."""
+
+
+def key_shards_for(input_bytes: int) -> int:
+    """Key shards for a run over ``input_bytes`` of input: :data:`KEY_SHARDS`, doubled until a shard holds about
+    :data:`INPUT_BYTES_PER_KEY_SHARD` of it.
+
+    A key of a band, exact-copy or index shuffle holds 1/shards of the corpus' entries and is merged on one
+    worker; a fixed count would let that grow with the corpus and cap the shuffle's parallelism. The count
+    changes how entries are grouped, never the result.
+    """
+    shards = KEY_SHARDS
+    while shards * INPUT_BYTES_PER_KEY_SHARD < input_bytes:
+        shards *= 2
+    return shards
 
 
 BandParts = tuple[np.ndarray, list[str]]
