@@ -166,14 +166,20 @@ def test_shared_buckets_merges_parts():
                                                                             ("y", bucket_key(1, big))]
 
 
-def test_signature_to_buckets_leaves_out_excluded_and_bucketless_documents():
-    from provsieve.transforms.near_dedup import signature_to_buckets, verifiable
+def test_signatures_to_buckets_leaves_out_excluded_and_bucketless_documents():
+    from provsieve.transforms.near_dedup import signatures_to_buckets, verifiable
 
     node_sig = ((False, "2020-01-01", "a"), b"sig")
-    assert list(signature_to_buckets(("a", {"buckets": [b"k1", b"k2"], "sig": [node_sig], "excluded": []}))) == [
-        (b"k1", node_sig), (b"k2", node_sig)]
-    assert list(signature_to_buckets(("a", {"buckets": [b"k1"], "sig": [node_sig], "excluded": ["kept"]}))) == []
-    assert list(signature_to_buckets(("a", {"buckets": [], "sig": [node_sig]}))) == []
+    other = ((False, "2020-01-01", "b"), b"sig2")
+    parts = [{"a": node_sig}, {"b": other, "c": ((True, "", "c"), b"sig3")}]
+    got = sorted(signatures_to_buckets((7, {"sig": parts, "buckets": [("a", b"k1"), ("a", b"k2"), ("b", b"k1")],
+                                            "excluded": []})))
+    assert got == [(b"k1", node_sig), (b"k1", other), (b"k2", node_sig)]
+    # "b" is an exact copy: it takes no part; "c" shares no bucket
+    got = sorted(signatures_to_buckets((7, {"sig": parts, "buckets": [("a", b"k1"), ("b", b"k1")],
+                                            "excluded": [("b", "kept")]})))
+    assert got == [(b"k1", node_sig)]
+    assert list(signatures_to_buckets((7, {"sig": parts, "buckets": []}))) == []
     # a bucket left with one member once the excluded ones are gone holds no pair
     assert not verifiable([node_sig])
     assert verifiable([node_sig, ((False, "2021-01-01", "b"), b"sig")])

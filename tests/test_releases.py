@@ -32,6 +32,7 @@ from provsieve.transforms.exact_dedup import duplicates_of_group
 from provsieve.transforms.minhash import estimated_jaccard, minhash_signatures
 from provsieve.transforms.near_dedup import lsh_bands_rows
 from provsieve.transforms.released import released_member, released_node
+from provsieve.transforms.write import shard_of
 
 WORDS = [f"w{i}" for i in range(3000)]
 _BANDS, _ROWS = lsh_bands_rows(0.69, 112)  # what the default --dedup-threshold gives
@@ -292,11 +293,14 @@ def test_released_nodes_win_and_are_never_losers():
 
 def test_released_parts_have_the_shape_of_the_run_fingerprints():
     rng = random.Random(1)
-    table = index_rows(["d1", "d2"], [_text(rng), _text(rng)], ["2020-01-01T00:00:00Z", None], PARAMS)
+    d1, d2 = "d1" * 10, "d2" * 10  # doc ids are hex
+    table = index_rows([d1, d2], [_text(rng), _text(rng)], ["2020-01-01T00:00:00Z", None], PARAMS)
     parts = list(released_parts(table, "R", 14, 8, shards=4))
-    sigs = [p for tag, p in parts if tag == "sigs"]
-    assert len(sigs) == 1 and set(sigs[0]) == {"d1@R", "d2@R"}
-    assert sigs[0]["d2@R"][0] == released_node(None, "d2", "R")
+    sigs = dict(p for tag, p in parts if tag == "sigs")  # doc_id shard -> {member: (node, signature)}
+    assert sigs.keys() == {shard_of(d1, 4), shard_of(d2, 4)}
+    members = {m: v for part in sigs.values() for m, v in part.items()}
+    assert set(members) == {f"{d1}@R", f"{d2}@R"}
+    assert members[f"{d2}@R"][0] == released_node(None, d2, "R")
     bands = [p for tag, p in parts if tag == "bands"]
     assert sum(len(members) for _, (_, members) in bands) == 2 * 14
     assert all(key[1] == int(h) % 4 for key, (hashes, _) in bands for h in hashes)

@@ -8,7 +8,7 @@ finds the exact copies, :class:`~provsieve.transforms.near_dedup.ClusterSignatur
 the near-duplicate clusters. An exact copy's verdict also needs the cluster of
 the copy it loses to: the two meet by the kept copy's id
 (:func:`dedup_verdicts`), so each document has at most one verdict. The
-verdicts meet the documents once, in a join by doc_id
+verdicts meet the documents once, in a join by doc_id shard
 (:class:`~provsieve.transforms.keyed_join.JoinByDocId`, no side input, so no
 worker holds all of them), and :func:`mark_duplicates` fills the columns.
 Run one after the other, exact and near de-duplication would each join their
@@ -34,7 +34,7 @@ import apache_beam as beam
 from provsieve.transforms.dedup_index import ReadReleasedIndex
 from provsieve.transforms.document import Document
 from provsieve.transforms.exact_dedup import CopiesFromKeys, mark_duplicate
-from provsieve.transforms.keyed_join import DOCS, JoinByDocId, first_or_none
+from provsieve.transforms.keyed_join import JoinByDocId, first_or_none, joined_documents
 from provsieve.transforms.released import released_detail, released_kind, split_member
 from provsieve.transforms.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_THRESHOLD
 from provsieve.transforms.near_dedup import (
@@ -112,11 +112,9 @@ def mark_with_verdict(doc: Document, verdict: Optional[DedupVerdict],
     return mark_duplicates(doc, {doc.doc_id: verdict.exact_kept}, near, release_names)
 
 
-def _mark_joined(item: tuple[str, dict[str, list]], release_names: dict[str, str]) -> Iterator[Document]:
-    _, joined = item
-    verdict = first_or_none(joined["verdict"])
-    for doc in joined[DOCS]:
-        yield mark_with_verdict(doc, verdict, release_names)
+def _mark_joined(item: tuple[int, dict[str, list]], release_names: dict[str, str]) -> Iterator[Document]:
+    for doc, found in joined_documents(item[1]):
+        yield mark_with_verdict(doc, found["verdict"], release_names)
 
 
 def release_tags(files: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -148,6 +146,7 @@ class Deduplicate(beam.PTransform):
         self._fingerprint = Fingerprint(num_perm, ngram, seed, bands, rows, band_shards=key_shards,
                                         index_rows=index_rows)
         self._cluster = (bands, rows, threshold)
+        self._key_shards = key_shards
         files, self._release_names = release_tags(released)
         self._released = ReadReleasedIndex(files, bands, rows, key_shards) if files else None
 
@@ -161,12 +160,12 @@ class Deduplicate(beam.PTransform):
             bands = (bands, index.bands) | "With released bands" >> beam.Flatten()
         exact = exact_keys | "Exact copies" >> CopiesFromKeys()
         near = ({"sigs": sigs, "bands": bands}
-                | "Near duplicates" >> ClusterSignatures(*self._cluster, excluded=exact))
+                | "Near duplicates" >> ClusterSignatures(*self._cluster, excluded=exact, key_shards=self._key_shards))
         verdicts = ({"losers": exact | "By kept copy" >> beam.MapTuple(lambda loser, kept: (kept, loser)),
                      "near": near}
                     | "Meet kept copies" >> beam.CoGroupByKey()
                     | "Verdicts" >> beam.FlatMap(dedup_verdicts))
         marked = (docs
-                  | "Join verdicts" >> JoinByDocId(verdict=verdicts)
+                  | "Join verdicts" >> JoinByDocId(self._key_shards, verdict=verdicts)
                   | "Mark duplicates" >> beam.FlatMap(_mark_joined, self._release_names))
         return {"docs": marked, "index": keys.index} if self._index_rows else marked

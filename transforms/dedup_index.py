@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from provsieve.transforms.counting import in_global_window
+from provsieve.transforms.keyed_join import GatherByShard
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.minhash import minhash_signatures
 from provsieve.transforms.keep_rule import evidence_date
@@ -160,23 +160,6 @@ def _tagged_shard_rows(item: tuple[int, dict[str, Iterable]], params: dict[str, 
         yield part if tag == "kept" else beam.pvalue.TaggedOutput(tag, part)
 
 
-class _GatherByShard(beam.DoFn):
-    """Documents -> ``(doc_id shard, [value_of(doc), ...])`` once per shard and bundle (not one element per document)."""
-
-    def __init__(self, value_of, shards: int):
-        self._value_of, self._shards = value_of, shards
-
-    def start_bundle(self) -> None:
-        self._values: dict[int, list] = {}
-
-    def process(self, doc: Document) -> None:
-        self._values.setdefault(shard_of(doc.doc_id, self._shards), []).append(self._value_of(doc))
-
-    def finish_bundle(self) -> Iterator:
-        for shard in sorted(self._values):
-            yield in_global_window((shard, self._values[shard]))
-
-
 def _doc_id(doc: Document) -> str:
     return doc.doc_id
 
@@ -209,8 +192,8 @@ class WriteIndex(beam.PTransform):
         self._shards = key_shards
 
     def expand(self, docs):
-        kept_ids = docs["kept"] | "Kept ids" >> beam.ParDo(_GatherByShard(_doc_id, self._shards))
-        near_ids = docs["near"] | "Near ids" >> beam.ParDo(_GatherByShard(_near_pair, self._shards))
+        kept_ids = docs["kept"] | "Kept ids" >> beam.ParDo(GatherByShard(_doc_id, _doc_id, self._shards))
+        near_ids = docs["near"] | "Near ids" >> beam.ParDo(GatherByShard(_doc_id, _near_pair, self._shards))
         kept_rows, near_rows = (
             {"rows": docs["rows"], "kept": kept_ids, "near": near_ids}
             | "Join rows" >> beam.CoGroupByKey()
@@ -257,7 +240,7 @@ def released_parts(table: pa.Table, release: str, bands: int, rows: int, shards:
                    ) -> Iterator[tuple[str, Any]]:
     """``(output tag, part)`` of the rows of one release's index, shaped as :class:`Fingerprint`'s parts.
 
-    Tags: ``"sigs"`` (``{member: (node, signature)}``), ``"bands"``
+    Tags: ``"sigs"`` (``(member shard, {member: (node, signature)})``), ``"bands"``
     (``((band, shard), (hashes, members))``) and ``"exact"``
     (``(shard, (text keys, nodes))``); members and nodes as in
     :mod:`~provsieve.transforms.released`.
@@ -271,7 +254,11 @@ def released_parts(table: pa.Table, release: str, bands: int, rows: int, shards:
     names = released_names(table)
     nodes = [released_node(e, d, release) for e, d in zip(evidence, names)]
     members = [released_member(d, release) for d in doc_ids]
-    yield "sigs", {m: (node, sig.tobytes()) for m, node, sig in zip(members, nodes, sigs)}
+    by_shard: dict[int, dict[str, tuple]] = {}
+    for member, node, sig in zip(members, nodes, sigs):
+        by_shard.setdefault(shard_of(member, shards), {})[member] = (node, sig.tobytes())
+    for shard in sorted(by_shard):
+        yield "sigs", (shard, by_shard[shard])
     exact: dict[int, tuple[list[str], list[tuple]]] = {}
     for key, node in zip(text_keys, nodes):
         part = exact.setdefault(text_key_shard(key, shards), ([], []))

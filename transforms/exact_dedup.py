@@ -18,7 +18,7 @@ from apache_beam.metrics import Metrics
 
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.keep_rule import keep_key
-from provsieve.transforms.keyed_join import DOCS, JoinByDocId, first_or_none
+from provsieve.transforms.keyed_join import JoinByDocId, joined_documents
 from provsieve.transforms.near_dedup import KEY_SHARDS, text_key_shard
 from provsieve.transforms.released import REJECT_REASON as RELEASED_REASON
 from provsieve.transforms.released import (
@@ -123,13 +123,10 @@ class ExactDedup(beam.PTransform):
     def expand(self, docs):
         duplicates = docs | "Copies" >> ExactDuplicates()
         return (docs
-                | "Join copies" >> JoinByDocId(kept=duplicates)
+                | "Join copies" >> JoinByDocId(KEY_SHARDS, kept=duplicates)
                 | "Mark copies" >> beam.FlatMap(_mark_joined))
 
 
-def _mark_joined(item: tuple[str, dict]) -> Iterator[Document]:
-    doc_id, joined = item
-    kept = first_or_none(joined["kept"])
-    losers = {} if kept is None else {doc_id: kept}
-    for doc in joined[DOCS]:
-        yield mark_duplicate(doc, losers)
+def _mark_joined(item: tuple[int, dict]) -> Iterator[Document]:
+    for doc, found in joined_documents(item[1]):
+        yield mark_duplicate(doc, {} if found["kept"] is None else {doc.doc_id: found["kept"]})

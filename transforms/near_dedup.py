@@ -11,9 +11,9 @@ Pipeline (``NearDedup``), with what each shuffle carries:
    (:func:`shared_buckets`). Buckets of one document (the vast majority) stop
    here, so a document without near-duplicates costs 14 list entries and one
    signature entry, and never enters steps 4-5.
-3. The signatures meet the shared-bucket memberships (and the documents left
-   out, e.g. exact copies) in a ``CoGroupByKey`` on doc_id
-   (:func:`signature_to_buckets`), then ``GroupByKey`` per shared bucket of
+3. The signature parts meet the shared-bucket memberships (and the documents
+   left out, e.g. exact copies) in a ``CoGroupByKey`` on the doc_id shard
+   (:func:`signatures_to_buckets`), then ``GroupByKey`` per shared bucket of
    ``(node, signature)``. No side input: each worker holds only its keys.
 4. Verification inside each bucket (:func:`verify_bucket`): a candidate pair
    becomes an edge only if its estimated Jaccard is >= ``threshold``, so chains
@@ -55,7 +55,7 @@ from provsieve.transforms.connected_components import ComponentRoots
 from provsieve.transforms.counting import in_global_window
 from provsieve.transforms.document import Document, normalize_text, normalized_text_key
 from provsieve.transforms.keep_rule import Node, keep_key
-from provsieve.transforms.keyed_join import DOCS, JoinByDocId, first_or_none
+from provsieve.transforms.keyed_join import JoinByDocId, joined_documents, keyed_by_shard
 from provsieve.transforms.released import (
     REJECT_REASON as RELEASED_REASON,
     is_released_member,
@@ -229,7 +229,7 @@ class _Sign(beam.DoFn):
     ``flush_entries`` entries and at the end of the bundle: Beam's combiner
     lifting, done by hand.
 
-    * main: ``{doc_id: (node, signature bytes)}``;
+    * main: ``(doc_id shard, {doc_id: (node, signature bytes)})``;
     * ``bands``: ``((band, hash % shards), (band hashes, doc_ids))`` (:data:`BandParts`);
     * ``exact``: ``(text key shard, (text keys, nodes))`` (:func:`normalized_text_key`);
     * ``index`` (only with ``index_rows``): ``(doc_id shard, IndexColumns)``, what the
@@ -258,7 +258,7 @@ class _Sign(beam.DoFn):
 
     def _reset(self) -> None:
         self._parts: dict[tuple[int, int], tuple[list[int], list[str]]] = {}
-        self._sigs: dict[str, tuple[Node, bytes]] = {}
+        self._sigs: dict[int, dict[str, tuple[Node, bytes]]] = {}
         self._exact: dict[int, tuple[list[str], list[Node]]] = {}
         self._index: dict[int, IndexColumns] = {}
         self._entries = 0
@@ -287,10 +287,14 @@ class _Sign(beam.DoFn):
                                                       (hashes % np.uint64(shards)).tolist()):
             node = keep_key(doc)
             sig_bytes = sig.tobytes()
-            signatures[doc.doc_id] = (node, sig_bytes)
+            doc_shard = shard_of(doc.doc_id, shards)
+            part = signatures.get(doc_shard)
+            if part is None:
+                part = signatures[doc_shard] = {}
+            part[doc.doc_id] = (node, sig_bytes)
             _append_pair(exact, text_key_shard(text_key, shards), text_key, node)
             if index is not None:
-                _append_index_row(index, shard_of(doc.doc_id, shards), doc.doc_id, text_key, sig_bytes,
+                _append_index_row(index, doc_shard, doc.doc_id, text_key, sig_bytes,
                                   node[1] or None)
             doc_id = doc.doc_id
             for band, (h, shard) in enumerate(zip(row, shard_row)):  # 16 a document: _append_pair inlined
@@ -313,8 +317,8 @@ class _Sign(beam.DoFn):
     def _flush(self) -> Iterator:
         parts, exact, sigs, index = self._parts, self._exact, self._sigs, self._index
         self._reset()
-        if sigs:
-            yield sigs
+        for shard in sorted(sigs):
+            yield shard, sigs[shard]
         for shard in sorted(exact):
             yield beam.pvalue.TaggedOutput(self.EXACT, (shard, exact[shard]))
         for shard in sorted(index):
@@ -366,19 +370,26 @@ def _shared_bucket_members(item: tuple[tuple[int, int], Iterable[BandParts]]) ->
     yield from shared_buckets(band, parts)
 
 
-def signature_to_buckets(item: tuple[str, dict[str, list]]) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
-    """``(bucket key, (node, signature))`` for each shared bucket of one document, unless it is left out.
+def signatures_to_buckets(item: tuple[int, dict[str, list]]) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
+    """``(bucket key, (node, signature))`` for each shared bucket of each document of one doc_id shard.
 
-    ``item``: a doc_id and what the ``CoGroupByKey`` gathered for it:
-    ``"buckets"`` (its shared bucket keys), ``"sig"`` (its ``(node, signature)``)
-    and, where given, ``"excluded"`` (non-empty: the document takes no part).
+    ``item``: a shard and what the ``CoGroupByKey`` gathered for it: ``"sig"``
+    (parts ``{doc_id: (node, signature)}``), ``"buckets"`` (``(doc_id, bucket
+    key)`` memberships) and, where given, ``"excluded"`` (``(doc_id, _)``:
+    those documents take no part).
     """
     _, joined = item
-    if joined.get("excluded") or not joined["buckets"]:
+    excluded = {doc_id for doc_id, _ in joined.get("excluded", ())}
+    buckets: dict[str, list[bytes]] = {}
+    for doc_id, key in joined["buckets"]:
+        if doc_id not in excluded:
+            buckets.setdefault(doc_id, []).append(key)
+    if not buckets:
         return
-    for node_sig in joined["sig"][:1]:
-        for key in joined["buckets"]:
-            yield key, node_sig
+    for part in joined["sig"]:
+        for doc_id, node_sig in part.items():
+            for key in buckets.get(doc_id, ()):
+                yield key, node_sig
 
 
 def verifiable(members: list[tuple[Node, bytes]]) -> bool:
@@ -444,7 +455,7 @@ class Fingerprint(beam.PTransform):
     """Live Documents -> their de-duplication keys; nothing of the text leaves this step.
 
     Outputs (``result.sigs``, ``result.bands``, ``result.exact``): parts of
-    ``{doc_id: (node, signature bytes)}``, ``((band, shard), (band hashes, doc_ids))``
+    ``(doc_id shard, {doc_id: (node, signature bytes)})``, ``((band, shard), (band hashes, doc_ids))``
     and ``(shard, (text keys, nodes))``, where ``node`` is the :func:`keep_key`
     (see :class:`_Sign`). Documents already rejected are left out.
     """
@@ -466,26 +477,28 @@ class ClusterSignatures(beam.PTransform):
 
     Steps 2-5 of the module docstring. ``excluded``: an optional PCollection
     keyed by doc_id (e.g. the exact copies already rejected) whose documents
-    take no part; it meets the signatures in the join by doc_id, so a bucket
+    take no part; it meets the signatures in the join by doc_id shard, so a bucket
     whose other members are all left out yields no pair.
     """
 
     def __init__(self, bands: int, rows: int, threshold: float, cc_rounds: int = 6,
-                 excluded: Optional[beam.PCollection] = None):
+                 excluded: Optional[beam.PCollection] = None, key_shards: int = KEY_SHARDS):
+        """``key_shards``: the doc_id shards of :class:`Fingerprint`'s signature parts."""
         super().__init__()
         self.bands, self.rows, self.threshold = bands, rows, threshold
-        self.cc_rounds, self.excluded = cc_rounds, excluded
+        self.cc_rounds, self.excluded, self.key_shards = cc_rounds, excluded, key_shards
 
     def expand(self, fingerprints):
         memberships = (fingerprints["bands"]
                        | "GroupBands" >> beam.GroupByKey()
                        | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members))
-        per_document = {"buckets": memberships, "sig": fingerprints["sigs"] | "SignatureRows" >> beam.FlatMap(dict.items)}
+        per_shard = {"sig": fingerprints["sigs"],
+                     "buckets": memberships | "Shard buckets" >> beam.Map(keyed_by_shard, self.key_shards)}
         if self.excluded is not None:
-            per_document["excluded"] = self.excluded
-        edges = (per_document
-                 | "BucketsPerDocument" >> beam.CoGroupByKey()
-                 | "ToBuckets" >> beam.FlatMap(signature_to_buckets)
+            per_shard["excluded"] = self.excluded | "Shard excluded" >> beam.Map(keyed_by_shard, self.key_shards)
+        edges = (per_shard
+                 | "BucketsPerShard" >> beam.CoGroupByKey()
+                 | "ToBuckets" >> beam.FlatMap(signatures_to_buckets)
                  | "GroupBuckets" >> beam.GroupByKey()
                  | "Verify" >> beam.ParDo(_Verify(self.bands, self.rows, self.threshold)))
         roots = edges | "Components" >> ComponentRoots(self.cc_rounds, (NAMESPACE, "cc_unsettled_nodes"))
@@ -516,7 +529,9 @@ class NearDuplicateAssignments(beam.PTransform):
         self.bands, self.rows = lsh_bands_rows(threshold, num_perm, bands, rows)
         self.fingerprint = Fingerprint(num_perm, ngram, seed, self.bands, self.rows, batch_size,
                                        **fingerprint_options)
-        self.cluster = ClusterSignatures(self.bands, self.rows, threshold, cc_rounds)
+        self.cluster = ClusterSignatures(self.bands, self.rows, threshold, cc_rounds,
+                                         key_shards=fingerprint_options.get("band_shards", KEY_SHARDS))
+        self.key_shards = self.cluster.key_shards
 
     def expand(self, docs):
         keys = docs | "Fingerprint" >> self.fingerprint
@@ -527,7 +542,7 @@ class NearDedup(beam.PTransform):
     """Tag near-duplicate Documents (module docstring: method and output columns).
 
     Parameters as :class:`NearDuplicateAssignments`. The assignments of the
-    clustered documents meet the documents in a join by doc_id
+    clustered documents meet the documents in a join by doc_id shard
     (:class:`~provsieve.transforms.keyed_join.JoinByDocId`), never in a side
     input, so no worker holds more than its share of them.
     """
@@ -544,12 +559,10 @@ class NearDedup(beam.PTransform):
     def expand(self, docs):
         assignments = docs | "Clusters" >> self.assignments
         return (docs
-                | "JoinAssignments" >> JoinByDocId(assignment=assignments)
+                | "JoinAssignments" >> JoinByDocId(self.assignments.key_shards, assignment=assignments)
                 | "Tag" >> beam.FlatMap(_tag_joined))
 
 
-def _tag_joined(item: tuple[str, dict]) -> Iterator[Document]:
-    _, joined = item
-    assignment = first_or_none(joined["assignment"])
-    for doc in joined[DOCS]:
-        yield tag_document(doc, assignment)
+def _tag_joined(item: tuple[int, dict]) -> Iterator[Document]:
+    for doc, found in joined_documents(item[1]):
+        yield tag_document(doc, found["assignment"])
