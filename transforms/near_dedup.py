@@ -24,7 +24,7 @@ Pipeline (``NearDedup``), with what each shuffle carries:
    large-star / small-star unrolled ``cc_rounds`` times). Nodes are the
    documents' :func:`~provsieve.transforms.keep_rule.keep_key` tuples, so the
    component minimum every node converges to *is* the document to keep.
-6. Join back by doc_id (:class:`~provsieve.transforms.keyed_join.JoinByDocId`;
+6. Join back by doc_id shard (:class:`~provsieve.transforms.keyed_join.JoinByDocId`;
    the pipeline's :class:`~provsieve.transforms.dedup.Deduplicate` joins exact
    and near duplicates back in one pass).
 
