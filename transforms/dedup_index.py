@@ -192,8 +192,8 @@ class WriteIndex(beam.PTransform):
         self._shards = key_shards
 
     def expand(self, docs):
-        kept_ids = docs["kept"] | "Kept ids" >> beam.ParDo(GatherByShard(_doc_id, _doc_id, self._shards))
-        near_ids = docs["near"] | "Near ids" >> beam.ParDo(GatherByShard(_doc_id, _near_pair, self._shards))
+        kept_ids = docs["kept"] | "Kept ids" >> beam.ParDo(GatherByShard(_doc_id, self._shards))
+        near_ids = docs["near"] | "Near ids" >> beam.ParDo(GatherByShard(_near_pair, self._shards))
         kept_rows, near_rows = (
             {"rows": docs["rows"], "kept": kept_ids, "near": near_ids}
             | "Join rows" >> beam.CoGroupByKey()

@@ -42,24 +42,23 @@ def keyed_by_shard(item: tuple[str, Any], shards: int) -> tuple[int, tuple[str, 
 
 
 class GatherByShard(beam.DoFn):
-    """Elements -> ``(shard, [value_of(element), ...])``, one part per shard and flush.
+    """Documents -> ``(doc_id shard, [value_of(document), ...])``, one part per shard and flush.
 
-    The shard is ``shard_of(id_of(element), shards)``. Parts are emitted every
-    ``flush_items`` elements and at the end of the bundle, so a worker holds
+    The shard is ``shard_of(doc.doc_id, shards)``. Parts are emitted every
+    ``flush_items`` documents and at the end of the bundle, so a worker holds
     at most that many.
     """
 
-    def __init__(self, id_of: Callable[[Any], str], value_of: Callable[[Any], Any], shards: int,
-                 flush_items: int = 20_000):
-        self._id_of, self._value_of = id_of, value_of
+    def __init__(self, value_of: Callable[[Document], Any], shards: int, flush_items: int = 20_000):
+        self._value_of = value_of
         self._shards, self._flush_items = shards, flush_items
 
     def start_bundle(self) -> None:
         self._parts: dict[int, list] = {}
         self._items = 0
 
-    def process(self, element: Any) -> Iterator[tuple[int, list]]:
-        self._parts.setdefault(shard_of(self._id_of(element), self._shards), []).append(self._value_of(element))
+    def process(self, doc: Document) -> Iterator[tuple[int, list]]:
+        self._parts.setdefault(shard_of(doc.doc_id, self._shards), []).append(self._value_of(doc))
         self._items += 1
         if self._items >= self._flush_items:
             yield from self._flush()
@@ -72,10 +71,6 @@ class GatherByShard(beam.DoFn):
         parts, self._parts, self._items = self._parts, {}, 0
         for shard in sorted(parts):
             yield shard, parts[shard]
-
-
-def _doc_id(doc: Document) -> str:
-    return doc.doc_id
 
 
 def encoded_document(doc: Document) -> bytes:
@@ -107,7 +102,7 @@ class JoinByDocId(beam.PTransform):
         self._shards, self._lookups = shards, lookups
 
     def expand(self, docs):
-        parts = docs | "Gather documents" >> beam.ParDo(GatherByShard(_doc_id, encoded_document, self._shards))
+        parts = docs | "Gather documents" >> beam.ParDo(GatherByShard(encoded_document, self._shards))
         keyed = {name: values | f"Shard {name}" >> beam.Map(keyed_by_shard, self._shards)
                  for name, values in self._lookups.items()}
         return {DOCS: parts, **keyed} | "Join" >> beam.CoGroupByKey()

@@ -365,11 +365,6 @@ def text_key_shard(text_key: str, shards: int) -> int:
     return int(text_key[:8], 16) % shards
 
 
-def _shared_bucket_members(item: tuple[tuple[int, int], Iterable[BandParts]]) -> Iterator[tuple[str, bytes]]:
-    (band, _), parts = item
-    yield from shared_buckets(band, parts)
-
-
 def signatures_to_buckets(item: tuple[int, dict[str, list]]) -> Iterator[tuple[bytes, tuple[Node, bytes]]]:
     """``(bucket key, (node, signature))`` for each shared bucket of each document of one doc_id shard.
 
@@ -491,7 +486,7 @@ class ClusterSignatures(beam.PTransform):
     def expand(self, fingerprints):
         memberships = (fingerprints["bands"]
                        | "GroupBands" >> beam.GroupByKey()
-                       | "SharedBuckets" >> beam.FlatMap(_shared_bucket_members))
+                       | "SharedBuckets" >> beam.FlatMapTuple(lambda key, parts: shared_buckets(key[0], parts)))
         per_shard = {"sig": fingerprints["sigs"],
                      "buckets": memberships | "Shard buckets" >> beam.Map(keyed_by_shard, self.key_shards)}
         if self.excluded is not None:
