@@ -12,7 +12,7 @@ files and the shared 2019 web pages, with the shipped fastText model (no trainin
   pages), then the FPR on that group's humans. The model saw every domain in training; only the threshold
   choice leaves it out, as the held-out set's human texts are other datasets of these and other domains.
 
-Rules (each per length band, then made non-increasing with length, as ``band_thresholds``):
+Rules (each per length band, then made non-increasing with length: ``non_increasing_policy``):
 
 * ``max@F``: FPR <= F on *each* group (the shipped rule at F = 1 %: ``train-detector``'s
   ``band_thresholds``);
@@ -34,7 +34,13 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from provsieve.pipeline.detector_cli import DEFAULT_BANDS
-from provsieve.transforms.ai_detector import AIDetector, ThresholdPolicy, band_thresholds, text_words
+from provsieve.transforms.ai_detector import (
+    AIDetector,
+    ThresholdPolicy,
+    band_thresholds,
+    non_increasing_policy,
+    text_words,
+)
 from provsieve.transforms.ai_detector_training import load_records, select_split
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -43,20 +49,11 @@ Groups = dict[str, list[tuple[int, float]]]
 Rule = Callable[[Groups], ThresholdPolicy]
 
 
-def monotone(edges: Sequence[int], raw: Sequence[float]) -> ThresholdPolicy:
-    """Band thresholds made non-increasing with length (a band at least as strict as every longer one)."""
-    out, running = [], -np.inf
-    for t in reversed(raw):
-        running = max(running, t)
-        out.append(running)
-    return ThresholdPolicy(tuple(zip(edges, reversed(out))))
-
-
 def balanced_threshold(groups: Sequence[np.ndarray], fpr: float, cap: Optional[float] = None) -> float:
     """The lowest threshold whose mean FPR over ``groups`` is <= ``fpr`` (and each group's <= ``cap``)."""
     groups = [g for g in groups if g.size]
     if not groups:
-        return 1.0
+        return float("nan")  # no score in the band: non_increasing_policy gives it a longer band's threshold
     best = float(np.nextafter(max(g.max() for g in groups), np.inf))
     for t in np.unique(np.concatenate(groups))[::-1]:  # lowering the threshold only raises each FPR
         rates = [float(np.mean(g >= t)) for g in groups]
@@ -73,7 +70,7 @@ def balanced_rule(edges: Sequence[int], fpr: float, cap: Optional[float] = None)
             hi = edges[i + 1] if i + 1 < len(edges) else None
             raw.append(balanced_threshold([np.array([s for w, s in v if w >= lo and (hi is None or w < hi)])
                                            for v in groups.values()], fpr, cap))
-        return monotone(edges, raw)
+        return non_increasing_policy(edges, raw)
     return rule
 
 
@@ -85,9 +82,10 @@ def flagged(policy: ThresholdPolicy, items: Sequence[tuple[int, float]]) -> floa
     return sum(s >= policy.threshold_for(w) for w, s in items) / len(items) if items else float("nan")
 
 
-def evaluate(rule: Rule, humans: Groups, machine: list[tuple[int, float]], web_holdout: list[tuple[int, float]],
-             pooled: list[tuple[int, float]]) -> dict:
+def evaluate(rule: Rule, humans: Groups, machine: list[tuple[int, float]], web_holdout: list[tuple[int, float]]
+             ) -> dict:
     policy = rule(humans)
+    pooled = [item for g, v in humans.items() if g != WEB for item in v]  # the dev humans
     per_group = {g: flagged(policy, v) for g, v in humans.items()}
     left_out = {g: flagged(rule({k: v for k, v in humans.items() if k != g}), v) for g, v in humans.items()}
     return {"bands": policy.to_json(), "tpr": flagged(policy, machine), "fpr_pooled": flagged(policy, pooled),
@@ -115,11 +113,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return [(r, text_words(r["text"]), s) for r, s in zip(records, scores) if s is not None]
 
     humans: Groups = {}
-    machine, pooled = [], []
+    machine = []
     for r, w, s in scored(dev):
         if r["label"] == "human":
             humans.setdefault(f"dev_human:{r['domain']}", []).append((w, s))
-            pooled.append((w, s))
         else:
             machine.append((w, s))
     humans[WEB] = [(w, s) for _, w, s in scored(select_split(web, "dev"))]
@@ -131,9 +128,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "balanced@1% cap3%": balanced_rule(edges, 0.01, 0.03), "balanced@0.5% cap2%": balanced_rule(edges, 0.005, 0.02),
         "one threshold, max@1%": max_rule([0], 0.01),
     }
-    print(f"dev: {len(pooled)} human texts in {len(humans) - 1} domains, {len(machine)} machine texts; "
+    print(f"dev: {sum(len(v) for g, v in humans.items() if g != WEB)} human texts in {len(humans) - 1} domains, {len(machine)} machine texts; "
           f"web pages {len(humans[WEB])} dev, {len(web_holdout)} held out")
-    results = {name: evaluate(rule, humans, machine, web_holdout, pooled) for name, rule in rules.items()}
+    results = {name: evaluate(rule, humans, machine, web_holdout) for name, rule in rules.items()}
     groups = list(humans)
     short = [g.split(":")[-1] for g in groups]
     print(f"\n{'rule':22s} {'TPR':>6s} {'FPR':>6s} {'worst':>6s} {'web':>5s} | left out: {'mean':>6s} {'max':>6s}  "

@@ -314,13 +314,21 @@ def band_thresholds(human_groups: dict[str, Sequence[tuple[int, float]]], edges:
         raw.append(threshold)
     if all(t != t for t in raw):
         raise ValueError("no human scores in any band")
+    return non_increasing_policy(edges, raw), detail
+
+
+def non_increasing_policy(edges: Sequence[int], raw: Sequence[float]) -> ThresholdPolicy:
+    """Per-band thresholds ``raw`` (NaN: a band without scores) made non-increasing with length.
+
+    Each band is at least as strict as every longer one; a band with no score and no stricter longer band gets 1.0.
+    """
     thresholds = []
     running = -math.inf
-    for t in reversed(raw):  # longest band first: each band at least as strict as the longer ones
+    for t in reversed(raw):  # longest band first
         running = max(running, t) if t == t else running
         thresholds.append(running if running > -math.inf else 1.0)
     thresholds.reverse()
-    return ThresholdPolicy(tuple(zip(edges, thresholds))), detail
+    return ThresholdPolicy(tuple(zip(edges, thresholds)))
 
 
 # --------------------------------------------------------------------------
