@@ -334,8 +334,9 @@ def test_latest_page_date_matches_its_rule_on_generated_pages():
     rng = random.Random(7)
     pieces = ["2019-05-06", "1995-01-01", "1994-12-31", "2023-07-03", "2023-07-02", "2023-07-01", "2019-02-30",
               "2020-13-01",
-              "12019-05-07", "2021-01-015", "2019-05-2019-05-08", " ", "x", "<time datetime=", "7", "-"]
-    for _ in range(2_000):
+              "12019-05-07", "2021-01-015", "2019-05-2019-05-08", "2019-05-", "2020-", "-0", "-1", "19", "20",
+              "\u0663", "20\u0661\u0669-05-06", " ", "x", "<time datetime=", "7", "-"]
+    for _ in range(20_000):
         html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         # capture 2023-07-01: the day limit is 2023-07-02 (one day of slack)
         assert latest_page_date(html, "2023-07-01T00:00:00Z") == _latest_day_reference(html, "2023-07-02"), html
@@ -343,6 +344,16 @@ def test_latest_page_date_matches_its_rule_on_generated_pages():
     assert latest_page_date("2019-02-30 and 2019-02-28", "2023-07-01T00:00:00Z") == "2019-02-28T00:00:00Z"
     assert latest_page_date("no day here", "2023-07-01T00:00:00Z") is None
     assert latest_page_date("2023-07-03 is after the limit", "2023-07-01T00:00:00Z") is None
+
+
+def test_latest_page_date_scans_the_first_four_million_characters():
+    from provsieve.transforms.date_evidence_html import _SCAN_LIMIT
+
+    for gap in range(-12, 3):  # a day that ends exactly at the limit counts; one that crosses it does not
+        html = "x" * (_SCAN_LIMIT - 10 + gap) + "2019-05-06 tail"
+        expected = "2019-05-06T00:00:00Z" if gap <= 0 else None
+        assert latest_page_date(html, "2023-07-01T00:00:00Z") == expected, gap
+        assert _latest_day_reference(html[:_SCAN_LIMIT], "2023-07-02") == expected, gap
 
 
 def test_html_future_and_pre1995_dropped_and_reported():
@@ -650,6 +661,18 @@ def test_may_hold_day_date(fragment, holds):
     from provsieve.transforms.date_evidence_html import may_hold_day_date
 
     assert may_hold_day_date(f"<p>{fragment}</p>") is holds
+
+
+def test_year_starts_are_those_of_one_year_scan():
+    import random
+
+    from provsieve.transforms.date_evidence_html import _year_starts
+
+    rng = random.Random(11)
+    pieces = ["199", "20", "1", "2", "0", "3", "9", "19", "2020", "1992", "x", " ", "\u0663"]
+    for _ in range(20_000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert _year_starts(html) == [m.start() for m in re.finditer(r"199\d|20[0-3]\d", html)], html
 
 
 def test_auto_mode_skips_htmldate_where_it_could_only_guess_a_year(monkeypatch):
