@@ -235,8 +235,8 @@ def test_lm_log_probabilities_match_a_second_implementation(scorer, reference):
 
 @needs_lm
 def test_batched_lm_arrays_equal_the_per_document_ones(scorer):
-    """One forward_batch over documents of one length gives exactly each document's own-pass arrays; over
-    documents of different lengths (padded to the longest) the same to float tolerance."""
+    """One forward_batch gives each document's own-pass arrays to float tolerance, padded or not (exactly, for
+    documents of one length, on some CPUs only: the pipeline runs one document per pass, LM_PASS_DOCS)."""
     tokens = [scorer.tokens(t) for t in (TEXTS[0], TEXTS[2], TEXTS[1], TEXTS[0][:40])]
     assert len({len(t) for t in tokens}) == 3  # padding happened
     for t, logits in zip(tokens, scorer.logits_batch(tokens)):
@@ -247,7 +247,10 @@ def test_batched_lm_arrays_equal_the_per_document_ones(scorer):
     same = [t[:8] for t in tokens if len(t) >= 8]
     assert len(same) == 3
     for t, logits in zip(same, scorer.logits_batch(same)):
-        np.testing.assert_array_equal(logits, scorer.logits(t))
+        np.testing.assert_allclose(logits, scorer.logits(t), atol=1e-4, rtol=1e-5)
+    from provsieve.transforms.lm_handler import LM_PASS_DOCS
+
+    assert LM_PASS_DOCS == 1
     with pytest.raises(ValueError, match="without a token"):
         scorer.logits_batch([tokens[0], []])
 
@@ -275,7 +278,7 @@ def test_scores_of_a_batch_equal_those_of_one_document_at_a_time(scorer):
     one = SmolLMScorer(scorer.model_path, max_tokens=combiner.max_tokens)
     texts = [TEXTS[0], TEXTS[1], TEXTS[0] + " Again.", TEXTS[2], TEXTS[1], ""]
     docs = [_doc(i, t, ai_score=0.9, ai_confident=True, ai_model="ft") for i, t in enumerate(texts)]
-    batched = score_documents(docs, one, combiner, pass_docs=4)
+    batched = score_documents(docs, one, combiner)  # one call over the whole batch, as the handler makes it
     alone = [score_documents([d], one, combiner)[0] for d in docs]
     assert [d.ai_stage2_score for d in batched] == [d.ai_stage2_score for d in alone]
     assert batched[-1].ai_stage2_score is None and batched[-1].ai_routed

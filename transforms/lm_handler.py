@@ -84,8 +84,8 @@ class SmolLMScorer:
 
     def logits_batch(self, token_lists: Sequence[Sequence[int]]) -> list[np.ndarray]:
         """:meth:`logits` of several documents in one ``forward_batch`` (padded to the longest, each cut to its
-        length). Documents of one length give exactly their one-pass logits; padded ones differ in the last
-        digits (:func:`equal_length_passes` keeps them apart)."""
+        length). Padded documents differ from their one-pass logits in the last digits, and on some CPUs
+        documents of one length do too (see :data:`LM_PASS_DOCS`)."""
         if not token_lists:
             return []
         if any(not tokens for tokens in token_lists):
@@ -105,9 +105,11 @@ class SmolLMScorer:
         return tokens, token_arrays(self.logits(tokens), np.asarray(tokens))
 
 
-LM_PASS_DOCS = 8
-"""Documents per LM pass on CPU: float32 passes of 4 and 8 equal-length documents cost 0.91 and 0.89 of one pass
-each in CPU time per document, with identical statistics (``python bench/lm_batch.py``, session 13)."""
+LM_PASS_DOCS = 1
+"""Documents per LM pass on CPU: one. Passes of 4 and 8 equal-length documents cost 0.91 and 0.89 of one pass each
+in CPU time per document and gave identical logits on an Intel Xeon (``python bench/lm_batch.py``, session 13),
+but on an AMD EPYC (session 16) a pass of three equal-length documents moved a quarter of the logits in their
+last digits: a document's score would depend on what the runner put in its batch. Determinism first."""
 
 
 def equal_length_passes(lengths: Sequence[int], size: int = LM_PASS_DOCS) -> list[list[int]]:
