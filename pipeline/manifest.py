@@ -183,12 +183,17 @@ def _add_skipped(entry: dict[str, Any], kind: str, count: int) -> None:
 
 
 def stage2_summary(counts: dict[str, int]) -> dict[str, Any]:
-    """``--ai-detector cascade``: documents routed to the LM, their share of those tagged, and the shipped band."""
+    """``--ai-detector cascade``: documents routed to the LM, their share of those tagged, and the shipped band.
+
+    ``stage1_rejected``: documents in the band that stage 1 already rejects, which the LM skips when the run
+    rejects at thresholds known before it starts (stage 2 only adds); 0 in ``--mode tag``, where it scores them.
+    """
     from provsieve.transforms.ai_cascade import CascadeCombiner
 
     combiner = CascadeCombiner.load()
-    routed, other = counts.get("routed", 0), counts.get("not_routed", 0)
-    return {"routed": routed, "not_routed": other,
+    routed, skipped = counts.get("routed", 0), counts.get("stage1_rejected", 0)
+    other = counts.get("not_routed", 0) + skipped
+    return {"routed": routed, "not_routed": other, "stage1_rejected": skipped,
             "routed_share": round(routed / (routed + other), 4) if routed + other else 0.0,
             "band": list(combiner.band), "stage2_threshold": combiner.threshold,
             "stage2_threshold_bands": [[w, t] for w, t in combiner.policy.bands], "combiner": combiner.version}

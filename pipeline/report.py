@@ -199,7 +199,8 @@ def ai_section(manifest: dict[str, Any], scores: list, tiers: list) -> str:
         caption += (f" Cascade (--ai-detector cascade): {stage2['routed']:,} documents "
                     f"({100.0 * stage2['routed_share']:.1f}% of those tagged) were in the stage-1 band "
                     f"[{stage2['band'][0]:.3f}, {stage2['band'][1]:.3f}] and could be rejected, so the language "
-                    f"model scored them; they are decided by ai_stage2_score &ge; the threshold of their length band "
+                    f"model scored them ({stage2.get('stage1_rejected', 0):,} more in the band, which stage 1 "
+                    f"already rejects, were left to it); they are decided by ai_stage2_score &ge; the threshold of their length band "
                     f"(at most {stage2['stage2_threshold']:.3f}) "
                     f"({html.escape(str(stage2['combiner']))}).")
     return head + "".join(charts) + f'<p class="caption">{caption}</p>'

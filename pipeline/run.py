@@ -17,7 +17,7 @@ import functools
 import gc
 import logging
 import time
-from typing import Any
+from typing import Any, Optional
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
@@ -160,7 +160,9 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
         threshold, how = _ai_threshold(live, config)
         verdict, extra = ai_verdict, ()
         if config.ai_detector == "cascade":
-            live, stage2_policy = _stage2(live, config, facts)
+            # where stage 1's verdict is known before the LM runs, the LM skips the documents stage 1 rejects
+            known = threshold if isinstance(threshold, ThresholdPolicy) and not tag_mode else None
+            live, stage2_policy = _stage2(live, config, facts, known)
             verdict, extra = cascade_verdict, (stage2_policy,)
         if isinstance(threshold, ThresholdPolicy):  # known before the run: no side input, no materialized docs
             facts.append(p | "Threshold fact" >> beam.Create([(("ai_threshold", how, ""), threshold.highest)]))
@@ -200,20 +202,28 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     return {"kept": live, "rejected": rejected_all, "manifest": manifest}
 
 
-def _routed_fact(doc: Document) -> tuple[tuple[str, str, str], ...]:
-    return (("ai_stage2", "", "routed" if doc.ai_routed else "not_routed"),)
+def _routed_fact(doc: Document, band: tuple[float, float], trust: str) -> tuple[tuple[str, str, str], ...]:
+    """Routed, or in the band but rejected by stage 1 (the LM skipped it), or neither."""
+    from provsieve.transforms.ai_cascade import should_route
+
+    if doc.ai_routed:
+        return (("ai_stage2", "", "routed"),)
+    return (("ai_stage2", "", "stage1_rejected" if should_route(doc, band, trust) else "not_routed"),)
 
 
-def _stage2(live, config: RunConfig, facts: list):
-    """``--ai-detector cascade``: the LM scores the routed documents; their count goes to the manifest."""
+def _stage2(live, config: RunConfig, facts: list, stage1_policy: Optional[ThresholdPolicy]):
+    """``--ai-detector cascade``: the LM scores the routed documents (not those ``stage1_policy`` rejects, when
+    given); their count goes to the manifest."""
     from provsieve.transforms.ai_cascade import CascadeCombiner
     from provsieve.transforms.ai_stage2 import ScoreStage2
 
     # On GPU workers one copy of the model per machine serves all its processes (Beam's large_model sharing).
     live = live | "AI stage 2" >> ScoreStage2(config.trust, device=config.ai_device,
-                                              large_model=config.ai_device == "GPU")
-    facts.append(live | "Routed facts" >> CountPerBundle(_routed_fact))
-    return live, CascadeCombiner.load().policy
+                                              large_model=config.ai_device == "GPU", stage1_policy=stage1_policy)
+    combiner = CascadeCombiner.load()
+    facts.append(live | "Routed facts" >> CountPerBundle(
+        functools.partial(_routed_fact, band=combiner.band, trust=config.trust)))
+    return live, combiner.policy
 
 
 def _score_ai(live, config: RunConfig):

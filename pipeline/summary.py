@@ -33,7 +33,8 @@ def format_summary(manifest: dict[str, Any]) -> str:
     stage2 = manifest.get("ai_stage2")
     if stage2:
         lines.append(f"AI stage 2: {stage2['routed']:,} routed ({100 * stage2['routed_share']:.1f}% of tagged, "
-                     f"band >= {stage2['band'][0]:.3f}), stage-2 threshold by length band, at most "
+                     f"band >= {stage2['band'][0]:.3f}; {stage2.get('stage1_rejected', 0):,} in it left to "
+                     f"stage 1, which rejects them), stage-2 threshold by length band, at most "
                      f"{stage2['stage2_threshold']:.3f}")
     if wall:
         lines.append(f"wall time: {wall:.1f} s, {n / wall:,.0f} docs/s")

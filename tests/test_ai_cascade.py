@@ -63,6 +63,25 @@ def test_routing_takes_only_documents_that_could_be_rejected():
     assert not casc.should_route(_doc(6, **{**live, "ai_score": None}), band, "captured")
 
 
+def test_routing_skips_what_stage1_already_rejects_when_its_thresholds_are_given():
+    """Stage 2 only adds: with the run's stage-1 thresholds, a document stage 1 rejects is not routed, and its
+    verdict is the one the cascade would give it whatever its stage-2 score."""
+    band = (0.6, 1.0)
+    live = dict(ai_confident=True, pre_cutoff_evidence="none")
+    flagged, unsure = _doc(0, ai_score=0.99, **live), _doc(1, ai_score=0.97, **live)
+    assert casc.should_route(flagged, band, "captured") and casc.should_route(unsure, band, "captured")
+    assert not casc.should_route(flagged, band, "captured", ONE_098)  # 0.99 >= 0.98: stage 1 rejects it
+    assert casc.should_route(unsure, band, "captured", ONE_098)
+    for stage2_score in (0.1, 0.95):
+        assert (cascade_verdict(flagged._replace(ai_routed=True, ai_stage2_score=stage2_score), ONE_098, "captured",
+                                STAGE2_09).reject_reason
+                == cascade_verdict(flagged._replace(ai_routed=False), ONE_098, "captured", STAGE2_09).reject_reason
+                == "ai_generated")
+    # exempt documents are never routed, with or without the thresholds
+    captured = _doc(2, ai_score=0.99, ai_confident=True, pre_cutoff_evidence="captured")
+    assert not casc.should_route(captured, band, "captured", ONE_098)
+
+
 def test_cascade_verdict_uses_stage2_only_for_routed_documents():
     routed = _doc(0, ai_score=0.7, ai_confident=True, pre_cutoff_evidence="none", ai_routed=True)
     assert cascade_verdict(routed._replace(ai_stage2_score=0.95), ONE_098, "captured", STAGE2_09).reject_reason == "ai_generated"
@@ -372,6 +391,15 @@ def test_run_inference_step_scores_routed_documents(scorer):
                                      None if d.ai_stage2_score is None else round(d.ai_stage2_score, 5), d.ai_model)))
         assert_that(out, equal_to(expected))
     assert all(d.ai_model == f"ft+{combiner.version}" for d in direct)
+    # with the run's stage-1 thresholds, the document stage 1 rejects (1.0 >= 0.995) is left to stage 1
+    left_to_stage1 = [expected[0], (docs[1].doc_id, False, None, "ft"), *expected[2:]]
+    with make_test_pipeline() as p:
+        out = (p | beam.Create(docs)
+               | ScoreStage2("captured", min_batch_size=1, max_batch_size=2,
+                             stage1_policy=ThresholdPolicy.constant(0.995))
+               | beam.Map(lambda d: (d.doc_id, d.ai_routed,
+                                     None if d.ai_stage2_score is None else round(d.ai_stage2_score, 5), d.ai_model)))
+        assert_that(out, equal_to(left_to_stage1))
 
 
 def test_a_text_the_lm_fails_on_is_left_to_stage_1():
@@ -572,3 +600,16 @@ def test_every_feature_set_is_computed_and_the_lm_only_set_has_no_stage1_score()
             assert np.isfinite(casc.feature_matrix([row], features)).all(), name
     lm_only = [f for name in FEATURE_SETS if name.startswith("lm-only") for f in FEATURE_SETS[name]]
     assert lm_only and not any("stage1" in f for f in lm_only)
+
+
+def test_manifest_counts_the_documents_left_to_stage_1_as_not_routed():
+    from provsieve.pipeline.manifest import stage2_summary
+    from provsieve.pipeline.summary import format_summary
+
+    summary = stage2_summary({"routed": 2, "not_routed": 5, "stage1_rejected": 3})
+    assert (summary["routed"], summary["not_routed"], summary["stage1_rejected"], summary["routed_share"]) == (2, 8, 3, 0.2)
+    assert stage2_summary({"routed": 1, "not_routed": 1})["stage1_rejected"] == 0  # --mode tag: none left out
+    line = [l for l in format_summary({"counters": {"input_records": 0, "kept": 0, "rejected": {}}, "config": {"output": "out"},
+                                      "ai_stage2": summary}).splitlines()
+            if l.startswith("AI stage 2")]
+    assert line and "2 routed (20.0% of tagged" in line[0] and "3 in it left to stage 1" in line[0]

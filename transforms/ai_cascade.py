@@ -24,6 +24,7 @@ from provsieve.transforms.lm_features import TokenArrays, token_features
 from provsieve.transforms.lm_unigram import (UNIGRAM_PACKAGE, load_table, needs_unigram, per_token_unigram,
                                              unigram_features)
 from provsieve.transforms.date_tiers import is_trusted_human
+from provsieve.transforms.decide import ai_verdict
 
 CASCADE_PACKAGE = "provsieve.transforms"
 CASCADE_RESOURCE = "models/ai_cascade.json"
@@ -218,12 +219,17 @@ def in_band(score: Optional[float], band: tuple[float, float]) -> bool:
     return score is not None and band[0] <= score <= band[1]
 
 
-def should_route(doc: Document, band: tuple[float, float], trust: str) -> bool:
+def should_route(doc: Document, band: tuple[float, float], trust: str,
+                 stage1_policy: Optional[ThresholdPolicy] = None) -> bool:
     """Whether stage 2 scores ``doc``: only a live document that could be rejected for its stage-1 band.
 
     Not already rejected, judged confidently by stage 1 (long enough, and, with
     language ID, a supported language), not exempt under the trust policy, and
-    its ``ai_score`` within ``band``.
+    its ``ai_score`` within ``band``. With ``stage1_policy`` (the run's stage-1 thresholds, given when the run
+    rejects and knows them before it starts), not a document stage 1 rejects at them either: stage 2 only adds
+    (:func:`~provsieve.transforms.decide.cascade_verdict`), so its score could not change that verdict.
     """
-    return (doc.reject_reason is None and bool(doc.ai_confident) and in_band(doc.ai_score, band)
-            and not is_trusted_human(doc, trust))
+    if not (doc.reject_reason is None and bool(doc.ai_confident) and in_band(doc.ai_score, band)
+            and not is_trusted_human(doc, trust)):
+        return False
+    return stage1_policy is None or ai_verdict(doc, stage1_policy, trust).reject_reason is None
