@@ -609,7 +609,8 @@ def test_manifest_counts_the_documents_left_to_stage_1_as_not_routed():
     summary = stage2_summary({"routed": 2, "not_routed": 5, "stage1_rejected": 3})
     assert (summary["routed"], summary["not_routed"], summary["stage1_rejected"], summary["routed_share"]) == (2, 8, 3, 0.2)
     assert stage2_summary({"routed": 1, "not_routed": 1})["stage1_rejected"] == 0  # --mode tag: none left out
-    line = [l for l in format_summary({"counters": {"input_records": 0, "kept": 0, "rejected": {}}, "config": {"output": "out"},
+    line = [l for l in format_summary({"counters": {"input_records": 0, "kept": 0, "rejected": {}, "balanced": True},
+                                      "config": {"output": "out"},
                                       "ai_stage2": summary}).splitlines()
             if l.startswith("AI stage 2")]
     assert line and "2 routed (20.0% of tagged" in line[0] and "3 in it left to stage 1" in line[0]
