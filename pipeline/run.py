@@ -17,7 +17,7 @@ import functools
 import gc
 import logging
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
@@ -202,19 +202,17 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, staging_dir: str,
     return {"kept": live, "rejected": rejected_all, "manifest": manifest}
 
 
-def _routed_fact(doc: Document, band: tuple[float, float], trust: str) -> tuple[tuple[str, str, str], ...]:
-    """Routed, or in the band but rejected by stage 1 (the LM skipped it), or neither."""
-    from provsieve.transforms.ai_cascade import should_route
-
+def _routed_fact(doc: Document, routable: Callable[[Document], bool]) -> tuple[tuple[str, str, str], ...]:
+    """Routed, or routable but not routed (stage 1 rejects it, so the LM skipped it), or neither."""
     if doc.ai_routed:
         return (("ai_stage2", "", "routed"),)
-    return (("ai_stage2", "", "stage1_rejected" if should_route(doc, band, trust) else "not_routed"),)
+    return (("ai_stage2", "", "stage1_rejected" if routable(doc) else "not_routed"),)
 
 
 def _stage2(live, config: RunConfig, facts: list, stage1_policy: Optional[ThresholdPolicy]):
     """``--ai-detector cascade``: the LM scores the routed documents (not those ``stage1_policy`` rejects, when
     given); their count goes to the manifest."""
-    from provsieve.transforms.ai_cascade import CascadeCombiner
+    from provsieve.transforms.ai_cascade import CascadeCombiner, should_route
     from provsieve.transforms.ai_stage2 import ScoreStage2
 
     # On GPU workers one copy of the model per machine serves all its processes (Beam's large_model sharing).
@@ -222,7 +220,8 @@ def _stage2(live, config: RunConfig, facts: list, stage1_policy: Optional[Thresh
                                               large_model=config.ai_device == "GPU", stage1_policy=stage1_policy)
     combiner = CascadeCombiner.load()
     facts.append(live | "Routed facts" >> CountPerBundle(
-        functools.partial(_routed_fact, band=combiner.band, trust=config.trust)))
+        functools.partial(_routed_fact, routable=functools.partial(should_route, band=combiner.band,
+                                                                   trust=config.trust))))
     return live, combiner.policy
 
 
